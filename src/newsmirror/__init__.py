@@ -1,0 +1,3 @@
+"""newsmirror: durable, readable mirrors of news sources."""
+
+__version__ = "0.1.0"

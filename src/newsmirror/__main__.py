@@ -1,0 +1,3 @@
+from newsmirror.cli import main
+
+main()

@@ -1,0 +1,430 @@
+"""The clean stage: raw feed/page HTML → safe, tidy article HTML and plain text.
+
+:func:`clean_html` does one lxml parse and one nh3 pass per item:
+
+1. parse (fragment-safe); lazy images get a real ``src``; ``<noscript>`` copies
+   of those images go; every ``href``/``src`` is made absolute;
+2. ``remove_selectors`` (CSS) are applied to the tree as the feed wrote it;
+3. :data:`CHROME_PASSES` run (the seam for page-chrome removal);
+4. the tree is tidied to the policy of :mod:`newsmirror.sanitize`;
+5. OpenCC converts text nodes and ``alt``/``title`` (never URLs);
+6. nh3 is the final gate.
+
+The result is deterministic, has no raw newlines and is idempotent:
+``clean_html(clean_html(x, o), o) == clean_html(x, o)`` (with ``convert="none"``;
+OpenCC itself is not always idempotent).
+
+Selector errors: :func:`validate_selector` returns the problem (for config
+validation); :func:`clean_html` raises ``ItemError(reason="bad_selector")``.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+from cssselect import SelectorError
+from lxml import etree
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement, HTMLParser, document_fromstring
+
+from .errors import ConfigError, ItemError, NewsmirrorError
+from .models import Rules
+from .sanitize import (
+    data_image_size,
+    is_invisible_box,
+    is_tracker_url,
+    resolve_url,
+    sanitize,
+    tag_set,
+    tidy_tree,
+    url_scheme,
+)
+
+__all__ = [
+    "CHROME_PASSES",
+    "CONVERSIONS",
+    "CleanOptions",
+    "clean_html",
+    "clean_title",
+    "convert_text",
+    "drop_tracking_pixels",
+    "html_to_text",
+    "validate_selector",
+]
+
+_KNOWN_CONVERSIONS = (
+    "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk",
+    "hk2t", "t2jp", "jp2t", "s2hkp", "hk2sp",
+)  # fmt: skip
+_AVAILABLE = {c.removesuffix(".json") for c in getattr(opencc, "CONFIGS", ())}
+#: Valid values of ``convert`` ("none" = no conversion), for config validation.
+CONVERSIONS: tuple[str, ...] = ("none",) + tuple(
+    c for c in _KNOWN_CONVERSIONS if not _AVAILABLE or c in _AVAILABLE
+)
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    base_url: str = ""  # the article's URL: relative links resolve against it
+    remove_selectors: tuple[str, ...] = ()
+    convert: str = "none"  # an OpenCC config name from CONVERSIONS
+
+    @classmethod
+    def for_source(cls, rules: Rules, base_url: str) -> CleanOptions:
+        return cls(base_url, tuple(rules.remove_selectors), rules.convert)
+
+
+# ---------------------------------------------------------------- parsing
+
+_PARSER = HTMLParser(huge_tree=True, remove_comments=False)
+# C0/C1 controls (not tab/newline/CR), lone surrogates and non-characters: lxml refuses them.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+# html/body/head tags inside a fragment: HTML5 ignores them; libxml2 may put text outside <body>.
+_DOC_TAGS = re.compile(r"</?(?:html|body|head)\b[^>]*>", re.I)
+
+
+def _parse(html: str) -> HtmlElement | None:
+    """The fragment's content under a bare ``<body>`` element, or None when blank."""
+    html = _BAD_CHARS.sub("", html)
+    if not html.strip():
+        return None
+    html = _DOC_TAGS.sub("", html)
+    doc = document_fromstring(f"<html><body>{html}", parser=_PARSER)
+    body = doc.find("body")
+    if body is None:
+        body = doc.makeelement("body", {})
+        doc.append(body)
+    # libxml2 puts content after a stray </body> or <html/> beside the body: take it back.
+    tail, body.tail = body.tail, None
+    if tail:
+        if len(body):
+            body[-1].tail = (body[-1].tail or "") + tail
+        else:
+            body.text = (body.text or "") + tail
+    for sibling in [*body.itersiblings(), *doc.itersiblings()]:
+        body.append(sibling)
+    return body
+
+
+# ---------------------------------------------------------------- lazy images
+
+LAZY_SRC_ATTRS = (
+    "data-src", "data-original", "data-lazy-src", "data-lazy", "data-actualsrc",
+    "data-original-src", "data-echo",
+)  # fmt: skip
+SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
+_PLACEHOLDER = re.compile(
+    r"(?i)(?:^|/)[\w.-]*(?:blank|spacer|placeholder|pixel|transparent|lazy|loading|1x1)"
+    r"[\w.-]*\.(?:gif|png|svg)(?:[?#].*)?$"
+)
+_SRCSET_URL = re.compile(r"[\s,]*(\S+)")
+_SRCSET_DESC = re.compile(r"([^,]*),?")
+_DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)\s*([wx])$")
+
+
+def parse_srcset(value: str) -> list[tuple[str, float]]:
+    """(url, weight) candidates of a srcset, split as the HTML standard does (URLs may
+    contain commas); weight is the w or x descriptor, 1 when there is none."""
+    out: list[tuple[str, float]] = []
+    pos = 0
+    while m := _SRCSET_URL.match(value, pos):
+        url, pos = m.group(1), m.end()
+        desc = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            d = _SRCSET_DESC.match(value, pos)
+            if d:
+                desc, pos = d.group(1).strip(), d.end()
+        if url:
+            w = _DESCRIPTOR.match(desc.lower())
+            out.append((url, float(w.group(1)) if w else 1.0))
+    return out
+
+
+def _largest(srcset: str) -> str:
+    best = ""
+    best_weight = -1.0
+    for url, weight in parse_srcset(srcset):
+        if weight > best_weight and url_scheme(url) != "data":
+            best, best_weight = url, weight
+    return best
+
+
+def _is_placeholder(src: str) -> bool:
+    return not src or url_scheme(src) == "data" or bool(_PLACEHOLDER.search(src))
+
+
+def _fix_image(img: HtmlElement, base_url: str) -> None:
+    src = (img.get("src") or "").strip()
+    lazy = next(
+        (
+            v
+            for a in LAZY_SRC_ATTRS
+            if (v := (img.get(a) or "").strip()) and url_scheme(v) != "data"
+        ),
+        "",
+    )
+    if lazy and (_is_placeholder(src) or "lazy" in (img.get("class") or "").lower()):
+        src = lazy
+    if _is_placeholder(src):
+        sets = [img.get(a) or "" for a in SRCSET_ATTRS]
+        picture = next(img.iterancestors("picture"), None)  # libxml2 nests img in <source>
+        if picture is not None:
+            sets += [s.get(a) or "" for s in picture.iter("source") for a in SRCSET_ATTRS]
+        best = next((b for s in sets if s and (b := _largest(s))), "")
+        if best:
+            src = best
+    resolved = resolve_url(src, base_url, allow_data_image=True) if src else None
+    if resolved:
+        img.set("src", resolved)
+    elif "src" in img.attrib:
+        del img.attrib["src"]
+
+
+def _fix_images(root: HtmlElement, base_url: str) -> None:
+    """Give lazy images their real src; drop <noscript> copies of images shown anyway."""
+    for img in root.iter("img"):
+        _fix_image(img, base_url)
+    noscripts = list(root.iter("noscript"))
+    if not noscripts:
+        return
+    shown = {
+        img.get("src")
+        for img in root.iter("img")
+        if img.get("src") and not any(a.tag == "noscript" for a in img.iterancestors())
+    }
+    for ns in noscripts:
+        imgs = list(ns.iter("img"))
+        if not imgs:
+            continue
+        prev = ns.getprevious()
+        beside_image = prev is not None and (prev.tag == "img" or prev.find(".//img") is not None)
+        only_images = not ns.text_content().strip()
+        for img in imgs:
+            if img.get("src") in shown or (only_images and beside_image):
+                img.drop_tree()
+        if len(ns) == 0 and not ns.text_content().strip():
+            ns.drop_tree()
+
+
+def _absolutize(root: HtmlElement, base_url: str) -> None:
+    for el in root.iter():
+        for attr in ("href", "src"):
+            value = el.get(attr)
+            if value is None or (el.tag == "img" and attr == "src"):
+                continue
+            url = resolve_url(value, base_url)
+            if url is None:
+                del el.attrib[attr]
+            else:
+                el.set(attr, url)
+
+
+# ---------------------------------------------------------------- selectors
+
+
+@lru_cache(maxsize=512)
+def _compiled(selector: str) -> CSSSelector:
+    return CSSSelector(selector, translator="html")
+
+
+def validate_selector(selector: str) -> str | None:
+    """The problem with a CSS selector as one line, or None when it is usable."""
+    if not selector.strip():
+        return "empty CSS selector"
+    try:
+        _compiled(selector)
+    except (SelectorError, etree.XPathError) as e:
+        return f"invalid CSS selector {selector!r}: {e}"
+    return None
+
+
+def _remove_selected(root: HtmlElement, selectors: tuple[str, ...]) -> None:
+    for selector in selectors:
+        problem = validate_selector(selector)
+        if problem:
+            raise ItemError(problem, reason="bad_selector")
+        for el in _compiled(selector)(root):
+            if el is not root and el.getparent() is not None:
+                el.drop_tree()
+
+
+# ---------------------------------------------------------------- chrome passes
+
+
+def drop_tracking_pixels(root: HtmlElement) -> None:
+    """Remove images that are ≤ 1×1 (by attributes or data: header) or from tracker hosts."""
+    for img in list(root.iter("img")):
+        src = img.get("src") or ""
+        size = data_image_size(src) if url_scheme(src) == "data" else None
+        tiny = size is not None and size[0] <= 1 and size[1] <= 1
+        if tiny or is_invisible_box(img) or is_tracker_url(src):
+            img.drop_tree()
+
+
+#: Tree passes that remove page chrome, run after ``remove_selectors`` on the tree with the
+#: feed's own markup (classes, ids) and absolute URLs. Empty wrappers are removed later anyway.
+CHROME_PASSES: tuple[Callable[[HtmlElement], None], ...] = (drop_tracking_pixels,)
+
+
+# ---------------------------------------------------------------- OpenCC
+
+_SEP = "\ue000"  # private-use: never in a dictionary, so conversion never crosses it
+
+
+@lru_cache(maxsize=32)
+def _converter(name: str) -> opencc.OpenCC:
+    if name not in CONVERSIONS or name == "none":
+        raise ConfigError(
+            f"convert: unknown OpenCC conversion {name!r} (one of {', '.join(CONVERSIONS)})"
+        )
+    return opencc.OpenCC(name)
+
+
+def convert_text(text: str, convert: str) -> str:
+    """Text converted by OpenCC config ``convert`` ("none": unchanged)."""
+    if convert == "none" or not text:
+        return text
+    return _converter(convert).convert(text)
+
+
+def _convert_tree(root: HtmlElement, convert: str) -> None:
+    """Convert text nodes and alt/title attributes in one OpenCC call."""
+    slots: list[tuple[HtmlElement, str]] = []
+    for el in root.iter():
+        if el.text:
+            slots.append((el, "text"))
+        if el.tail and el is not root:
+            slots.append((el, "tail"))
+        for attr in ("alt", "title"):
+            if el.get(attr):
+                slots.append((el, attr))
+    if not slots:
+        return
+
+    def get(el: HtmlElement, slot: str) -> str:
+        return getattr(el, slot) if slot in ("text", "tail") else el.get(slot)
+
+    def put(el: HtmlElement, slot: str, value: str) -> None:
+        if slot in ("text", "tail"):
+            setattr(el, slot, value)
+        else:
+            el.set(slot, value)
+
+    values = [get(el, slot) for el, slot in slots]
+    joined = _SEP.join(values)
+    out = convert_text(joined, convert).split(_SEP)
+    if _SEP in "".join(values) or len(out) != len(values):
+        out = [convert_text(v, convert) for v in values]
+    for (el, slot), value in zip(slots, out, strict=True):
+        put(el, slot, value)
+
+
+# ---------------------------------------------------------------- clean_html
+
+
+def clean_html(html: str, opts: CleanOptions) -> str:
+    """The article HTML made safe and tidy (see the module docstring); "" when empty."""
+    if opts.convert != "none":
+        _converter(opts.convert)  # unknown names fail before any work
+    try:
+        root = _parse(html)
+        if root is None:
+            return ""
+        _fix_images(root, opts.base_url)
+        _absolutize(root, opts.base_url)
+        _remove_selected(root, opts.remove_selectors)
+        for chrome_pass in CHROME_PASSES:
+            chrome_pass(root)
+        tidy_tree(root, opts.base_url)
+        if opts.convert != "none":
+            _convert_tree(root, opts.convert)
+        body = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
+    except NewsmirrorError:
+        raise
+    except (ValueError, etree.LxmlError) as e:
+        raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e
+    return sanitize(body.removeprefix("<body>").removesuffix("</body>"))
+
+
+# ---------------------------------------------------------------- plain text
+
+BLOCK_TAGS = tag_set(
+    "address article aside blockquote body caption center dd details dialog div dl dt "
+    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main "
+    "nav ol p pre section summary table tbody tfoot thead tr ul"
+)
+SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
+_HWS = re.compile(r"[^\S\n]+")
+
+
+def html_to_text(html: str) -> str:
+    """Plain text: blocks and <br> on their own lines, whitespace collapsed, entities decoded."""
+    root = _parse(html)
+    if root is None:
+        return ""
+    parts: list[str] = []
+    in_pre = 0  # newlines of the source are line breaks only inside <pre>
+
+    def add(text: str) -> None:
+        if in_pre:
+            parts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
+        else:
+            parts.append(text.replace("\r", " ").replace("\n", " "))
+
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in SKIP_TEXT_TAGS:
+                walker.skip_subtree()
+                continue
+            if tag in BLOCK_TAGS or tag == "br":
+                parts.append("\n")
+            elif tag in ("td", "th"):
+                parts.append(" ")
+            in_pre += tag == "pre"
+            if tag and el.text:
+                add(el.text)
+        else:
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+            in_pre -= tag == "pre"
+            if el.tail and el is not root:
+                add(el.tail)
+    lines = (_HWS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------- titles
+
+_TAG = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>|</?[A-Za-z][^<>]*>", re.S)
+_TITLE_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff]")
+_UNICODE_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f]")
+_ASCII_WS_RUN = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _title_space(m: re.Match[str]) -> str:
+    run = m.group(0)
+    return "  " if run == "  " else " "  # keep the double-space separator CNA titles use
+
+
+def clean_title(title: str, convert: str = "none") -> str:
+    """Plain one-line title: tags stripped, entities decoded, controls removed.
+
+    ASCII whitespace runs become one space, except a run of exactly two spaces
+    (a visible separator in real titles, "…協議  赴螞蟻研調"); fullwidth spaces
+    inside the title stay; the ends are trimmed.
+    """
+    text = htmllib.unescape(_TAG.sub("", title))
+    text = _TITLE_CONTROLS.sub("", text)
+    text = _UNICODE_SPACES.sub(" ", text)
+    text = _ASCII_WS_RUN.sub(_title_space, text).strip(" \u3000")
+    return convert_text(text, convert)

@@ -1,0 +1,252 @@
+"""The ``newsmirror`` command: a thin shell over the library.
+
+Exit status: 0 when the work was done (failed sources are reported), 1 when
+every source failed (or anything failed with ``--strict``), 2 for usage and
+configuration errors. Errors are one line naming the source, URL and cause.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .config import (
+    CONFIG_NAME,
+    Config,
+    default_config_text,
+    import_subscriptions,
+    load_config,
+    sources_toml,
+)
+from .errors import ConfigError, LockedError, NewsmirrorError
+from .models import RunReport
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Keep durable, readable mirrors of news sources.",
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(no_args_is_help=True, help="Manage the mirror's sources.")
+app.add_typer(sources_app, name="sources")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"newsmirror: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _run_with_progress(config: Config, only: list[str], quiet: bool) -> RunReport:
+    from .pipeline import run, select_sources
+
+    names = [s.slug for s in select_sources(config, only)]
+    if quiet:
+        return run(config, only=only)
+    if not err.is_terminal:
+
+        def plain(slug: str, phase: str, done: int, total: int) -> None:
+            if phase == "done":
+                err.print(f"{slug}: done", markup=False)
+
+        return run(config, only=only, progress=plain)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        tasks = {n: bar.add_task(n, total=None) for n in names}
+
+        def rich(slug: str, phase: str, done: int, total: int) -> None:
+            t = tasks.get(slug)
+            if t is None:
+                return
+            if phase == "items":
+                bar.update(t, completed=done, total=total)
+            elif phase == "done":
+                bar.update(t, completed=1, total=1) if bar.tasks[t].total is None else None
+
+        return run(config, only=only, progress=rich)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = Path(CONFIG_NAME),
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when anything failed.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """One ingest pass over all (or --source) sources: posts and list pages."""
+    from .report import print_report, report_json
+
+    cfg = _load(config)
+    try:
+        report = _run_with_progress(cfg, source or [], quiet or json_out)
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    except LockedError as e:
+        raise fail(str(e), 1) from None
+    except NewsmirrorError as e:
+        raise fail(str(e), 1) from None
+    if json_out:
+        typer.echo(report_json(report))
+    else:
+        print_report(report, out)
+    if report.all_failed or (strict and report.any_failed):
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new mirror.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite existing scaffolding files.")] = False,
+) -> None:
+    """Make a ready mirror: newsmirror.toml with the default sources, Jekyll files, CI workflow."""
+    from .scaffold import init_mirror
+
+    written = init_mirror(directory, config_text=default_config_text(), force=force)
+    for p in written:
+        out.print(f"wrote {p}", markup=False)
+    out.print(f"Mirror ready in {directory}. Next: cd {directory} && newsmirror run", markup=False)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = Path(CONFIG_NAME),
+    json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Source health: last success, last new article, failures in a row, items in 24 h."""
+    from .pipeline import now_utc
+    from .report import gather_status, print_status, status_json
+    from .store import Store
+
+    cfg = _load(config)
+    with Store(cfg.index_path) as store:
+        rows = gather_status(store, [(s.slug, s.name, s.url) for s in cfg.sources], now_utc())
+    if json_out:
+        typer.echo(status_json(rows))
+    else:
+        print_status(rows, out)
+
+
+@app.command()
+def reindex(config: ConfigOpt = Path(CONFIG_NAME)) -> None:
+    """Rebuild the index from the mirror's files alone."""
+    from .reindex import reindex as do_reindex
+
+    cfg = _load(config)
+    try:
+        rep = do_reindex(cfg)
+    except LockedError as e:
+        raise fail(str(e), 1) from None
+    for s in rep.skipped:
+        err.print(f"skipped {s}", markup=False)
+    out.print(f"indexed {rep.posts} posts and {rep.revisions} kept revisions", markup=False)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo mirror.")] = Path(
+        "newsmirror-demo"
+    ),
+) -> None:
+    """The whole pipeline offline: a loopback server with sample feeds, a run, and where to look."""
+    from .demo import run_demo
+
+    try:
+        report = run_demo(directory, console=out)
+    except NewsmirrorError as e:
+        raise fail(str(e), 1) from None
+    if report.all_failed:
+        raise typer.Exit(1)
+
+
+@sources_app.command("list")
+def sources_list(config: ConfigOpt = Path(CONFIG_NAME)) -> None:
+    """The configured sources."""
+    cfg = _load(config)
+    for s in cfg.sources:
+        flag = "" if s.rules.enabled else "  (disabled)"
+        typer.echo(f"{s.slug}\t{s.name}\t{s.url}{flag}")
+
+
+@sources_app.command("import")
+def sources_import(
+    file: Annotated[Path, typer.Argument(help='JSON list [{"site": NAME, "url": URL}, …].')],
+    config: ConfigOpt = Path(CONFIG_NAME),
+) -> None:
+    """Append the sources of an older JSON subscription list to newsmirror.toml."""
+    try:
+        triples = import_subscriptions(file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise fail(f"{file}: {e.strerror}") from None
+    except ConfigError as e:
+        raise fail(f"{file}: {e}") from None
+    existing = _load(config) if config.exists() else None
+    used = {s.slug for s in existing.sources} if existing else set()
+    urls = {s.url for s in existing.sources} if existing else set()
+    from .config import make_slug
+
+    fresh = []
+    for name, slug, url in triples:
+        if url in urls:
+            continue
+        if slug in used:
+            slug = make_slug(url, used)
+        used.add(slug)
+        fresh.append((name, slug, url))
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    from .fsutil import MirrorFiles
+
+    MirrorFiles(config.resolve().parent).write(
+        config.resolve().name, text.rstrip("\n") + ("\n\n" if text else "") + sources_toml(fresh)
+    )
+    _load(config)  # what we wrote must validate
+    out.print(f"imported {len(fresh)} sources ({len(triples) - len(fresh)} already present)")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"newsmirror {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    """newsmirror: feeds in, a durable mirror out."""
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("newsmirror: interrupted")
+        sys.exit(130)

@@ -1,0 +1,410 @@
+"""``newsmirror.toml`` → typed, validated configuration.
+
+Every setting is declared once, as data, with its default and help text
+(``MIRROR``, ``FETCH``, ``RULES``, ``SOURCE``); ``load_config`` checks the
+whole file against them and reports every problem at once, each with its key
+path (``sources[2].convert: …``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .defaults import DEFAULT_SOURCES
+from .errors import ConfigError
+from .fetch import FetchSettings
+from .models import Rules, Source
+
+CONFIG_NAME = "newsmirror.toml"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CONVERSIONS = (
+    "none", "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "hk2t",
+    "t2hk", "t2jp", "jp2t", "tw2t",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+    check: Callable[[Any], str] | None = None  # returns a problem, or "" when fine
+
+
+def _positive(v: Any) -> str:
+    return "" if v > 0 else "must be greater than 0"
+
+
+def _not_negative(v: Any) -> str:
+    return "" if v >= 0 else "must not be negative"
+
+
+def _tz_problem(v: str) -> str:
+    try:
+        parse_tz(v)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
+def _regex_problem(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as e:
+        return f"invalid regular expression: {e}"
+    return ""
+
+
+def _selector_problem(v: str) -> str:
+    if not v:
+        return ""
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(v)
+    except SelectorError as e:
+        return f"invalid CSS selector {v!r}: {e}"
+    return ""
+
+
+def _selectors_problem(v: list[Any]) -> str:
+    if not all(isinstance(s, str) for s in v):
+        return "must be a list of strings"
+    return "; ".join(p for p in map(_selector_problem, v) if p)
+
+
+def _url_problem(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"must be an http(s) URL, got {v!r}"
+    return ""
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    return lambda v: "" if v in allowed else f"must be one of {', '.join(allowed)}; got {v!r}"
+
+
+_FD = FetchSettings()  # the fetcher's own defaults
+
+MIRROR = (
+    Setting("timezone", str, "+08:00", "Time zone for dates shown to readers (list pages): "
+            "an offset like +08:00, or UTC.", _tz_problem),
+    Setting("posts_dir", str, "_posts", "Folder of the Jekyll posts, relative to the mirror."),
+    Setting("lists_dir", str, "lists", "Folder of the per-source list pages."),
+    Setting("list_limit", int, 100, "How many newest items a list page shows.", _positive),
+    Setting("archive_after_days", int, 0, "Move posts older than this many days to "
+            "_posts/_archive/ (Jekyll skips it, keeping builds short); 0 = never.", _not_negative),
+    Setting("max_items_per_feed", int, 0, "Take at most this many items of each feed per run "
+            "(newest first in feed order); 0 = all.", _not_negative),
+)  # fmt: skip
+
+FETCH = (
+    Setting("user_agent", str, _FD.user_agent, "User-Agent header sent with every request."),
+    Setting("connect_timeout", (int, float), _FD.connect_timeout, "Seconds to connect.", _positive),
+    Setting("read_timeout", (int, float), _FD.read_timeout, "Seconds between bytes.", _positive),
+    Setting("total_timeout", (int, float), _FD.total_timeout, "Seconds for one whole request.", _positive),
+    Setting("retries", int, _FD.retries, "Retries on 5xx, 429 and connection errors.", _not_negative),
+    Setting("backoff_base", (int, float), _FD.backoff_base, "First retry delay, doubled each time (with jitter).", _not_negative),
+    Setting("backoff_max", (int, float), _FD.backoff_max, "Longest wait between retries, Retry-After included.", _not_negative),
+    Setting("max_bytes", int, _FD.max_bytes, "Largest response body accepted (after decompression).", _positive),
+    Setting("concurrency", int, _FD.concurrency, "Requests in flight at once, in all.", _positive),
+    Setting("per_host", int, _FD.per_host, "Requests in flight at once to one host.", _positive),
+    Setting("proxy", str, _FD.proxy, "Proxy URL (http://, socks5://); empty = HTTP(S)_PROXY from the environment."),
+)  # fmt: skip
+
+RULES = (
+    Setting("enabled", bool, True, "Fetch this source."),
+    Setting("link_field", str, "link", "Which field is the article's URL: link or guid.", _choice("link", "guid")),
+    Setting("include_categories", str, "", "Keep only items with a category matching this regex.", _regex_problem),
+    Setting("exclude_categories", str, "", "Drop items with a category matching this regex.", _regex_problem),
+    Setting("remove_selectors", list, [], "CSS selectors of elements to remove from content.", _selectors_problem),
+    Setting("convert", str, "none", "OpenCC conversion of the text: " + ", ".join(CONVERSIONS) + ".", _choice(*CONVERSIONS)),
+    Setting("fulltext", str, "auto", "Where the full text comes from: feed, page or auto.", _choice("auto", "feed", "page")),
+    Setting("content_selector", str, "", "CSS selector of the article body on its page.", _selector_problem),
+)  # fmt: skip
+
+SOURCE = (
+    Setting("name", str, None, "Display name, e.g. (臺)中央社CNA."),
+    Setting("slug", str, None, "ASCII identifier: lower-case letters, digits, - and _."),
+    Setting("url", str, None, "Feed URL.", _url_problem),
+)
+
+
+def parse_tz(value: str) -> tzinfo:
+    """``+08:00``, ``-0530``, ``UTC`` or ``Z`` → a fixed-offset tzinfo."""
+    v = value.strip()
+    if v.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    m = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", v)
+    if not m:
+        raise ValueError(f"time zone must be an offset like +08:00 or UTC, got {value!r}")
+    sign = -1 if m.group(1) == "-" else 1
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    if delta > timedelta(hours=14):
+        raise ValueError(f"time zone offset out of range: {value!r}")
+    return timezone(sign * delta)
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorSettings:
+    timezone: str = "+08:00"
+    posts_dir: str = "_posts"
+    lists_dir: str = "lists"
+    list_limit: int = 100
+    archive_after_days: int = 0
+    max_items_per_feed: int = 0
+
+    @property
+    def tz(self) -> tzinfo:
+        return parse_tz(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    root: Path
+    sources: tuple[Source, ...]
+    mirror: MirrorSettings = field(default_factory=MirrorSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    path: Path | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".newsmirror"
+
+    @property
+    def index_path(self) -> Path:
+        return self.state_dir / "index.sqlite"
+
+    def source(self, slug: str) -> Source:
+        for s in self.sources:
+            if s.slug == slug:
+                return s
+        raise ConfigError([f"no source with slug {slug!r}"], path=str(self.path or ""))
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}  # fmt: skip
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _check_table(
+    table: Mapping[str, Any], settings: tuple[Setting, ...], where: str, problems: list[str]
+) -> dict[str, Any]:
+    """Validate one TOML table against declared settings; return the good values."""
+    known = {s.name: s for s in settings}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{where}.{key}" if where else key
+        spec = known.get(key)
+        if spec is None:
+            hint = difflib.get_close_matches(key, list(known), n=1)
+            problems.append(
+                f"{path}: unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+            continue
+        kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+        bad_bool = isinstance(value, bool) and bool not in kinds
+        if bad_bool or not isinstance(value, kinds):
+            problems.append(
+                f"{path}: expected {_type_name(spec.kind)}, got {type(value).__name__} {value!r}"
+            )
+            continue
+        problem = spec.check(value) if spec.check else ""
+        if problem:
+            problems.append(f"{path}: {problem}")
+            continue
+        out[key] = value
+    return out
+
+
+def _build_source(
+    raw: Any, index: int, defaults: dict[str, Any], problems: list[str]
+) -> Source | None:
+    where = f"sources[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a table with name, slug and url")
+        return None
+    before = len(problems)
+    values = _check_table(raw, SOURCE + RULES, where, problems)
+    for s in SOURCE:
+        if s.name not in raw:
+            problems.append(f"{where}.{s.name}: missing (required)")
+    slug = values.get("slug", "")
+    if slug and not SLUG_RE.match(slug):
+        problems.append(
+            f"{where}.slug: must be lower-case ASCII letters, digits, - or _; got {slug!r}"
+        )
+    name = values.get("name", "")
+    if "name" in values and not name.strip():
+        problems.append(f"{where}.name: must not be empty")
+    if len(problems) > before:
+        return None
+    rules = {**defaults, **{k: v for k, v in values.items() if k in {r.name for r in RULES}}}
+    rules["remove_selectors"] = tuple(rules.get("remove_selectors", ()))
+    return Source(name=name.strip(), slug=slug, url=values["url"], rules=Rules(**rules))
+
+
+def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = None) -> Config:
+    """Validate a decoded TOML document. Raises ConfigError listing every problem."""
+    problems: list[str] = []
+    top = {"mirror", "fetch", "defaults", "sources"}
+    for key in data:
+        if key not in top:
+            hint = difflib.get_close_matches(key, sorted(top), n=1)
+            problems.append(
+                f"{key}: unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+
+    def table(name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            problems.append(f"{name}: expected a table")
+            return {}
+        return value
+
+    mirror = _check_table(table("mirror"), MIRROR, "mirror", problems)
+    fetch = _check_table(table("fetch"), FETCH, "fetch", problems)
+    defaults = _check_table(table("defaults"), RULES, "defaults", problems)
+    raw_sources = data.get("sources", [])
+    sources: list[Source] = []
+    if not isinstance(raw_sources, list):
+        problems.append("sources: expected an array of tables ([[sources]])")
+        raw_sources = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_sources):
+        src = _build_source(raw, i, defaults, problems)
+        if src is None:
+            continue
+        if src.slug in seen:
+            problems.append(
+                f"sources[{i}].slug: {src.slug!r} already used by sources[{seen[src.slug]}]"
+            )
+            continue
+        seen[src.slug] = i
+        sources.append(src)
+    if problems:
+        raise ConfigError(problems, path=str(path or ""))
+    for k in ("connect_timeout", "read_timeout", "total_timeout", "backoff_base", "backoff_max"):
+        if k in fetch:
+            fetch[k] = float(fetch[k])
+    return Config(
+        root=root,
+        path=path,
+        sources=tuple(sources),
+        mirror=MirrorSettings(**mirror),
+        fetch=FetchSettings(**fetch),
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``newsmirror.toml``; the mirror's root is its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            ["no configuration file here (run `newsmirror init` to make a mirror)"], path=str(path)
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"cannot read: {e}"], path=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"invalid TOML: {e}"], path=str(path)) from None
+    return parse_config(data, root=path.resolve().parent, path=path)
+
+
+def _toml_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def sources_toml(sources: list[tuple[str, str, str]] | tuple[tuple[str, str, str], ...]) -> str:
+    """``[[sources]]`` tables for (name, slug, url) triples."""
+    blocks = [
+        f"[[sources]]\nname = {_toml_str(n)}\nslug = {_toml_str(s)}\nurl = {_toml_str(u)}\n"
+        for n, s, u in sources
+    ]
+    return "\n".join(blocks)
+
+
+def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOURCES) -> str:
+    """The commented newsmirror.toml that ``init`` writes: every setting with its default."""
+    lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
+    for title, settings in (("mirror", MIRROR), ("fetch", FETCH), ("defaults", RULES)):
+        lines.append(f"[{title}]")
+        if title == "defaults":
+            lines.insert(len(lines) - 1, "# Rules for every source; a source may set its own.")
+        for s in settings:
+            lines.append(f"# {s.help}")
+            lines.append(f"# {s.name} = {_toml_value(s.default)}")
+        lines.append("")
+    lines.append(sources_toml(sources))
+    return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return str(v)
+
+
+def import_subscriptions(text: str) -> list[tuple[str, str, str]]:
+    """The older JSON subscription list ``[{"site": NAME, "url": URL}, …]`` → (name, slug, url).
+
+    Slugs are made from the feed URL's host and path; duplicates get a number.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError([f"invalid JSON: {e}"]) from None
+    if not isinstance(data, list):
+        raise ConfigError(['expected a JSON list of {"site": …, "url": …} objects'])
+    problems: list[str] = []
+    out: list[tuple[str, str, str]] = []
+    used: set[str] = set()
+    for i, item in enumerate(data):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("site"), str)
+            or not isinstance(item.get("url"), str)
+        ):
+            problems.append(f"[{i}]: expected an object with string fields site and url")
+            continue
+        url = item["url"].strip()
+        if p := _url_problem(url):
+            problems.append(f"[{i}].url: {p}")
+            continue
+        slug = make_slug(url, used)
+        used.add(slug)
+        out.append((item["site"].strip(), slug, url))
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def make_slug(url: str, used: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    parts = urlsplit(url)
+    stem = parts.path.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
+    host = (parts.hostname or "feed").removeprefix("www.").split(".")[0]
+    base = stem if stem and stem not in ("rss", "feed", "index", "atom", "xml") else host
+    base = re.sub(r"[^a-z0-9_-]+", "-", base.lower()).strip("-_")[:40] or "feed"
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    return slug

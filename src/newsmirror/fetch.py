@@ -1,0 +1,499 @@
+"""The fetch stage: asynchronous HTTP for feeds and article pages.
+
+One :class:`Fetcher` owns one ``httpx.AsyncClient``. Every request is bounded:
+a global and a per-host concurrency limit, connect/read timeouts plus a total
+deadline (``asyncio.timeout``) over all attempts, a size cap on the raw *and*
+the decoded body (compression bombs stop at the cap), at most 10 redirects and
+only http/https anywhere in the chain. 5xx, 429, connection failures and read
+timeouts are retried with exponential backoff and full jitter, honouring
+Retry-After. Every failure is one of the ``errors.FetchError`` classes; no
+httpx exception escapes.
+
+Content-Encoding is undone here, not by httpx: httpx inflates a whole network
+chunk at once (64 KiB of gzip can become 64 MB); BodyDecoder emits bounded pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import random
+import socket
+import ssl
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from .errors import (
+    BlockedURLError,
+    ConfigError,
+    ConnectError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    TooLargeError,
+)
+from .models import FeedResponse, FeedState
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - installed with httpx[brotli]
+    brotli = None
+
+DEFAULT_USER_AGENT = "newsmirror/0.1 (+https://github.com/newsmirror)"
+MiB = 1024 * 1024
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+_PIECE = 64 * 1024  # largest decoded piece held at once beyond the body itself
+_DECODE_ERRORS = (zlib.error,) if brotli is None else (zlib.error, brotli.error)
+NO_STATE = FeedState()  # no validators: an unconditional GET
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How the fetcher behaves. Times are seconds; ``proxy=""`` honours the env vars."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0  # one fetch() call: every attempt, redirect and backoff
+    retries: int = 3  # extra attempts after the first
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_bytes: int = 20 * MiB
+    concurrency: int = 8
+    per_host: int = 2
+    proxy: str = ""  # http://, https://, socks5://, socks5h://
+    http2: bool = False
+    max_redirects: int = 10
+
+    def __post_init__(self) -> None:
+        positive = "connect_timeout read_timeout total_timeout max_bytes concurrency per_host"
+        not_negative = "retries backoff_base backoff_max max_redirects"
+        problems = [
+            f"fetch.{name}: must be positive, got {getattr(self, name)!r}"
+            for name in positive.split()
+            if not getattr(self, name) > 0
+        ] + [
+            f"fetch.{name}: must not be negative, got {getattr(self, name)!r}"
+            for name in not_negative.split()
+            if getattr(self, name) < 0
+        ]
+        if self.proxy and self.proxy.partition("://")[0].lower() not in PROXY_SCHEMES:
+            problems.append(
+                f"fetch.proxy: {self.proxy!r} must start with http://, https://, socks5:// or socks5h://"
+            )
+        if problems:
+            raise ConfigError(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """One URL for :func:`fetch_many`."""
+
+    url: str
+    state: FeedState = field(default_factory=FeedState)
+    source: str = ""
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way worth trying again (after ``retry_after`` if given)."""
+
+    def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class Fetcher:
+    """Fetches URLs; use as ``async with Fetcher(settings) as fetcher:``.
+
+    ``sleep`` is awaited for every backoff (tests pass a recorder); ``rng``
+    draws the jitter.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or FetchSettings()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(self.settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
+            ),
+            limits=httpx.Limits(
+                max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+            ),
+            proxy=s.proxy or None,
+            trust_env=True,
+            http2=s.http2,
+            follow_redirects=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(
+        self, url: str, *, state: FeedState = NO_STATE, source: str = ""
+    ) -> FeedResponse:
+        """GET ``url`` (conditionally when ``state`` has validators); 200 or 304, else raise."""
+        if self._client is None:
+            raise RuntimeError("Fetcher is not open: use 'async with Fetcher() as f'")
+        try:
+            host = check_url(url).host
+            # Slots are taken before the deadline starts (time in the queue does not
+            # count) and kept through backoff; a fetch waiting for its host holds no
+            # global slot.
+            async with self._host_slot(host), self._global:
+                deadline = asyncio.get_running_loop().time() + self.settings.total_timeout
+                timeout = asyncio.timeout_at(deadline)
+                try:
+                    async with timeout:
+                        return await self._attempts(self._client, url, state, deadline)
+                except TimeoutError:
+                    if not timeout.expired():
+                        raise
+                    raise FetchTimeoutError(
+                        f"timed out after {self.settings.total_timeout:g}s in total"
+                    ) from None
+        except FetchError as exc:
+            raise exc.with_context(source=source, url=url) from None
+
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
+        return slot
+
+    async def _attempts(
+        self, client: httpx.AsyncClient, url: str, state: FeedState, deadline: float
+    ) -> FeedResponse:
+        s = self.settings
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._attempt(client, url, state)
+                return replace(response, attempts=attempt)
+            except FetchError as error:
+                raise _after(error, attempt) from None
+            except _Retryable as retry:
+                error = retry.error
+                if attempt > s.retries:
+                    raise _after(error, attempt) from None
+                if retry.retry_after is not None:
+                    delay = float(min(retry.retry_after, s.backoff_max))
+                else:
+                    cap = min(s.backoff_max, s.backoff_base * 2 ** (attempt - 1))
+                    delay = self._rng.uniform(0.0, cap)
+                if delay >= deadline - asyncio.get_running_loop().time():
+                    raise _after(error, attempt) from None  # waiting would outlast the deadline
+                await self._sleep(delay)
+
+    async def _attempt(self, client: httpx.AsyncClient, url: str, state: FeedState) -> FeedResponse:
+        """One try: follow the redirect chain and read the body, or raise."""
+        validators = {"If-None-Match": state.etag, "If-Modified-Since": state.last_modified}
+        headers = {k: raw for k, v in validators.items() if (raw := _header_bytes(v))}
+        try:
+            request = client.build_request("GET", url, headers=headers)
+            for _hop in range(self.settings.max_redirects + 1):
+                response = await client.send(request, stream=True)
+                try:
+                    if response.next_request is None:
+                        return await self._answer(response, url, state)
+                    request = response.next_request
+                    if request.url.scheme not in ALLOWED_SCHEMES:
+                        raise BlockedURLError(
+                            f"redirect to {request.url} is not allowed (only http and https)"
+                        )
+                finally:
+                    await response.aclose()
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise _map_httpx(exc, self.settings) from None
+        raise FetchError(f"more than {self.settings.max_redirects} redirects", reason="redirects")
+
+    async def _answer(self, response: httpx.Response, url: str, state: FeedState) -> FeedResponse:
+        """The last response of a chain: 2xx with its body, 304, or raise."""
+        status = response.status_code
+        if status == 304:
+            return _to_response(url, response, state)
+        if 200 <= status < 300:
+            return _to_response(url, response, state, await self._read_body(response))
+        error = HTTPStatusError(_status_text(response), status=status)
+        if status == 429 or status >= 500:
+            raise _Retryable(error, retry_after_seconds(response.headers.get("retry-after")))
+        raise error
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """Stream the body, undoing Content-Encoding, stopping past ``max_bytes``."""
+        cap = self.settings.max_bytes
+        too_large = TooLargeError(f"body over {_size(cap)}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise too_large
+        coding = response.headers.get("content-encoding", "")
+        decoder = BodyDecoder(coding)
+        body = bytearray()
+
+        def keep(pieces: Iterator[bytes]) -> None:
+            for piece in pieces:
+                body.extend(piece)
+                if len(body) > cap:
+                    raise too_large
+
+        try:
+            async for chunk in response.aiter_raw():
+                if response.num_bytes_downloaded > cap:
+                    raise too_large
+                keep(decoder.feed(chunk))
+            keep(decoder.finish())
+        except _DECODE_ERRORS as exc:
+            raise FetchError(
+                f"could not decode the {coding.strip()} body: {exc}", reason="bad_encoding"
+            ) from None
+        return bytes(body)
+
+
+async def fetch_many(
+    fetcher: Fetcher, requests: Iterable[FetchRequest | str]
+) -> list[FeedResponse | FetchError]:
+    """Fetch all concurrently (within the fetcher's limits); results in input order."""
+
+    async def one(req: FetchRequest) -> FeedResponse | FetchError:
+        try:
+            return await fetcher.fetch(req.url, state=req.state, source=req.source)
+        except FetchError as exc:
+            return exc
+
+    reqs = [FetchRequest(r) if isinstance(r, str) else r for r in requests]
+    return list(await asyncio.gather(*(one(r) for r in reqs)))
+
+
+def check_url(url: str) -> httpx.URL:
+    """Parse ``url``; raise BlockedURLError unless it is http(s) with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(f"invalid URL: {exc}", url=str(url), reason="invalid_url") from None
+    if parsed.scheme not in ALLOWED_SCHEMES:
+        scheme = f"{parsed.scheme}: URLs are" if parsed.scheme else "URLs without a scheme are"
+        raise BlockedURLError(f"{scheme} not allowed (only http and https)", url=url)
+    if not parsed.host:
+        raise FetchError("URL has no host", url=url, reason="invalid_url")
+    return parsed
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _ZlibStage:
+    """gzip or deflate (zlib-wrapped, falling back to raw deflate as browsers do)."""
+
+    def __init__(self, gzip: bool) -> None:
+        self._may_fall_back = not gzip
+        self._d = zlib.decompressobj(zlib.MAX_WBITS | 32 if gzip else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            out = self._d.decompress(data, _PIECE)
+        except zlib.error:
+            if not self._may_fall_back:
+                raise
+            self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._d.decompress(data, _PIECE)
+        self._may_fall_back = False
+        while out:
+            yield out
+            out = self._d.decompress(self._d.unconsumed_tail, _PIECE)
+
+    def finish(self) -> Iterator[bytes]:
+        yield self._d.flush(_PIECE)
+
+
+class _BrotliStage:
+    def __init__(self) -> None:
+        assert brotli is not None
+        self._d = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        out = self._d.process(data, output_buffer_limit=_PIECE)
+        while out:
+            yield out
+            if self._d.is_finished():
+                return
+            out = self._d.process(b"", output_buffer_limit=_PIECE)
+
+    def finish(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class BodyDecoder:
+    """Undo a Content-Encoding header ("gzip", "br", "deflate, gzip", …) in bounded pieces.
+
+    Unknown codings are passed through, as httpx does.
+    """
+
+    def __init__(self, content_encoding: str) -> None:
+        self.stages: list[_ZlibStage | _BrotliStage] = []
+        for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
+            if coding in ("gzip", "x-gzip"):
+                self.stages.append(_ZlibStage(gzip=True))
+            elif coding == "deflate":
+                self.stages.append(_ZlibStage(gzip=False))
+            elif coding == "br" and brotli is not None:
+                self.stages.append(_BrotliStage())
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        return self._through(0, data)
+
+    def finish(self) -> Iterator[bytes]:
+        for i, stage in enumerate(self.stages):
+            for piece in stage.finish():
+                yield from self._through(i + 1, piece)
+
+    def _through(self, i: int, data: bytes) -> Iterator[bytes]:
+        if i == len(self.stages):
+            if data:
+                yield data
+            return
+        for piece in self.stages[i].feed(data):
+            yield from self._through(i + 1, piece)
+
+
+def _to_response(
+    url: str, response: httpx.Response, state: FeedState, body: bytes = b""
+) -> FeedResponse:
+    h = response.headers
+    if response.status_code == 304:  # keep what we had unless the server sent fresher validators
+        new_state = FeedState(
+            etag=h.get("etag") or state.etag,
+            last_modified=h.get("last-modified") or state.last_modified,
+        )
+    else:
+        new_state = FeedState(etag=h.get("etag", ""), last_modified=h.get("last-modified", ""))
+    ctype = h.get("content-type", "")
+    return FeedResponse(
+        url=url,
+        final_url=str(response.url),
+        status=response.status_code,
+        body=body,
+        content_type=ctype.partition(";")[0].strip().lower(),
+        charset=_charset(ctype),
+        state=new_state,
+    )
+
+
+def _header_bytes(value: str) -> bytes:
+    """A stored validator as the bytes the server sent; b"" when it cannot be sent back."""
+    value = value.strip()
+    try:
+        raw = value.encode("latin-1")  # how httpx decodes header bytes that are not UTF-8
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8")
+    return b"" if any(b < 0x20 and b != 0x09 or b == 0x7F for b in raw) else raw
+
+
+def _charset(content_type: str) -> str:
+    """The charset parameter of a Content-Type header, lower-cased; "" if none."""
+    msg = email.message.Message()
+    msg["content-type"] = content_type
+    return msg.get_content_charset("") or ""
+
+
+def _status_text(response: httpx.Response) -> str:
+    code = response.status_code
+    phrase = httpx.codes.get_reason_phrase(code) or response.reason_phrase
+    return f"HTTP {code} {phrase}".strip()
+
+
+def _after(error: FetchError, attempts: int) -> FetchError:
+    if attempts > 1:
+        error.message = f"{error.message} (after {attempts} attempts)"
+    return error
+
+
+def _map_httpx(exc: Exception, s: FetchSettings) -> FetchError | _Retryable:
+    """Translate an httpx exception: a FetchError, or a _Retryable wrapping one."""
+    if isinstance(exc, httpx.TimeoutException):
+        what, secs = {
+            httpx.ConnectTimeout: ("connecting", s.connect_timeout),
+            httpx.WriteTimeout: ("sending", s.read_timeout),
+            httpx.PoolTimeout: ("waiting for a connection", s.connect_timeout),
+        }.get(type(exc), ("reading", s.read_timeout))
+        return _Retryable(FetchTimeoutError(f"timed out after {secs:g}s {what}"))
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return BlockedURLError(f"not allowed: {exc}")
+    if isinstance(exc, httpx.InvalidURL):
+        return FetchError(f"invalid URL: {exc}", reason="invalid_url")
+    if isinstance(exc, httpx.ConnectError):
+        reason, message, again = classify_connect_error(exc)
+        error = ConnectError(message, reason=reason)
+        return _Retryable(error) if again else error
+    if isinstance(exc, httpx.ProxyError):
+        return _Retryable(ConnectError(f"proxy failed: {exc}"))
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
+        return _Retryable(ConnectError(f"connection lost: {exc or type(exc).__name__}"))
+    return FetchError(f"{type(exc).__name__}: {exc}")
+
+
+def classify_connect_error(exc: BaseException) -> tuple[str, str, bool]:
+    """(reason, short cause, worth retrying) for a connection failure, from its cause chain."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, socket.gaierror):
+            return "dns", "name does not resolve", cur.errno != socket.EAI_NONAME
+        if isinstance(cur, ConnectionRefusedError):
+            return "connect", "connection refused", True
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return "connect", f"TLS certificate rejected: {cur.verify_message}", False
+        if isinstance(cur, ssl.SSLError):
+            return "connect", f"TLS failed: {cur.reason or cur}", True
+        cur = cur.__cause__ or cur.__context__
+    if "name or service not known" in str(exc).lower():
+        return "dns", "name does not resolve", False
+    return "connect", f"could not connect: {exc or type(exc).__name__}", True
+
+
+def _size(n: int) -> str:
+    if n % MiB == 0:
+        return f"{n // MiB} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"

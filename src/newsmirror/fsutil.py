@@ -1,0 +1,169 @@
+"""Files written so that nothing is ever half-written, and one run at a time.
+
+- ``MirrorFiles.write`` writes a temporary file under ``.newsmirror/tmp/`` and
+  renames it into place: a run killed at any instant leaves either the old
+  file or the new one, never a part. Temporary files left by a killed run are
+  swept at the start of the next.
+- Every target path is checked to stay inside the mirror's root.
+- ``MirrorLock`` is an exclusive ``flock`` on ``.newsmirror/lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import LockedError, NewsmirrorError
+
+
+class PathEscapeError(NewsmirrorError):
+    reason = "path_escape"
+
+
+class MirrorFiles:
+    """All writes into one mirror folder go through here."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.tmp = self.root / ".newsmirror" / "tmp"
+        self.written = 0
+
+    def sweep(self) -> int:
+        """Remove temporary files a killed run left behind; return how many."""
+        if not self.tmp.is_dir():
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            return 0
+        n = 0
+        for p in self.tmp.iterdir():
+            with contextlib.suppress(OSError):
+                p.unlink()
+                n += 1
+        return n
+
+    def resolve(self, rel: str | Path) -> Path:
+        """The absolute path of ``rel``, refusing anything outside the root."""
+        rel_s = str(rel)
+        if "\x00" in rel_s:
+            raise PathEscapeError(f"NUL byte in path {rel_s!r}", reason="path_escape")
+        target = (self.root / rel_s).resolve()
+        if target != self.root and self.root not in target.parents:
+            raise PathEscapeError(f"path {rel_s!r} leaves the mirror folder", reason="path_escape")
+        return target
+
+    def read_text(self, rel: str | Path) -> str | None:
+        """The file's text, or None when there is no such file (not a failure)."""
+        try:
+            return self.resolve(rel).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def exists(self, rel: str | Path) -> bool:
+        return self.resolve(rel).exists()
+
+    def write(self, rel: str | Path, data: str | bytes, *, if_changed: bool = False) -> bool:
+        """Atomically write ``data`` at ``rel``. With ``if_changed``, skip when the
+        file already holds exactly these bytes. Returns True when written."""
+        target = self.resolve(rel)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if if_changed:
+            try:
+                if target.stat().st_size == len(raw) and target.read_bytes() == raw:
+                    return False
+            except FileNotFoundError:
+                pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=".w-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        self.written += 1
+        return True
+
+    def copy_once(self, src_rel: str | Path, dst_rel: str | Path) -> bool:
+        """Copy ``src`` to ``dst`` unless ``dst`` exists (first copy wins: a rerun
+        after a crash never overwrites a kept old version with a newer one)."""
+        dst = self.resolve(dst_rel)
+        if dst.exists():
+            return False
+        src = self.resolve(src_rel)
+        try:
+            data = src.read_bytes()
+        except FileNotFoundError:
+            return False
+        return self.write(dst_rel, data)
+
+    def move(self, src_rel: str | Path, dst_rel: str | Path) -> None:
+        """Rename within the mirror (atomic on one file system)."""
+        src, dst = self.resolve(src_rel), self.resolve(dst_rel)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+
+
+class MirrorLock:
+    """``with MirrorLock(root):`` holds the mirror for one run; a second run
+    raises LockedError at once (or waits with ``wait=True``)."""
+
+    def __init__(self, root: Path, *, wait: bool = False) -> None:
+        self.path = Path(root) / ".newsmirror" / "lock"
+        self.wait = wait
+        self._fd: int | None = None
+
+    def __enter__(self) -> MirrorLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise LockedError(
+                f"another newsmirror run holds this mirror (pid {holder or '?'}); "
+                "try again when it finishes",
+                url=str(self.path.parent.parent),
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def iter_posts(posts_dir: Path) -> Iterator[Path]:
+    """Every post file under ``posts_dir`` (``_archive`` included), in a stable order,
+    streamed folder by folder."""
+    if not posts_dir.is_dir():
+        return
+    stack = [posts_dir]
+    while stack:
+        d = stack.pop()
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(Path(e.path))
+            elif e.name.endswith((".md", ".markdown", ".html")) and not e.name.startswith("."):
+                yield Path(e.path)
+        stack.extend(reversed(subdirs))
+
+
+def disk_free(path: Path) -> int:
+    return shutil.disk_usage(path).free

@@ -1,0 +1,374 @@
+"""The index: every article's identity, dates, hash, revisions and post path,
+plus each feed's conditional-GET validators and health. SQLite in WAL mode,
+one writer. All SQL of newsmirror lives in this module.
+
+The articles and revisions tables are a cache of facts that are also in the
+mirror's files (``reindex`` rebuilds them from the posts alone). The feeds
+table is operational state: losing it costs one unconditional fetch per feed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .errors import StoreError
+from .models import Article, FeedState
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    key TEXT PRIMARY KEY,
+    guid TEXT NOT NULL,
+    guid_key TEXT NOT NULL,
+    fp TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT NOT NULL,
+    published TEXT NOT NULL,
+    updated TEXT,
+    fetched TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    changed TEXT,
+    content_hash TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    categories TEXT NOT NULL,
+    authors TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_guid ON articles(guid_key) WHERE guid_key != '';
+CREATE INDEX IF NOT EXISTS articles_fp ON articles(fp) WHERE fp != '';
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source, published);
+CREATE INDEX IF NOT EXISTS articles_first_seen ON articles(first_seen);
+CREATE TABLE IF NOT EXISTS revisions (
+    key TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    stored TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (key, revision)
+);
+CREATE TABLE IF NOT EXISTS feeds (
+    slug TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
+    last_attempt TEXT,
+    last_success TEXT,
+    last_new TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    last_error_reason TEXT NOT NULL DEFAULT '',
+    failures INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+ARTICLE_COLUMNS = (
+    "key", "guid", "guid_key", "fp", "source", "source_name", "title", "link", "published",
+    "updated", "fetched", "first_seen", "changed", "content_hash", "origin", "revision", "path",
+    "categories", "authors",
+)  # fmt: skip
+
+
+def ts(dt: datetime | None) -> str | None:
+    """A UTC instant as stored: ISO 8601 with milliseconds and Z (sorts as text)."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_ts(s: str | None) -> datetime | None:
+    if not s:
+        return None
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the index knows of an article (everything but its content)."""
+
+    article: Article
+    guid_key: str
+    fp: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    slug: str
+    url: str
+    state: FeedState
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_new: datetime | None
+    last_error: str
+    last_error_reason: str
+    failures: int
+
+
+class Store:
+    """The SQLite index. Use as a context manager; group writes in ``batch()``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open the index: {e}", url=self.path) from None
+        self._depth = 0
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for many writes (nested calls join the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- articles -------------------------------------------------------------
+
+    def _row_to_known(self, row: sqlite3.Row | tuple) -> Known:
+        r = dict(zip(ARTICLE_COLUMNS, row, strict=True))
+        art = Article(
+            key=r["key"],
+            guid=r["guid"],
+            source=r["source"],
+            source_name=r["source_name"],
+            title=r["title"],
+            link=r["link"],
+            published=parse_ts(r["published"]),  # type: ignore[arg-type]
+            fetched=parse_ts(r["fetched"]),  # type: ignore[arg-type]
+            content="",
+            text="",
+            content_hash=r["content_hash"],
+            updated=parse_ts(r["updated"]),
+            categories=tuple(json.loads(r["categories"])),
+            authors=tuple(json.loads(r["authors"])),
+            origin=r["origin"],
+            revision=r["revision"],
+            first_seen=parse_ts(r["first_seen"]),
+            changed=parse_ts(r["changed"]),
+            path=r["path"],
+        )
+        return Known(article=art, guid_key=r["guid_key"], fp=r["fp"])
+
+    def find(self, key: str, guid_key: str = "", fp: str = "") -> Known | None:
+        """The known article with this key, else this GUID key, else this
+        fingerprint; None when the article is new (not a failure)."""
+        cols = ", ".join(ARTICLE_COLUMNS)
+        for col, value in (("key", key), ("guid_key", guid_key), ("fp", fp)):
+            if not value:
+                continue
+            row = self.db.execute(
+                f"SELECT {cols} FROM articles WHERE {col} = ? LIMIT 1", (value,)
+            ).fetchone()
+            if row:
+                return self._row_to_known(row)
+        return None
+
+    def path_owner(self, path: str) -> str | None:
+        row = self.db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, art: Article, *, guid_key: str, fp: str) -> None:
+        """Insert or replace an article's row."""
+        values = (
+            art.key, art.guid, guid_key, fp, art.source, art.source_name, art.title, art.link,
+            ts(art.published), ts(art.updated), ts(art.fetched), ts(art.first_seen or art.fetched),
+            ts(art.changed), art.content_hash, art.origin, art.revision, art.path,
+            json.dumps(list(art.categories), ensure_ascii=False),
+            json.dumps(list(art.authors), ensure_ascii=False),
+        )  # fmt: skip
+        marks = ", ".join("?" * len(ARTICLE_COLUMNS))
+        try:
+            self.db.execute(
+                f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)}) VALUES ({marks})",
+                values,
+            )
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"cannot store: {e}", source=art.source, url=art.link) from None
+
+    def set_path(self, key: str, path: str) -> None:
+        self.db.execute("UPDATE articles SET path = ? WHERE key = ?", (path, key))
+
+    def add_revision(
+        self, key: str, revision: int, content_hash: str, title: str, stored: datetime, path: str
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO revisions (key, revision, content_hash, title, stored, path)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, revision, content_hash, title, ts(stored), path),
+        )
+
+    def iter_articles(self, source: str | None = None) -> Iterator[Article]:
+        """All articles (no content), oldest first, streamed."""
+        cols = ", ".join(ARTICLE_COLUMNS)
+        sql = f"SELECT {cols} FROM articles"
+        args: tuple = ()
+        if source is not None:
+            sql += " WHERE source = ?"
+            args = (source,)
+        for row in self.db.execute(sql + " ORDER BY published, key", args):
+            yield self._row_to_known(row).article
+
+    def newest(self, source: str, limit: int) -> list[tuple[datetime, str, str]]:
+        """(published, title, link) of a source's newest articles."""
+        rows = self.db.execute(
+            "SELECT published, title, link FROM articles WHERE source = ?"
+            " ORDER BY published DESC, key LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [(parse_ts(p), t, link) for p, t, link in rows]  # type: ignore[misc]
+
+    def older_than(self, cutoff: datetime, under: str) -> list[tuple[str, str]]:
+        """(key, path) of articles published before cutoff whose post sits directly
+        under the folder ``under`` (for the archive rotation)."""
+        rows = self.db.execute(
+            "SELECT key, path FROM articles WHERE published < ? AND path LIKE ? ORDER BY path",
+            (ts(cutoff), under.rstrip("/") + "/%"),
+        ).fetchall()
+        prefix = under.rstrip("/") + "/"
+        return [(k, p) for k, p in rows if "/" not in p[len(prefix) :]]
+
+    def count(self, since: datetime | None = None, source: str | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM articles WHERE 1=1", []
+        if since is not None:
+            sql += " AND first_seen >= ?"
+            args.append(ts(since))
+        if source is not None:
+            sql += " AND source = ?"
+            args.append(source)
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every article and revision row in a stable order (for comparisons)."""
+        cols = ", ".join(ARTICLE_COLUMNS)
+        return {
+            "articles": self.db.execute(f"SELECT {cols} FROM articles ORDER BY key").fetchall(),
+            "revisions": self.db.execute(
+                "SELECT key, revision, content_hash, title, stored, path FROM revisions"
+                " ORDER BY key, revision"
+            ).fetchall(),
+        }
+
+    def clear_articles(self) -> None:
+        self.db.execute("DELETE FROM articles")
+        self.db.execute("DELETE FROM revisions")
+
+    # -- feeds ----------------------------------------------------------------
+
+    def feed(self, slug: str) -> FeedHealth | None:
+        row = self.db.execute(
+            "SELECT slug, url, etag, last_modified, last_attempt, last_success, last_new,"
+            " last_error, last_error_reason, failures FROM feeds WHERE slug = ?",
+            (slug,),
+        ).fetchone()
+        if row is None:
+            return None
+        return FeedHealth(
+            slug=row[0],
+            url=row[1],
+            state=FeedState(etag=row[2], last_modified=row[3]),
+            last_attempt=parse_ts(row[4]),
+            last_success=parse_ts(row[5]),
+            last_new=parse_ts(row[6]),
+            last_error=row[7],
+            last_error_reason=row[8],
+            failures=row[9],
+        )
+
+    def feed_state(self, slug: str, url: str) -> FeedState:
+        """Validators for a conditional GET (none when the URL changed)."""
+        h = self.feed(slug)
+        return h.state if h is not None and h.url == url else FeedState()
+
+    def record_success(
+        self, slug: str, url: str, state: FeedState, when: datetime, *, had_new: bool
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO feeds (slug, url, etag, last_modified, last_attempt, last_success,"
+            " last_new, failures, last_error, last_error_reason) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '')"
+            " ON CONFLICT(slug) DO UPDATE SET url = excluded.url, etag = excluded.etag,"
+            " last_modified = excluded.last_modified, last_attempt = excluded.last_attempt,"
+            " last_success = excluded.last_success,"
+            " last_new = COALESCE(excluded.last_new, feeds.last_new), failures = 0",
+            (slug, url, state.etag, state.last_modified, ts(when), ts(when),
+             ts(when) if had_new else None),
+        )  # fmt: skip
+
+    def record_failure(self, slug: str, url: str, when: datetime, error: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO feeds (slug, url, last_attempt, last_error, last_error_reason, failures)"
+            " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(slug) DO UPDATE SET url = excluded.url,"
+            " last_attempt = excluded.last_attempt, last_error = excluded.last_error,"
+            " last_error_reason = excluded.last_error_reason, failures = feeds.failures + 1",
+            (slug, url, ts(when), error, reason),
+        )
+
+    def feeds(self) -> list[FeedHealth]:
+        slugs = [r[0] for r in self.db.execute("SELECT slug FROM feeds ORDER BY slug")]
+        return [h for s in slugs if (h := self.feed(s)) is not None]
+
+    def items_since(self, since: datetime) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT source, COUNT(*) FROM articles WHERE first_seen >= ? GROUP BY source",
+            (ts(since),),
+        )
+        return {s: n for s, n in rows}
+
+
+def bulk_load(store: Store, rows: Iterable[tuple[Article, str, str]]) -> int:
+    """Insert many (article, guid_key, fp) rows in one transaction; for reindex."""
+    n = 0
+    with store.batch():
+        for art, guid_key, fp in rows:
+            store.put(art, guid_key=guid_key, fp=fp)
+            n += 1
+    return n
+
+
+def day_ago(now: datetime) -> datetime:
+    return now - timedelta(days=1)
+
+
+__all__ = ["Store", "Known", "FeedHealth", "ts", "parse_ts", "bulk_load", "replace"]
