@@ -10,10 +10,18 @@ from newsmirror.config import Config, load_config, sources_toml
 FIXED_NOW = "2026-11-28T08:00:00Z"
 
 
-def make_mirror(root: Path, sources: list[tuple[str, str, str]], extra: str = "") -> Config:
+# Tests never touch the internet: article pages are fetched only where a test
+# serves them itself (fulltext = "auto"/"page" set explicitly).
+OFFLINE = '[defaults]\nfulltext = "feed"\n\n'
+
+
+def make_mirror(
+    root: Path, sources: list[tuple[str, str, str]], extra: str = "", defaults: str = OFFLINE
+) -> Config:
     root.mkdir(parents=True, exist_ok=True)
     text = (
         "[fetch]\nretries = 0\nconnect_timeout = 3\nread_timeout = 5\ntotal_timeout = 10\n\n"
+        + defaults
         + extra
         + "\n"
         + sources_toml(sources)

@@ -27,6 +27,7 @@ from newsmirror.clean import (
 )
 from newsmirror.errors import ConfigError, ItemError
 from newsmirror.models import Rules
+from newsmirror.sanitize import sanitize
 
 BASE = "https://news.example.com/world/2024/story.html"
 OPTS = CleanOptions(base_url=BASE)
@@ -41,7 +42,9 @@ def tree(html: str) -> lxml.html.HtmlElement:
 def assert_safe(out: str) -> None:
     """No script, no event handler, no dangerous URL, as a browser-like re-parse sees it."""
     assert "\n" not in out and "\r" not in out
-    assert not re.search(r"<\s*/?\s*(script|style|iframe|object|embed|form|base|meta|svg|math)\b", out, re.I)
+    assert not re.search(
+        r"<\s*/?\s*(script|style|iframe|object|embed|form|base|meta|svg|math)\b", out, re.I
+    )
     root = tree(out)
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -66,7 +69,7 @@ INJECTIONS = [
     "<ScRiPt src=//evil.example/x.js></ScRiPt>",
     "<script\n>alert(1)</script\n>",
     '<img src="x.jpg" onerror="alert(1)">',
-    '<img src=x OnErRoR=alert(1)//>',
+    "<img src=x OnErRoR=alert(1)//>",
     '<a href="javascript:alert(1)">x</a>',
     '<a href="JaVaScRiPt:alert(1)">x</a>',
     '<a href="java&#115;cript:alert(1)">x</a>',
@@ -96,7 +99,7 @@ INJECTIONS = [
     '<img src="x" alt="a" / onerror=alert(1)>',
     "<!--<script>alert(1)</script>-->",
     "<!-- --!><script>alert(1)</script> -->",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
     "<xmp><script>alert(1)</script></xmp>",
     "<plaintext><script>alert(1)</script>",
     "<textarea><script>alert(1)</script></textarea>",
@@ -117,7 +120,6 @@ INJECTIONS = [
 def test_injection_vectors_are_neutralized(vector: str) -> None:
     out = clean_html(f"<p>before</p>{vector}<p>after</p>", OPTS)
     assert_safe(out)
-    assert "alert(1)" not in re.sub(r"<[^>]*>", "", out) or "alert(1)" in html_to_text(out)
     text = html_to_text(out)
     assert text.startswith("before") and "after" in text
     assert clean_html(out, OPTS) == out
@@ -250,7 +252,9 @@ def test_remove_selectors() -> None:
         "<aside><p>相關新聞</p></aside>"
     )
     opts = CleanOptions(BASE, ("div.lineAd", '[data-e2e="advertisement"]', "aside"))
-    assert clean_html(html, opts) == '<p>正文一</p><p class="x">正文二</p>'.replace(' class="x"', "")
+    assert clean_html(html, opts) == '<p>正文一</p><p class="x">正文二</p>'.replace(
+        ' class="x"', ""
+    )
 
 
 def test_selector_matching_everything_keeps_the_root() -> None:
@@ -303,7 +307,9 @@ def test_block_content_in_paragraphs_is_kept_stable() -> None:
     assert clean_html(out, OPTS) == out
 
 
-@pytest.mark.parametrize("blank", ["", "   ", "\n\t", "<!-- x -->", "<script>x</script>", "<p> </p>"])
+@pytest.mark.parametrize(
+    "blank", ["", "   ", "\n\t", "<!-- x -->", "<script>x</script>", "<p> </p>"]
+)
 def test_blank_input(blank: str) -> None:
     assert clean_html(blank, OPTS) == ""
     assert html_to_text(blank) == ""
@@ -313,6 +319,18 @@ def test_control_characters_and_deep_nesting() -> None:
     assert clean_html("<p>a\x00b\x0bc\ud800d</p>", OPTS) == "<p>abcd</p>"
     deep = "<div>" * 400 + "深" + "</div>" * 400
     assert clean_html(deep, OPTS) == "<div>" * 400 + "深" + "</div>" * 400
+
+
+def test_content_outside_the_body_is_kept() -> None:
+    assert clean_html("a</body>b</html>c<p>d</p>", OPTS) == "abc<p>d</p>"
+    assert clean_html("<html/>文字  文字<head><title>t</title></head>x", OPTS) == "文字 文字x"
+
+
+@pytest.mark.parametrize("url", ["http://#", "http://x:99999/", "http://[::1", "https://a b/"])
+def test_urls_the_final_gate_refuses_are_dropped_up_front(url: str) -> None:
+    out = clean_html(f'<p>t <a href="{url}">link</a><img src="{url}"></p>', OPTS)
+    assert out == "<p>t link</p>"
+    assert clean_html(out, OPTS) == out
 
 
 def test_determinism() -> None:
@@ -344,7 +362,9 @@ def test_s2t_and_convert_text() -> None:
     assert out == "<p>這個軟件的發展</p>"
     assert convert_text("这个软件", "s2twp") == "這個軟體"
     assert convert_text("台灣", "none") == "台灣"
-    assert {"none", "t2s", "s2t", "s2tw", "tw2s", "s2hk", "hk2s", "t2tw", "tw2sp"} <= set(CONVERSIONS)
+    assert {"none", "t2s", "s2t", "s2tw", "tw2s", "s2hk", "hk2s", "t2tw", "tw2sp"} <= set(
+        CONVERSIONS
+    )
     with pytest.raises(ConfigError):
         convert_text("x", "zh2klingon")
     with pytest.raises(ConfigError):
@@ -403,11 +423,25 @@ ATTRS = st.sampled_from(
         ' href="/a b"', ' href="javascript:x()"', ' href="#f"', ' href="https://h.example/x?q=1&amp;r=2"',
         ' src="/i.jpg"', f' src="{GIF_1X1}"', ' data-src="/lazy.jpg"', ' srcset="/s.jpg 1x, /l.jpg 2x"',
         ' onclick="x()"', ' style="color:red"', ' class="ad"', ' width="1" height="1"',
-        ' title="臺\n灣"', ' alt="a  b"', ' colspan="2"', "",
+        ' title="臺\n灣"', ' alt="a  b"', ' colspan="2"', "", ' href="http://#"', ' src="http://x:99999/"',
+        ' href="//例子.测试/路 径"', ' href="http://[::1"', ' href="mailto:a b"', ' src="https://a b/"',
     ]
 )  # fmt: skip
 TEXT = st.sampled_from(
-    ["文字", " ", "  ", "\n", " x ", "&amp;", "&nbsp;", "<", "a&b", "\t中\n文 ", "\u3000", "{{ x }}"]
+    [
+        "文字",
+        " ",
+        "  ",
+        "\n",
+        " x ",
+        "&amp;",
+        "&nbsp;",
+        "<",
+        "a&b",
+        "\t中\n文 ",
+        "\u3000",
+        "{{ x }}",
+    ]
 )
 TOKEN = st.one_of(
     TEXT,
@@ -417,11 +451,12 @@ TOKEN = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(TOKEN, max_size=40).map("".join))
 def test_clean_html_is_idempotent_and_safe(html: str) -> None:
     once = clean_html(html, OPTS)
     assert clean_html(once, OPTS) == once
+    assert sanitize(once) == once  # the final gate, run again (as the site build does), is a no-op
     assert_safe(once)
 
 
@@ -440,7 +475,9 @@ def corpus_posts() -> list[Path]:
     env = os.environ.get("NEWSMIRROR_CORPUS")
     root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "corpus"
     posts = root / "posts"
-    return sorted(p for p in posts.iterdir() if p.suffix in (".md", ".html")) if posts.is_dir() else []
+    return (
+        sorted(p for p in posts.iterdir() if p.suffix in (".md", ".html")) if posts.is_dir() else []
+    )
 
 
 def split_post(text: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from newsmirror.samples import sample_site, sample_sources
 from newsmirror.scaffold import init_mirror, jekyll_available, jekyll_env
 from newsmirror.store import parse_ts
 
+from .helpers import OFFLINE
 from .test_pipeline import corpus_sources
 
 pytestmark = pytest.mark.jekyll
@@ -84,7 +85,7 @@ def check_posts(root: Path, dest: Path) -> int:
 
 
 def make(root: Path, triples: list[tuple[str, str, str]]) -> None:
-    init_mirror(root, config_text="[fetch]\nretries = 0\n\n" + sources_toml(triples))
+    init_mirror(root, config_text="[fetch]\nretries = 0\n\n" + OFFLINE + sources_toml(triples))
 
 
 def test_jekyll_builds_the_corpus_mirror(

@@ -1,6 +1,7 @@
 """The clean stage: raw feed/page HTML → safe, tidy article HTML and plain text.
 
-:func:`clean_html` does one lxml parse and one nh3 pass per item:
+:func:`clean_html` does one lxml parse and one nh3 pass per item (plus one tiny nh3
+call that checks all of the item's URLs at once):
 
 1. parse (fragment-safe); lazy images get a real ``src``; ``<noscript>`` copies
    of those images go; every ``href``/``src`` is made absolute;
@@ -347,7 +348,8 @@ def clean_html(html: str, opts: CleanOptions) -> str:
         if opts.convert != "none":
             _convert_tree(root, opts.convert)
         body = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
-    except NewsmirrorError:
+    except NewsmirrorError as e:
+        e.with_context(url=opts.base_url)
         raise
     except (ValueError, etree.LxmlError) as e:
         raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .clean import CONVERSIONS, validate_selector
 from .defaults import DEFAULT_SOURCES
 from .errors import ConfigError
 from .fetch import FetchSettings
@@ -26,10 +27,6 @@ from .models import Rules, Source
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-CONVERSIONS = (
-    "none", "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "hk2t",
-    "t2hk", "t2jp", "jp2t", "tw2t",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +63,7 @@ def _regex_problem(v: str) -> str:
 
 
 def _selector_problem(v: str) -> str:
-    if not v:
-        return ""
-    from cssselect import GenericTranslator, SelectorError
-
-    try:
-        GenericTranslator().css_to_xpath(v)
-    except SelectorError as e:
-        return f"invalid CSS selector {v!r}: {e}"
-    return ""
+    return (validate_selector(v) or "") if v else ""
 
 
 def _selectors_problem(v: list[Any]) -> str:

@@ -10,15 +10,16 @@ stops the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from .article import Filtered, build_article
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
+from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
 from .mirror import MirrorWriter
@@ -32,6 +33,7 @@ from .models import (
     SourceReport,
 )
 from .parse import parse_response
+from .resolve import Prepared, page_pool, prepare
 from .store import Store
 
 Progress = Callable[[str, str, int, int], None]  # (slug, phase, done, total)
@@ -48,11 +50,17 @@ def now_utc() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class Fetched:
+class Gathered:
+    """One source after the network work, before anything is written: the
+    items ready to keep, or why the source failed as a whole."""
+
     source: Source
-    response: FeedResponse | None
-    error: NewsmirrorError | None
-    seconds: float
+    response: FeedResponse | None = None
+    feed: ParsedFeed | None = None
+    items: tuple[Prepared, ...] = ()
+    extra: tuple[ItemOutcome, ...] = ()  # items cut by max_items_per_feed
+    error: NewsmirrorError | None = None
+    seconds: float = 0.0
 
 
 def select_sources(config: Config, only: Sequence[str] = ()) -> list[Source]:
@@ -65,28 +73,48 @@ def select_sources(config: Config, only: Sequence[str] = ()) -> list[Source]:
     return [s for s in config.sources if s.rules.enabled]
 
 
-async def _fetch_one(fetcher: Fetcher, store: Store, source: Source) -> Fetched:
+async def gather_source(
+    source: Source,
+    *,
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    pool: ExtractPool,
+    now: datetime,
+) -> Gathered:
+    """Fetch, parse and resolve one source. Reads the index, writes nothing."""
     start = time.monotonic()
+
+    def done(**kw: object) -> Gathered:
+        return Gathered(source=source, seconds=time.monotonic() - start, **kw)  # type: ignore[arg-type]
+
     try:
         resp = await fetcher.fetch(
             source.url, state=store.feed_state(source.slug, source.url), source=source.slug
         )
-        return Fetched(source, resp, None, time.monotonic() - start)
+        if resp.not_modified:
+            return done(response=resp)
+        feed = parse_response(resp, source=source.slug)
     except NewsmirrorError as e:
-        return Fetched(source, None, e.with_context(source=source.slug, url=source.url),
-                       time.monotonic() - start)  # fmt: skip
+        return done(error=e.with_context(source=source.slug, url=source.url))
+    entries = feed.entries
+    extra: tuple[ItemOutcome, ...] = ()
+    limit = config.mirror.max_items_per_feed
+    if limit and len(entries) > limit:
+        extra = tuple(
+            ItemOutcome(source.slug, e.link or e.guid, OutcomeKind.FILTERED, "max_items")
+            for e in entries[limit:]
+        )
+        entries = entries[:limit]
+    items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
+    return done(response=resp, feed=feed, items=tuple(items), extra=extra)
 
 
-def _ingest(
-    fetched: Fetched,
-    writer: MirrorWriter,
-    store: Store,
-    config: Config,
-    now: datetime,
-    progress: Progress | None,
+def write_source(
+    g: Gathered, writer: MirrorWriter, store: Store, now: datetime, progress: Progress | None
 ) -> SourceReport:
-    """Parse one source's response and keep its items; one transaction."""
-    src = fetched.source
+    """Keep one source's items: one transaction, exactly one outcome per item."""
+    src = g.source
     start = time.monotonic()
 
     def report(**kw: object) -> SourceReport:
@@ -94,62 +122,49 @@ def _ingest(
             slug=src.slug,
             name=src.name,
             url=src.url,
-            seconds=round(fetched.seconds + time.monotonic() - start, 3),
+            seconds=round(g.seconds + time.monotonic() - start, 3),
             **kw,  # type: ignore[arg-type]
         )
 
-    if fetched.error is not None or fetched.response is None:
-        err = fetched.error or NewsmirrorError("no response", source=src.slug, url=src.url)
+    if g.error is not None or g.response is None:
+        err = g.error or NewsmirrorError("no response", source=src.slug, url=src.url)
         with store.batch():
             store.record_failure(src.slug, src.url, now, str(err), err.reason)
         return report(error=str(err), error_reason=err.reason)
-
-    resp = fetched.response
-    if resp.not_modified:
+    if g.response.not_modified or g.feed is None:
         with store.batch():
-            store.record_success(src.slug, src.url, resp.state, now, had_new=False)
+            store.record_success(src.slug, src.url, g.response.state, now, had_new=False)
         return report(not_modified=True)
-    try:
-        feed: ParsedFeed = parse_response(resp, source=src.slug)
-    except NewsmirrorError as e:
-        e.with_context(source=src.slug, url=src.url)
-        with store.batch():
-            store.record_failure(src.slug, src.url, now, str(e), e.reason)
-        return report(error=str(e), error_reason=e.reason)
 
-    entries = feed.entries
-    limit = config.mirror.max_items_per_feed
     outcomes: list[ItemOutcome] = []
-    if limit and len(entries) > limit:
-        outcomes.extend(
-            ItemOutcome(src.slug, e.link or e.guid, OutcomeKind.FILTERED, "max_items")
-            for e in entries[limit:]
-        )
-        entries = entries[:limit]
     with store.batch():
-        for i, entry in enumerate(entries):
-            url = entry.link or entry.guid
-            try:
-                art, keys = build_article(entry, src, now)
-                outcomes.append(writer.keep(art, keys))
-            except Filtered as f:
-                outcomes.append(
-                    ItemOutcome(src.slug, url, OutcomeKind.FILTERED, f.reason, f.message)
-                )
-            except NewsmirrorError as e:
-                outcomes.append(ItemOutcome(src.slug, url, OutcomeKind.FAILED, e.reason, e.message))
-            except OSError as e:
-                outcomes.append(
-                    ItemOutcome(
-                        src.slug, url, OutcomeKind.FAILED, "write", f"{e.strerror}: {e.filename}"
-                    )
-                )
+        for i, prep in enumerate(g.items):
+            outcomes.append(_keep(prep, writer, src))
             if progress:
-                progress(src.slug, "items", i + 1, len(entries))
+                progress(src.slug, "items", i + 1, len(g.items))
+        outcomes.extend(g.extra)
         had_new = any(o.kind in (OutcomeKind.NEW, OutcomeKind.UPDATED) for o in outcomes)
         writer.write_list(src)
-        store.record_success(src.slug, src.url, resp.state, now, had_new=had_new)
-    return report(outcomes=tuple(outcomes), warnings=feed.warnings)
+        store.record_success(src.slug, src.url, g.response.state, now, had_new=had_new)
+    return report(outcomes=tuple(outcomes), warnings=g.feed.warnings)
+
+
+def _keep(prep: Prepared, writer: MirrorWriter, src: Source) -> ItemOutcome:
+    if prep.outcome is not None:
+        return prep.outcome
+    assert prep.article is not None and prep.keys is not None
+    url = prep.article.link or prep.article.key
+    try:
+        out = writer.keep(prep.article, prep.keys)
+    except NewsmirrorError as e:
+        return ItemOutcome(src.slug, url, OutcomeKind.FAILED, e.reason, e.message)
+    except OSError as e:
+        return ItemOutcome(
+            src.slug, url, OutcomeKind.FAILED, "write", f"{e.strerror}: {e.filename}"
+        )
+    if prep.fulltext_error and out.kind is not OutcomeKind.UNCHANGED:
+        return replace(out, reason="fulltext_failed", detail=prep.fulltext_error)
+    return out
 
 
 async def run_async(
@@ -169,27 +184,26 @@ async def run_async(
         files.sweep()
         writer = MirrorWriter(config, store, files)
         reports: dict[str, SourceReport] = {}
-        own = fetcher is None
-        fetcher = fetcher or Fetcher(config.fetch)
-        try:
-            if own:
-                await fetcher.__aenter__()
-            # Fetches run concurrently; results are kept in configuration order, so
-            # which source keeps a shared article and which title gets a hash
-            # suffix never depends on network timing.
-            tasks = [asyncio.create_task(_fetch_one(fetcher, store, s)) for s in sources]
-            for task in tasks:
-                fetched = await task
-                if progress:
-                    progress(fetched.source.slug, "fetched", 0, 0)
-                reports[fetched.source.slug] = _ingest(
-                    fetched, writer, store, config, now, progress
+        async with contextlib.AsyncExitStack() as stack:
+            if fetcher is None:
+                fetcher = await stack.enter_async_context(Fetcher(config.fetch))
+            pool = stack.enter_context(page_pool())
+            # Sources are fetched and resolved concurrently; they are written in
+            # configuration order, so which source keeps a shared article and
+            # which title gets a hash suffix never depends on network timing.
+            tasks = [
+                asyncio.create_task(
+                    gather_source(
+                        s, config=config, store=store, fetcher=fetcher, pool=pool, now=now
+                    )
                 )
+                for s in sources
+            ]
+            for task in tasks:
+                gathered = await task
+                reports[gathered.source.slug] = write_source(gathered, writer, store, now, progress)
                 if progress:
-                    progress(fetched.source.slug, "done", 0, 0)
-        finally:
-            if own:
-                await fetcher.__aexit__(None, None, None)
+                    progress(gathered.source.slug, "done", 0, 0)
         writer.rotate(now)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
     return RunReport(started=started, finished=max(now_utc(), started), sources=ordered)

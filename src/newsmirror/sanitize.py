@@ -236,6 +236,33 @@ def _br_for_newlines(pre: HtmlElement) -> None:
             parent.insert(index + offset, br)
 
 
+_PROBE = nh3.Cleaner(
+    tags={"a"}, attributes={"a": {"href"}}, link_rel=None, url_schemes=set(URL_SCHEMES | {"data"})
+)
+_PROBE_TAG = re.compile(r"<a\b[^>]*>")
+
+
+def _drop_urls_nh3_refuses(linked: list[HtmlElement]) -> None:
+    """Ask nh3, in one small batch, which href/src values it keeps (its URL parser is
+    stricter than any check here: empty hosts, bad ports, bad IP addresses…), and
+    drop the others now, so that a second cleaning finds nothing more to remove."""
+    if not linked:
+        return
+    probe = etree.Element("div")
+    for el in linked:
+        etree.SubElement(probe, "a", href=el.get("href") if el.tag == "a" else el.get("src"))
+    out = _PROBE.clean(etree.tostring(probe, method="html", encoding="unicode"))
+    kept = [" href=" in tag for tag in _PROBE_TAG.findall(out)]
+    if len(kept) != len(linked):  # cannot happen with well-formed probes; be safe anyway
+        return
+    for el, ok in zip(linked, kept, strict=True):
+        if not ok:
+            if el.tag == "a":
+                el.drop_tag()
+            else:
+                _remove(el)
+
+
 def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
     """Collapse ASCII whitespace runs outside <pre>; return the outermost <pre>s."""
     pres: list[HtmlElement] = []
@@ -264,6 +291,7 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
         _remove(el)
     for el in list(root.iter(*EMBED_TAGS)):
         _embed_to_link(el, base_url)
+    linked: list[HtmlElement] = []
     for el in list(root.iterdescendants()):
         tag = el.tag
         if not isinstance(tag, str):
@@ -280,6 +308,7 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
                 el.drop_tag()
                 continue
             el.set("href", href)
+            linked.append(el)
         elif tag == "img":
             src = resolve_url(el.get("src") or "", base_url, allow_data_image=True)
             if src is None:
@@ -288,10 +317,12 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
             el.set("src", src)
             for name, value in IMG_ATTRIBUTES.items():
                 el.set(name, value)
+            linked.append(el)
         for name, value in el.attrib.items():
             if "\n" in value or "\r" in value or "\t" in value:
                 el.set(name, _WS.sub(" ", value).strip())
     root.attrib.clear()
+    _drop_urls_nh3_refuses(linked)
     fix_structure(root)
     drop_empty(root)
     for pre in _collapse_whitespace(root):

@@ -1,0 +1,171 @@
+"""Resolve: make every item a full article (feed entries → prepared articles).
+
+Per source ``fulltext`` rule:
+
+- ``feed`` — the feed's own content is the article;
+- ``page`` — always fetch the article page and extract its main content;
+- ``auto`` (default) — use the feed's content unless it looks like a summary
+  (short, trailing ellipsis, a "閱讀全文 / Read more" link), then fetch the page.
+
+Page fetches go through the run's fetcher (same limits and politeness as
+feeds); extraction and cleaning of pages run in a process pool so both cores
+work while the network waits. When the page cannot be had, the feed's content
+is kept and the item's outcome carries ``fulltext_failed`` with the cause:
+an article is never left empty for want of its page.
+
+A known article whose text came from its page is not fetched again on every
+run: later edits are the business of re-checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from .article import Filtered, Keys, build_article, content_hash, derive_keys
+from .clean import CleanOptions, clean_html, html_to_text
+from .errors import ItemError, NewsmirrorError
+from .extract import ExtractPool, extract_page, is_summary
+from .fetch import Fetcher
+from .models import Article, Entry, ItemOutcome, OutcomeKind, ParsedFeed, Source
+from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One feed item ready for the mirror: an article (with its keys), or the
+    outcome that ends it here (filtered / failed)."""
+
+    entry: Entry
+    article: Article | None = None
+    keys: Keys | None = None
+    outcome: ItemOutcome | None = None
+    fulltext_error: str = ""  # why the page could not replace a summary
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    content: str  # clean HTML
+    text: str
+    author: str
+    published: datetime | None
+
+
+def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> PageResult:
+    """Extract and clean one article page (runs in a worker process)."""
+    rules = source.rules
+    ex = extract_page(
+        body,
+        url=url,
+        header_charset=header_charset,
+        content_selector=rules.content_selector,
+        remove_selectors=rules.remove_selectors,
+    )
+    opts = CleanOptions(
+        base_url=url, remove_selectors=rules.remove_selectors, convert=rules.convert
+    )
+    content = clean_html(ex.html, opts)
+    text = html_to_text(content)
+    if not text.strip():
+        raise ItemError(
+            "the page's extracted content is empty after cleaning", reason="fulltext_failed"
+        )
+    return PageResult(content=content, text=text, author=ex.author, published=ex.published)
+
+
+def page_pool(workers: int | None = None) -> ExtractPool:
+    """The run's process pool for article pages (started only when a page is needed)."""
+    return ExtractPool(workers, func=page_job)  # type: ignore[arg-type]
+
+
+def wants_page(art: Article, source: Source) -> bool:
+    mode = source.rules.fulltext
+    if not art.link:
+        return False
+    if mode == "page":
+        return True
+    if mode == "feed":
+        return False
+    return is_summary(art.content, art.text)
+
+
+def with_page(art: Article, page: PageResult) -> Article:
+    authors = art.authors or ((page.author,) if page.author else ())
+    published = art.published
+    if not art.dated and page.published is not None:
+        published = min(page.published.astimezone(UTC), art.fetched)
+    new = replace(
+        art,
+        content=page.content,
+        text=page.text,
+        content_hash=content_hash(art.title, page.text),
+        origin="page",
+        authors=authors,
+        published=published,
+        dated=art.dated or page.published is not None,
+    )
+    return new
+
+
+def _first_pass(entry: Entry, source: Source, now: datetime) -> Prepared:
+    url = entry.link or entry.guid
+    try:
+        art, keys = build_article(entry, source, now)
+    except Filtered as f:
+        return Prepared(
+            entry, outcome=ItemOutcome(source.slug, url, OutcomeKind.FILTERED, f.reason, f.message)
+        )
+    except NewsmirrorError as e:
+        return Prepared(
+            entry, outcome=ItemOutcome(source.slug, url, OutcomeKind.FAILED, e.reason, e.message)
+        )
+    return Prepared(entry, article=art, keys=keys)
+
+
+async def _page(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractPool) -> Prepared:
+    art = prep.article
+    assert art is not None
+    try:
+        resp = await fetcher.fetch(art.link, source=source.slug)
+        page = await pool.extract(
+            resp.body, url=resp.final_url, header_charset=resp.charset, source=source
+        )
+    except NewsmirrorError as e:
+        return replace(prep, fulltext_error=f"{e.reason}: {e.message}")
+    full = with_page(art, page)
+    return replace(prep, article=full, keys=derive_keys(full))
+
+
+async def prepare(
+    source: Source,
+    feed: ParsedFeed,
+    entries: tuple[Entry, ...],
+    *,
+    now: datetime,
+    store: Store,
+    fetcher: Fetcher,
+    pool: ExtractPool,
+) -> list[Prepared]:
+    """Every entry → Prepared, in feed order; pages fetched concurrently."""
+    prepared = [_first_pass(e, source, now) for e in entries]
+    jobs: dict[int, asyncio.Task[Prepared]] = {}
+    for i, prep in enumerate(prepared):
+        art, keys = prep.article, prep.keys
+        if art is None or keys is None or not wants_page(art, source):
+            continue
+        known = store.find(keys.key, keys.guid_key)
+        if known is not None and known.article.origin == "page":
+            # Already captured in full: its summary in the feed is no edit
+            # (re-checks of the page handle later edits).
+            prepared[i] = replace(
+                prep,
+                outcome=ItemOutcome(
+                    source.slug, art.link, OutcomeKind.UNCHANGED, "", "", known.article.path
+                ),
+            )
+            continue
+        jobs[i] = asyncio.create_task(_page(prep, source, fetcher, pool))
+    for i, task in jobs.items():
+        prepared[i] = await task
+    return prepared
