@@ -33,6 +33,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 
+from .dechrome import remove_chrome, site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
 from .models import Rules
 from .sanitize import (
@@ -260,7 +261,7 @@ def _remove_selected(root: HtmlElement, selectors: tuple[str, ...]) -> None:
 # ---------------------------------------------------------------- chrome passes
 
 
-def drop_tracking_pixels(root: HtmlElement) -> None:
+def drop_tracking_pixels(root: HtmlElement, *, site: str | None = None) -> None:
     """Remove images that are ≤ 1×1 (by attributes or data: header) or from tracker hosts."""
     for img in list(root.iter("img")):
         src = img.get("src") or ""
@@ -272,7 +273,8 @@ def drop_tracking_pixels(root: HtmlElement) -> None:
 
 #: Tree passes that remove page chrome, run after ``remove_selectors`` on the tree with the
 #: feed's own markup (classes, ids) and absolute URLs. Empty wrappers are removed later anyway.
-CHROME_PASSES: tuple[Callable[[HtmlElement], None], ...] = (drop_tracking_pixels,)
+#: Each takes ``site=`` (the article's registrable domain) to tell its own links from others.
+CHROME_PASSES: tuple[Callable[..., None], ...] = (drop_tracking_pixels, remove_chrome)
 
 
 # ---------------------------------------------------------------- OpenCC
@@ -342,8 +344,9 @@ def clean_html(html: str, opts: CleanOptions) -> str:
         _fix_images(root, opts.base_url)
         _absolutize(root, opts.base_url)
         _remove_selected(root, opts.remove_selectors)
+        site = site_of(opts.base_url) if opts.base_url else None
         for chrome_pass in CHROME_PASSES:
-            chrome_pass(root)
+            chrome_pass(root, site=site)
         tidy_tree(root, opts.base_url)
         if opts.convert != "none":
             _convert_tree(root, opts.convert)
