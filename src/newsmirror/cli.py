@@ -25,7 +25,8 @@ from .config import (
     sources_toml,
 )
 from .errors import ConfigError, LockedError, NewsmirrorError
-from .models import RunReport
+from .fetch import FetchSettings
+from .models import RunReport, Source
 
 app = typer.Typer(
     add_completion=False,
@@ -227,6 +228,78 @@ def sources_import(
     )
     _load(config)  # what we wrote must validate
     out.print(f"imported {len(fresh)} sources ({len(triples) - len(fresh)} already present)")
+
+
+def _source_or_default(config: Path, slug: str | None) -> tuple[Source, FetchSettings]:
+    """The rules of ``--source`` (from the config), or the defaults when none is named."""
+    if slug is None:
+        cfg = _load(config) if config.exists() else None
+        return Source(name="", slug="extract", url=""), (cfg.fetch if cfg else FetchSettings())
+    cfg = _load(config)
+    try:
+        return cfg.source(slug), cfg.fetch
+    except ConfigError as e:
+        raise fail(str(e)) from None
+
+
+@app.command()
+def extract(
+    target: Annotated[
+        str, typer.Argument(help="An article URL, a saved page, or a feed (its first item).")
+    ],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="html, text or json.")] = "html",
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Apply this source's rules.")
+    ] = None,
+    config: ConfigOpt = Path(CONFIG_NAME),
+) -> None:
+    """Resolve + extract + clean one page or feed item and print the result."""
+    import json
+
+    from .store import ts
+    from .tools import extract_target
+
+    if fmt not in ("html", "text", "json"):
+        raise fail(f"--format must be html, text or json, not {fmt!r}")
+    src, settings = _source_or_default(config, source)
+    try:
+        ex = extract_target(target, src, settings)
+    except NewsmirrorError as e:
+        raise fail(str(e), 1) from None
+    if fmt == "text":
+        typer.echo(ex.text)
+    elif fmt == "html":
+        typer.echo(ex.html)
+    else:
+        typer.echo(json.dumps({"url": ex.url, "title": ex.title, "origin": ex.origin,
+                               "author": ex.author, "published": ts(ex.published),
+                               "html": ex.html, "text": ex.text}, ensure_ascii=False, indent=2))  # fmt: skip
+
+
+@sources_app.command("test")
+def sources_test(
+    slug: Annotated[str, typer.Argument(help="The source to try.")],
+    items: Annotated[int, typer.Option("--items", "-n", help="How many items to show.")] = 5,
+    config: ConfigOpt = Path(CONFIG_NAME),
+) -> None:
+    """Fetch one source and show, per item: where the full text came from, its length,
+    the chrome removed, and a warning when it looks truncated or empty."""
+    from .tools import test_source
+
+    src, settings = _source_or_default(config, slug)
+    try:
+        reports = test_source(src, settings, items=items)
+    except NewsmirrorError as e:
+        raise fail(str(e), 1) from None
+    for r in reports:
+        out.print(f"[bold]{r.title}[/bold]  ({r.origin}, {r.chars} chars)")
+        out.print(f"  {r.url}", markup=False)
+        for c in r.chrome:
+            out.print(f"  removed {c}", markup=False)
+        for w in r.warnings:
+            out.print(f"  [yellow]warning[/yellow] {w}")
+    if not reports:
+        out.print("the feed has no items")
 
 
 def version_callback(value: bool) -> None:
