@@ -62,7 +62,9 @@ def test_run_json_and_exit_codes(tmp_path: Path, server: LoopbackServer) -> None
     assert data["totals"]["new"] == 1 and data["totals"]["sources_failed"] == 1
     gone = next(s for s in data["sources"] if s["slug"] == "gone")
     assert gone["error_reason"] == "http_404" and server.url("/gone.xml") in gone["error"]
-    code, out, _ = cli("run", "--strict", "--config", path)
+    code, out, _ = cli("run", "--config", path)
+    assert code == 0 and "skipped gone: backoff" in out  # a failing source rests
+    code, out, _ = cli("run", "--strict", "-s", "good", "-s", "gone", "--config", path)
     assert code == 1
     assert "failed gone: " + server.url("/gone.xml") in out
     code, _, _ = cli("run", "--source", "gone", "--config", path)
@@ -70,8 +72,9 @@ def test_run_json_and_exit_codes(tmp_path: Path, server: LoopbackServer) -> None
     code, _, err = cli("run", "--source", "nope", "--config", path)
     assert code == 2 and "nope" in err
     code, out, _ = cli("status", "--json", "--config", path)
-    status = {s["slug"]: s for s in json.loads(out)}
+    status = {s["slug"]: s for s in json.loads(out)["sources"]}
     assert status["good"]["articles"] == 1 and status["gone"]["failures_in_row"] == 3
+    assert status["good"]["items_per_day"][-1] == 1  # in the last 24 hours
 
 
 def test_init_then_sources_import(tmp_path: Path) -> None:

@@ -238,3 +238,18 @@ def test_archive_rotation_moves_old_posts(tmp_path: Path, server: LoopbackServer
     reindex(cfg)
     with Store(cfg.index_path) as store:
         assert store.dump() == before
+
+
+def test_failing_source_rests_then_is_retried(tmp_path: Path, server: LoopbackServer) -> None:
+    server.add("/down.xml", b"", status=503)
+    cfg = make_mirror(tmp_path / "m", [("壞", "down", server.url("/down.xml"))])
+    first = run(cfg, now=NOW)
+    assert first.sources[0].error_reason == "http_503"
+    hits = server.hits["/down.xml"]
+    soon = run(cfg, now=parse_ts("2026-11-28T08:10:00.000Z"))
+    assert soon.sources[0].skipped == "backoff" and server.hits["/down.xml"] == hits
+    assert not soon.all_failed  # resting is not failing
+    forced = run(cfg, only=["down"], now=parse_ts("2026-11-28T08:10:00.000Z"))
+    assert forced.sources[0].error_reason == "http_503"  # --source always tries
+    later = run(cfg, now=parse_ts("2026-11-28T12:00:00.000Z"))
+    assert later.sources[0].skipped == "" and server.hits["/down.xml"] > hits + 1

@@ -127,31 +127,18 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing scaffolding files.")] = False,
 ) -> None:
     """Make a ready mirror: newsmirror.toml with the default sources, Jekyll files, CI workflow."""
+    from .publish import ensure_repo
     from .scaffold import init_mirror
 
     written = init_mirror(directory, config_text=default_config_text(), force=force)
     for p in written:
         out.print(f"wrote {p}", markup=False)
+    try:
+        if ensure_repo(directory):
+            out.print("initialised a git repository (branch main)", markup=False)
+    except NewsmirrorError as e:
+        err.print(f"newsmirror: warning: no git repository: {e}", markup=False)
     out.print(f"Mirror ready in {directory}. Next: cd {directory} && newsmirror run", markup=False)
-
-
-@app.command()
-def status(
-    config: ConfigOpt = Path(CONFIG_NAME),
-    json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-) -> None:
-    """Source health: last success, last new article, failures in a row, items in 24 h."""
-    from .pipeline import now_utc
-    from .report import gather_status, print_status, status_json
-    from .store import Store
-
-    cfg = _load(config)
-    with Store(cfg.index_path) as store:
-        rows = gather_status(store, [(s.slug, s.name, s.url) for s in cfg.sources], now_utc())
-    if json_out:
-        typer.echo(status_json(rows))
-    else:
-        print_status(rows, out)
 
 
 @app.command()
@@ -300,6 +287,11 @@ def sources_test(
             out.print(f"  [yellow]warning[/yellow] {w}")
     if not reports:
         out.print("the feed has no items")
+
+
+from .cli_ops import register as _register_ops  # noqa: E402  (commands defined elsewhere)
+
+_register_ops(app)
 
 
 def version_callback(value: bool) -> None:

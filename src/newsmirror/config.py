@@ -23,7 +23,9 @@ from .clean import CONVERSIONS, validate_selector
 from .defaults import DEFAULT_SOURCES
 from .errors import ConfigError
 from .fetch import FetchSettings
+from .health import BackoffPolicy
 from .models import Rules, Source
+from .publish import PublishSettings
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -122,6 +124,24 @@ RULES = (
     Setting("content_selector", str, "", "CSS selector of the article body on its page.", _selector_problem),
 )  # fmt: skip
 
+
+def _strings(v: list[Any]) -> str:
+    return "" if all(isinstance(x, str) and x for x in v) else "must be a list of non-empty strings"
+
+
+PUBLISH = (
+    Setting("remotes", list, [], "Git remotes to push to (names or URLs); empty = origin.", _strings),
+    Setting("branch", str, "", "Branch to push; empty = the current branch."),
+    Setting("attempts", int, 5, "Pushes per remote; a rejected one fetches, rebases and retries.", _positive),
+)  # fmt: skip
+
+HEALTH = (
+    Setting("backoff_base_minutes", (int, float), 30.0, "Rest after a source's first failure; "
+            "doubled after each next one.", _positive),
+    Setting("backoff_cap_hours", (int, float), 24.0, "Longest rest: a dead source is still "
+            "tried this often, never given up.", _positive),
+)  # fmt: skip
+
 SOURCE = (
     Setting("name", str, None, "Display name, e.g. (臺)中央社CNA."),
     Setting("slug", str, None, "ASCII identifier: lower-case letters, digits, - and _."),
@@ -164,6 +184,8 @@ class Config:
     sources: tuple[Source, ...]
     mirror: MirrorSettings = field(default_factory=MirrorSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    health: BackoffPolicy = field(default_factory=BackoffPolicy)
     path: Path | None = None
 
     @property
@@ -248,7 +270,7 @@ def _build_source(
 def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = None) -> Config:
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
     problems: list[str] = []
-    top = {"mirror", "fetch", "defaults", "sources"}
+    top = {"mirror", "fetch", "defaults", "publish", "health", "sources"}
     for key in data:
         if key not in top:
             hint = difflib.get_close_matches(key, sorted(top), n=1)
@@ -266,6 +288,8 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     mirror = _check_table(table("mirror"), MIRROR, "mirror", problems)
     fetch = _check_table(table("fetch"), FETCH, "fetch", problems)
     defaults = _check_table(table("defaults"), RULES, "defaults", problems)
+    publish = _check_table(table("publish"), PUBLISH, "publish", problems)
+    health = _check_table(table("health"), HEALTH, "health", problems)
     raw_sources = data.get("sources", [])
     sources: list[Source] = []
     if not isinstance(raw_sources, list):
@@ -294,6 +318,8 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
         sources=tuple(sources),
         mirror=MirrorSettings(**mirror),
         fetch=FetchSettings(**fetch),
+        publish=PublishSettings(**{**publish, "remotes": tuple(publish.get("remotes", ()))}),
+        health=BackoffPolicy(**{k: float(v) for k, v in health.items()}),
     )
 
 
@@ -331,7 +357,9 @@ def sources_toml(sources: list[tuple[str, str, str]] | tuple[tuple[str, str, str
 def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOURCES) -> str:
     """The commented newsmirror.toml that ``init`` writes: every setting with its default."""
     lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
-    for title, settings in (("mirror", MIRROR), ("fetch", FETCH), ("defaults", RULES)):
+    sections = (("mirror", MIRROR), ("fetch", FETCH), ("publish", PUBLISH), ("health", HEALTH),
+                ("defaults", RULES))  # fmt: skip
+    for title, settings in sections:
         lines.append(f"[{title}]")
         if title == "defaults":
             lines.insert(len(lines) - 1, "# Rules for every source; a source may set its own.")

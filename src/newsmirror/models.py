@@ -156,6 +156,7 @@ class SourceReport:
     error: str = ""  # one-line cause when the source failed as a whole
     error_reason: str = ""
     warnings: tuple[str, ...] = ()  # e.g. the feed was ill-formed and recovered
+    skipped: str = ""  # why the source was not tried this run (e.g. "backoff")
 
     def count(self, kind: OutcomeKind) -> int:
         return sum(1 for o in self.outcomes if o.kind is kind)

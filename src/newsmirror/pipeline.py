@@ -22,6 +22,7 @@ from .errors import ConfigError, NewsmirrorError
 from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
+from .health import due
 from .mirror import MirrorWriter
 from .models import (
     FeedResponse,
@@ -191,6 +192,16 @@ async def run_async(
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and
             # which title gets a hash suffix never depends on network timing.
+            # A failing source rests (exponential backoff) unless named with --source.
+            resting = set()
+            if not only:
+                policy = config.health
+                resting = {
+                    s.slug for s in sources if not due(store, s.slug, now, url=s.url, policy=policy)
+                }
+            for s in sources:
+                if s.slug in resting:
+                    reports[s.slug] = SourceReport(s.slug, s.name, s.url, skipped="backoff")
             tasks = [
                 asyncio.create_task(
                     gather_source(
@@ -198,12 +209,19 @@ async def run_async(
                     )
                 )
                 for s in sources
+                if s.slug not in resting
             ]
-            for task in tasks:
-                gathered = await task
-                reports[gathered.source.slug] = write_source(gathered, writer, store, now, progress)
-                if progress:
-                    progress(gathered.source.slug, "done", 0, 0)
+            try:
+                for task in tasks:
+                    gathered = await task
+                    reports[gathered.source.slug] = write_source(
+                        gathered, writer, store, now, progress
+                    )
+                    if progress:
+                        progress(gathered.source.slug, "done", 0, 0)
+            finally:
+                for task in tasks:  # a cancelled run (watch, Ctrl-C) leaves no stray fetches
+                    task.cancel()
         writer.rotate(now)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
     return RunReport(started=started, finished=max(now_utc(), started), sources=ordered)

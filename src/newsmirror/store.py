@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -349,26 +349,26 @@ class Store:
         slugs = [r[0] for r in self.db.execute("SELECT slug FROM feeds ORDER BY slug")]
         return [h for s in slugs if (h := self.feed(s)) is not None]
 
-    def items_since(self, since: datetime) -> dict[str, int]:
+    def daily_counts(self, now: datetime, days: int = 7) -> dict[str, list[int]]:
+        """Articles first seen per source in each of the last ``days`` 24-hour
+        windows before ``now``, oldest window first."""
         rows = self.db.execute(
-            "SELECT source, COUNT(*) FROM articles WHERE first_seen >= ? GROUP BY source",
-            (ts(since),),
+            "SELECT source, CAST((julianday(?) - julianday(first_seen)) AS INTEGER) AS d,"
+            " COUNT(*) FROM articles WHERE first_seen >= ? AND first_seen <= ?"
+            " GROUP BY source, d",
+            (ts(now), ts(now - timedelta(days=days)), ts(now)),
         )
-        return {s: n for s, n in rows}
+        out: dict[str, list[int]] = {}
+        for source, d, n in rows:
+            if 0 <= d < days:
+                out.setdefault(source, [0] * days)[days - 1 - d] += n
+        return out
+
+    def newest_first_seen(self) -> dict[str, datetime]:
+        """When each source's most recently mirrored article was first seen
+        (survives a ``reindex``, unlike the feeds table)."""
+        rows = self.db.execute("SELECT source, MAX(first_seen) FROM articles GROUP BY source")
+        return {s: dt for s, v in rows if (dt := parse_ts(v)) is not None}
 
 
-def bulk_load(store: Store, rows: Iterable[tuple[Article, str, str]]) -> int:
-    """Insert many (article, guid_key, fp) rows in one transaction; for reindex."""
-    n = 0
-    with store.batch():
-        for art, guid_key, fp in rows:
-            store.put(art, guid_key=guid_key, fp=fp)
-            n += 1
-    return n
-
-
-def day_ago(now: datetime) -> datetime:
-    return now - timedelta(days=1)
-
-
-__all__ = ["Store", "Known", "FeedHealth", "ts", "parse_ts", "bulk_load", "replace"]
+__all__ = ["Store", "Known", "FeedHealth", "ts", "parse_ts"]
