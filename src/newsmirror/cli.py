@@ -290,8 +290,10 @@ def sources_test(
 
 
 from .cli_ops import register as _register_ops  # noqa: E402  (commands defined elsewhere)
+from .cli_site import register as _register_site  # noqa: E402
 
 _register_ops(app)
+_register_site(app)
 
 
 def version_callback(value: bool) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,28 @@ HEALTH = (
             "tried this often, never given up.", _positive),
 )  # fmt: skip
 
+
+def _variants_problem(v: list[Any]) -> str:
+    bad = [x for x in v if x not in ("zh-Hant", "zh-Hans")]
+    return f"unknown variant(s) {bad!r}: use zh-Hant, zh-Hans" if bad else ""
+
+
+SITE = (
+    Setting("title", str, "newsmirror", "Name of the site, in page headers and feeds."),
+    Setting("base_url", str, "", "Public URL of the site, for feeds and sitemap.xml; "
+            "empty = relative URLs (the build warns)."),
+    Setting("out", str, "_site", "Output folder of `newsmirror build`, relative to the mirror."),
+    Setting("page_size", int, 50, "Items per source page.", _positive),
+    Setting("home_size", int, 50, "Newest items on the home page.", _positive),
+    Setting("feed_size", int, 50, "Entries per feed (Atom and RSS).", _positive),
+    Setting("variants", list, [], "Script variants of the whole site: zh-Hant, zh-Hans.", _variants_problem),
+    Setting("lang", str, "zh-Hant", "Language of pages whose content does not tell."),
+    Setting("images", str, "original", "Article images: original (lazy, no referrer) or link "
+            "(a link instead: pages make no request to other hosts).", _choice("original", "link")),
+    Setting("search", bool, True, "Build the Pagefind full-text search index."),
+    Setting("search_shard_size", int, 100, "Articles per newest search shard.", _positive),
+)  # fmt: skip
+
 SOURCE = (
     Setting("name", str, None, "Display name, e.g. (臺)中央社CNA."),
     Setting("slug", str, None, "ASCII identifier: lower-case letters, digits, - and _."),
@@ -179,6 +201,33 @@ class MirrorSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """``[site]``: the built-in static site (see SITE for the help texts)."""
+
+    title: str = "newsmirror"
+    base_url: str = ""
+    out: str = "_site"
+    page_size: int = 50
+    home_size: int = 50
+    feed_size: int = 50
+    variants: tuple[str, ...] = ()
+    lang: str = "zh-Hant"
+    images: str = "original"
+    search: bool = True
+    search_shard_size: int = 100
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> SiteSettings:
+        s = replace(config.site, **{k: v for k, v in overrides.items() if v is not None})
+        base = s.base_url
+        return replace(
+            s,
+            variants=tuple(s.variants),
+            base_url=base + ("/" if base and not base.endswith("/") else ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     root: Path
     sources: tuple[Source, ...]
@@ -186,6 +235,7 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     health: BackoffPolicy = field(default_factory=BackoffPolicy)
+    site: SiteSettings = field(default_factory=SiteSettings)
     path: Path | None = None
 
     @property
@@ -270,7 +320,7 @@ def _build_source(
 def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = None) -> Config:
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
     problems: list[str] = []
-    top = {"mirror", "fetch", "defaults", "publish", "health", "sources"}
+    top = {"mirror", "fetch", "defaults", "publish", "health", "site", "sources"}
     for key in data:
         if key not in top:
             hint = difflib.get_close_matches(key, sorted(top), n=1)
@@ -290,6 +340,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     defaults = _check_table(table("defaults"), RULES, "defaults", problems)
     publish = _check_table(table("publish"), PUBLISH, "publish", problems)
     health = _check_table(table("health"), HEALTH, "health", problems)
+    site = _check_table(table("site"), SITE, "site", problems)
     raw_sources = data.get("sources", [])
     sources: list[Source] = []
     if not isinstance(raw_sources, list):
@@ -320,6 +371,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
         fetch=FetchSettings(**fetch),
         publish=PublishSettings(**{**publish, "remotes": tuple(publish.get("remotes", ()))}),
         health=BackoffPolicy(**{k: float(v) for k, v in health.items()}),
+        site=SiteSettings(**{**site, "variants": tuple(site.get("variants", ()))}),
     )
 
 
@@ -358,7 +410,7 @@ def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOUR
     """The commented newsmirror.toml that ``init`` writes: every setting with its default."""
     lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
     sections = (("mirror", MIRROR), ("fetch", FETCH), ("publish", PUBLISH), ("health", HEALTH),
-                ("defaults", RULES))  # fmt: skip
+                ("site", SITE), ("defaults", RULES))  # fmt: skip
     for title, settings in sections:
         lines.append(f"[{title}]")
         if title == "defaults":

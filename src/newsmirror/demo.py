@@ -24,6 +24,7 @@ from .pipeline import run
 from .report import print_report
 from .samples import DEMO_FILTER_CATEGORY, sample_site, sample_sources
 from .scaffold import init_mirror
+from .site import build_site
 
 DEMO_PORT = 48123  # a fixed port keeps article URLs (and so their identity) stable across demos
 
@@ -57,13 +58,16 @@ def run_demo(directory: Path, *, console: Console) -> RunReport:
         config = load_config(cfg_path)
         console.print(f"Serving {len(triples)} sample feeds on {base}", highlight=False)
         report = run(config)
-        print_report(report, console)
-        posts = config.root / config.mirror.posts_dir
-        console.print(
-            f"\nPosts:      {posts}\nList pages: {config.root / config.mirror.lists_dir}\n"
-            f"Index:      {config.index_path}\n"
-            f"Build it with Jekyll: cd {directory} && jekyll build\n"
-            f"Run the demo again to see a second run: conditional requests, nothing rewritten.",
-            highlight=False,
-        )
-        return report
+    print_report(report, console)
+    site = build_site(config)
+    posts = config.root / config.mirror.posts_dir
+    console.print(
+        f"\nPosts:      {posts}\nList pages: {config.root / config.mirror.lists_dir}\n"
+        f"Index:      {config.index_path}\n"
+        f"Site:       {site.out} ({site.written} files written; "
+        f"preview: cd {directory} && newsmirror serve)\n"
+        f"Jekyll:     cd {directory} && jekyll build -d _jekyll   (not into _site: that is ours)\n"
+        f"Run the demo again to see a second run: conditional requests, nothing rewritten.",
+        highlight=False,
+    )
+    return report

@@ -1,0 +1,146 @@
+"""``newsmirror build`` and ``newsmirror serve``: the mirror's own static site.
+
+``register(app)`` adds both commands to the main Typer app (cli.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .config import CONFIG_NAME, Config, load_config
+from .errors import ConfigError, NewsmirrorError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Output folder (default: site.out, _site in the mirror)."),
+]
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+        raise typer.Exit(2) from None
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files; the site's own 404 page for anything missing."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        if os.environ.get("NEWSMIRROR_SERVE_LOG"):
+            super().log_message(format, *args)
+
+
+_Handler.extensions_map = {
+    **http.server.SimpleHTTPRequestHandler.extensions_map,
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".xml": "application/xml",
+    ".pagefind": "application/octet-stream",
+    ".pf_meta": "application/octet-stream",
+    ".pf_index": "application/octet-stream",
+    ".pf_fragment": "application/octet-stream",
+    ".pf_filter": "application/octet-stream",
+}
+
+
+def make_server(
+    directory: Path, port: int = 8000, host: str = "127.0.0.1"
+) -> http.server.ThreadingHTTPServer:
+    """A preview server for a built site (port 0: any free port)."""
+    handler = functools.partial(_Handler, directory=str(directory))
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``build`` and ``serve`` to the newsmirror command."""
+
+    @app.command()
+    def build(
+        config: ConfigOpt = Path(CONFIG_NAME),
+        out_dir: OutOpt = None,
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")
+        ] = False,
+    ) -> None:
+        """The mirror's own static site: pages, feeds, search; only what changed is written."""
+        from .site import build_site
+
+        cfg = _load(config)
+        try:
+            rep = build_site(
+                cfg, out_dir, progress=None if quiet else lambda m: err.print(m, markup=False)
+            )
+        except ConfigError as e:
+            err.print(f"newsmirror: {e}", markup=False)
+            raise typer.Exit(2) from None
+        except NewsmirrorError as e:
+            err.print(f"newsmirror: {e}", markup=False)
+            raise typer.Exit(1) from None
+        for w in rep.warnings:
+            err.print(f"warning: {w}", markup=False)
+        if not quiet:
+            out.print(
+                f"{rep.out}: {rep.articles} articles, {rep.rendered} rendered; "
+                f"{rep.written} files written, {rep.kept} unchanged, {rep.removed} removed; "
+                f"{rep.search_runs} search shards indexed; {rep.seconds:.2f} s",
+                markup=False,
+            )
+
+    @app.command()
+    def serve(
+        config: ConfigOpt = Path(CONFIG_NAME),
+        out_dir: OutOpt = None,
+        port: Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1.")] = 8000,
+    ) -> None:
+        """Preview the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
+        from .site import SiteSettings
+
+        cfg = _load(config)
+        directory = out_dir or cfg.root / SiteSettings.from_config(cfg).out
+        if not (directory / "index.html").is_file():
+            err.print(
+                f"newsmirror: no built site in {directory} (run `newsmirror build`)", markup=False
+            )
+            raise typer.Exit(1)
+        try:
+            server = make_server(directory, port)
+        except OSError as e:
+            err.print(f"newsmirror: cannot listen on 127.0.0.1:{port}: {e.strerror}", markup=False)
+            raise typer.Exit(1) from None
+        out.print(
+            f"Serving {directory} on http://127.0.0.1:{server.server_address[1]}/", markup=False
+        )
+        with contextlib.suppress(KeyboardInterrupt), server:
+            server.serve_forever()

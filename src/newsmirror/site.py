@@ -1,0 +1,163 @@
+"""``newsmirror build``: the mirror's own static site, made from the index.
+
+One pass over the index (oldest first, streamed) makes every page: article
+pages (content read from the post files), day pages, per-source pages, the
+home page, feeds, the sitemap, the search page and its Pagefind bundles. Only
+listing state that a page needs is held (one day, one page per source, the
+newest items for the home page and feeds).
+
+Incremental: every page has a signature of what it is made from (the index
+row and the post file's size and mtime for an article; its items and links
+for a listing), kept in the manifest (``.newsmirror/site-manifest.json``). A
+page whose signature is unchanged is not even rendered; a rendered page whose
+bytes are unchanged is not written. Output is deterministic: the same index
+gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from . import __version__
+from .config import Config, SiteSettings, parse_tz
+from .models import Article
+from .site_files import Manifest, SiteFiles, digest, signature
+from .site_pages import Item, Pages, Tree, article_href, make_trees
+from .site_text import Clock
+from .store import Store
+
+DEFAULT_OUT = "_site"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReport:
+    out: Path
+    articles: int  # in the index
+    rendered: int  # article pages rendered in this build
+    written: int  # files written
+    kept: int  # files left as they were
+    removed: int  # files of an earlier build no longer made
+    search_runs: int  # Pagefind shard runs
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def manifest_path(config: Config, out: Path) -> Path:
+    default = (config.root / DEFAULT_OUT).resolve()
+    name = "site-manifest.json" if out == default else f"site-manifest-{digest(str(out))[:8]}.json"
+    return config.state_dir / name
+
+
+def _templates_sig() -> str:
+    folder = Path(__file__).parent / "templates" / "site"
+    parts = [(p.name, digest(p.read_bytes())) for p in sorted(folder.iterdir()) if p.is_file()]
+    mods = (
+        "site.py",
+        "site_pages.py",
+        "site_text.py",
+        "site_feeds.py",
+        "site_search.py",
+        "site_render.py",
+    )
+    code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
+    return signature(parts, code)
+
+
+def build_site(
+    config: Config,
+    out: Path | None = None,
+    *,
+    settings: SiteSettings | None = None,
+    progress: Progress | None = None,
+) -> SiteReport:
+    """Build (or bring up to date) the static site of the mirror at ``config.root``."""
+    from .site_render import Builder
+
+    start = time.monotonic()
+    s = settings or SiteSettings.from_config(config)
+    out_dir = Path(out) if out is not None else config.root / s.out
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
+    tz = parse_tz(config.mirror.timezone)
+    build_sig = signature(__version__, _templates_sig(), [getattr(s, f.name) for f in fields(s)],
+                          config.mirror.timezone)  # fmt: skip
+    if manifest.build != build_sig:  # templates or settings changed: every page is re-rendered
+        manifest.articles.clear()
+        manifest.pages.clear()
+        manifest.build = build_sig
+    files = SiteFiles(out_dir, manifest)
+    trees = make_trees(s.variants)
+    pages = Pages(s.title, s.base_url, Clock(tz), trees, images=s.images, default_lang=s.lang)
+    with Store(config.index_path) as store:
+        b = Builder(config, s, files, pages, build_sig, progress)
+        b.run(store)
+    removed = files.prune()
+    manifest.save()
+    warnings = list(b.warnings)
+    if not s.base_url:
+        warnings.append("site.base_url is not set: feeds and sitemap.xml use relative URLs")
+    return SiteReport(
+        out=out_dir,
+        articles=b.count,
+        rendered=b.rendered,
+        written=files.written,
+        kept=files.kept,
+        removed=len(removed),
+        search_runs=b.search_runs,
+        seconds=round(time.monotonic() - start, 3),
+        warnings=tuple(warnings),
+    )
+
+
+def make_item(art: Article, clock: Clock, lang: str, mark: str) -> Item:
+    """An index row as the site's pages use it."""
+    upd: datetime | None = None
+    for cand in (art.updated, art.changed if art.revision > 1 else None):
+        if cand is not None and cand > art.published and (upd is None or cand > upd):
+            upd = cand
+    return Item(
+        key=art.key,
+        source=art.source or "unknown",
+        source_name=art.source_name or art.source or "?",
+        title=art.title or art.link or art.key,
+        link=art.link,
+        published=art.published,
+        updated=upd,
+        revision=art.revision,
+        lang=lang,
+        mark=mark,
+        href=article_href(art.key, art.published, clock),
+        day=clock.day(art.published),
+        path=art.path,
+    )
+
+
+@dataclass
+class SourceState:
+    """What one source's pages need while the index streams by."""
+
+    slug: str
+    name: str
+    size: int
+    keep: int
+    count: int = 0
+    chunk: list[Item] | None = None
+    full: list[Item] | None = None  # a full page waiting to learn whether a newer one exists
+    pages: int = 0
+    newest: deque[Item] | None = None
+    last: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.chunk = []
+        self.newest = deque(maxlen=self.keep)
+
+
+def tree_of(trees: tuple[Tree, ...], variant: str) -> Tree:
+    return next(t for t in trees if t.variant == variant)

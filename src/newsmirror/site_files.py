@@ -1,0 +1,191 @@
+"""The built site's files: atomic writes into any output folder, and the
+manifest that makes builds incremental.
+
+The manifest (JSON, in the mirror's ``.newsmirror/``) remembers, for every
+file the build wrote, the hash of its bytes and the size and mtime it had on
+disk; for every article and listing page, a signature of what it was made
+from. A build compares signatures to skip rendering, and hashes plus ``stat``
+to skip writing: a file whose bytes are unchanged is never rewritten, and a
+file edited or deleted by hand is noticed and written again. Files the build
+no longer makes are removed — only files the manifest says the build wrote,
+never anything else in the output folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import NewsmirrorError
+
+MANIFEST_VERSION = 1
+
+
+def digest(data: bytes | str) -> str:
+    """A short, stable content hash (BLAKE2b, 128 bits, hex)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def signature(*parts: object) -> str:
+    """A hash of a tuple of simple values (str, int, None, nested tuples/lists)."""
+    return digest(json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+class Manifest:
+    """What the previous build made; loaded at the start, saved at the end."""
+
+    def __init__(self, path: Path, out: Path) -> None:
+        self.path = path
+        self.out = str(out)
+        self.build = ""
+        self.files: dict[str, list[Any]] = {}  # rel -> [hash, size, mtime_ns]
+        self.articles: dict[str, list[Any]] = {}  # key -> [sig, lang, mark]
+        self.pages: dict[str, str] = {}  # rel (or name) -> input signature
+        self.extra: dict[str, Any] = {}  # e.g. the search shard layout
+        self._loaded_text = ""
+
+    @classmethod
+    def load(cls, path: Path, out: Path) -> Manifest:
+        m = cls(path, out)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text)
+        except (OSError, ValueError):
+            return m
+        if (
+            not isinstance(data, dict)
+            or data.get("version") != MANIFEST_VERSION
+            or data.get("out") != m.out
+        ):
+            return m
+        m.build = str(data.get("build", ""))
+        m.files = dict(data.get("files", {}))
+        m.articles = dict(data.get("articles", {}))
+        m.pages = dict(data.get("pages", {}))
+        m.extra = dict(data.get("extra", {}))
+        m._loaded_text = text
+        return m
+
+    def dumps(self) -> str:
+        data = {
+            "version": MANIFEST_VERSION,
+            "out": self.out,
+            "build": self.build,
+            "files": dict(sorted(self.files.items())),
+            "articles": dict(sorted(self.articles.items())),
+            "pages": dict(sorted(self.pages.items())),
+            "extra": self.extra,
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    def save(self) -> bool:
+        """Write the manifest atomically when it changed; True when written."""
+        text = self.dumps()
+        if text == self._loaded_text:
+            return False
+        atomic_write(self.path, text.encode("utf-8"))
+        self._loaded_text = text
+        return True
+
+
+def atomic_write(target: Path, raw: bytes) -> None:
+    """Write ``raw`` at ``target`` through a temporary file in the same folder."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".nm-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class SiteFiles:
+    """Writes into the output folder; only bytes that changed reach the disk."""
+
+    def __init__(self, out: Path, manifest: Manifest) -> None:
+        self.out = Path(out).resolve()
+        self.manifest = manifest
+        self.made: set[str] = set()  # every file this build produced (written or kept)
+        self.written = 0
+        self.kept = 0
+
+    def _path(self, rel: str) -> Path:
+        if "\x00" in rel or rel.startswith("/") or ".." in rel.split("/"):
+            raise NewsmirrorError(f"bad output path {rel!r}", reason="site_path")
+        return self.out / rel
+
+    def _unchanged_on_disk(self, rel: str, path: Path, h: str, raw: bytes) -> bool:
+        rec = self.manifest.files.get(rel)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        if rec is not None and rec[0] == h and rec[1] == st.st_size and rec[2] == st.st_mtime_ns:
+            return True
+        if st.st_size == len(raw) and path.read_bytes() == raw:  # no record: compare bytes
+            self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+            return True
+        return False
+
+    def write(self, rel: str, data: str | bytes) -> bool:
+        """Put ``data`` at ``rel`` unless the file already holds it; True when written."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        path = self._path(rel)
+        h = digest(raw)
+        self.made.add(rel)
+        if self._unchanged_on_disk(rel, path, h, raw):
+            self.kept += 1
+            return False
+        atomic_write(path, raw)
+        st = path.stat()
+        self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+        self.written += 1
+        return True
+
+    def keep(self, rel: str) -> bool:
+        """Claim a file this build did not re-render (its inputs are unchanged).
+        False when it is missing or was changed on disk: the caller renders it."""
+        rec = self.manifest.files.get(rel)
+        if rec is None:
+            return False
+        try:
+            st = self._path(rel).stat()
+        except FileNotFoundError:
+            return False
+        if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
+            return False
+        self.made.add(rel)
+        self.kept += 1
+        return True
+
+    def keep_all(self, rels: Iterable[str]) -> None:
+        for rel in rels:
+            if rel in self.manifest.files:
+                self.made.add(rel)
+
+    def prune(self) -> list[str]:
+        """Remove files an earlier build wrote that this build did not make."""
+        gone = sorted(set(self.manifest.files) - self.made)
+        for rel in gone:
+            with contextlib.suppress(FileNotFoundError):
+                self._path(rel).unlink()
+            del self.manifest.files[rel]
+            parent = self._path(rel).parent
+            while parent != self.out:  # drop folders left empty
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+        return gone

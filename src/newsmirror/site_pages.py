@@ -1,0 +1,235 @@
+"""HTML pages of the built site: the URL layout, the script-variant trees and
+rendering with the Jinja2 templates in ``templates/site/`` (compiled once).
+
+Every link in a page is relative, so the site works under any base path
+(``https://user.github.io/mirror/``) and from any static host. A tree is one
+copy of the whole site: the original text at the root, and each script
+variant (``zh-hans/``, ``zh-hant/``) converted with OpenCC.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from .site_text import VARIANT_LABELS, VARIANTS, Clock, convert, convert_html
+from .urls import short_hash
+
+LABELS = {
+    "home": "首頁",
+    "archive": "按日檔案",
+    "search": "搜尋",
+    "sources": "來源",
+    "newest": "最新文章",
+    "count": "篇數",
+    "last": "最後更新",
+    "published": "發布",
+    "updated": "更新",
+    "original": "原文連結",
+    "revision": "第 {n} 版，修訂於 {when}",
+    "deleted": "原文已刪除",
+    "newer": "較新",
+    "older": "較舊",
+    "page": "第 {n} 頁",
+    "pages": "頁次",
+    "prev_day": "前一日",
+    "next_day": "後一日",
+    "not_found": "找不到這一頁",
+    "not_found_hint": "這個網址沒有頁面。可以從首頁、按日檔案或搜尋找文章。",
+    "search_hint": "輸入關鍵詞（中文或其他語言）",
+    "search_button": "搜尋",
+    "search_nojs": "搜尋需要 JavaScript；也可以瀏覽按日檔案。",
+    "feeds": "訂閱",
+    "script": "文字",
+    "articles": "篇",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """One copy of the site: ``prefix`` is its folder ("" for the original)."""
+
+    variant: str  # "" (original text), "zh-Hant" or "zh-Hans"
+    prefix: str  # "" or "zh-hant/"
+    config: str  # OpenCC config ("" for none)
+
+    @property
+    def label(self) -> str:
+        return VARIANT_LABELS[self.variant]
+
+    def text(self, s: str) -> str:
+        return convert(s, self.config)
+
+    def html(self, s: str) -> str:
+        return convert_html(s, self.config)
+
+    def lang(self, detected: str) -> str:
+        return self.variant or detected
+
+
+def make_trees(variants: Sequence[str]) -> tuple[Tree, ...]:
+    trees = [Tree("", "", "")]
+    for v in variants:
+        folder, cfg = VARIANTS[v]
+        trees.append(Tree(v, folder + "/", cfg))
+    return tuple(trees)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article as pages and feeds need it (no content)."""
+
+    key: str
+    source: str
+    source_name: str
+    title: str
+    link: str
+    published: datetime
+    updated: datetime | None  # the latest of the feed's updated time and our last revision
+    revision: int
+    lang: str
+    mark: str  # "" or "deleted"
+    href: str  # article page, relative to a tree's root
+    day: str  # YYYY-MM-DD in the mirror's time zone
+    path: str = ""  # the post file, relative to the mirror
+
+    def sig(self) -> tuple[Any, ...]:
+        upd = self.updated.isoformat() if self.updated else ""
+        return (self.key, self.source, self.source_name, self.title, self.link,
+                self.published.isoformat(), upd, self.revision, self.lang, self.mark)  # fmt: skip
+
+
+# ------------------------------------------------------------------ URLs
+
+
+def article_href(key: str, published: datetime, clock: Clock) -> str:
+    """``a/YYYY/MM/DD/HHMM-<hash>.html``: the local time first, so that the search
+    index can select articles by day and hour with a file glob."""
+    d = clock.local(published)
+    return f"a/{d:%Y/%m/%d}/{d:%H%M}-{short_hash(key, 10)}.html"
+
+
+def source_href(slug: str, page: int = 0) -> str:
+    return f"s/{slug}/index.html" if page == 0 else f"s/{slug}/p{page}.html"
+
+
+def day_href(day: str) -> str:
+    return f"d/{day}.html"
+
+
+def rel_link(from_rel: str, to_rel: str) -> str:
+    """A relative link from the file ``from_rel`` to the file ``to_rel`` (both under
+    the output folder)."""
+    start = posixpath.dirname(from_rel) or "."
+    return posixpath.relpath(to_rel, start)
+
+
+def up(rel: str) -> str:
+    """The prefix that leads from the file ``rel`` back to the output folder."""
+    depth = rel.count("/")
+    return "../" * depth
+
+
+# ------------------------------------------------------------ rendering
+
+
+@dataclass
+class Pages:
+    """Renders pages; one instance per build (templates compiled once)."""
+
+    title: str
+    base_url: str
+    clock: Clock
+    trees: tuple[Tree, ...]
+    images: str = "original"
+    default_lang: str = "zh-Hant"
+    env: jinja2.Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("newsmirror", "templates/site"),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self._templates = {
+            n: self.env.get_template(n + ".html")
+            for n in ("home", "source", "day", "days", "article", "search", "404")
+        }
+
+    @cached_property
+    def _labels(self) -> dict[str, dict[str, str]]:
+        return {t.variant: {k: t.text(v) for k, v in LABELS.items()} for t in self.trees}
+
+    def csp(self, *, script: bool) -> str:
+        img = "'self' data:" + (" https: http:" if self.images == "original" else "")
+        js = "'self' 'wasm-unsafe-eval'" if script else "'none'"
+        return (
+            f"default-src 'none'; img-src {img}; style-src 'self'; script-src {js}; "
+            f"worker-src {'blob: ' if script else ''}'self'; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'"
+        )
+
+    def render(
+        self,
+        template: str,
+        tree: Tree,
+        rel: str,
+        /,
+        *,
+        lang: str,
+        page_title: str,
+        script: bool = False,
+        **ctx: Any,
+    ) -> str:
+        """Render ``template`` as the page at ``tree.prefix + rel``."""
+        out_rel = tree.prefix + rel
+        alternates = []
+        if len(self.trees) > 1:
+            for other in self.trees:
+                href = rel_link(out_rel, other.prefix + rel)
+                alternates.append((other.label, href, other is tree, other.variant or ""))
+        canonical = (self.base_url + out_rel) if self.base_url else ""
+        return self._templates[template].render(
+            t=self._labels[tree.variant],
+            tree=tree,
+            root=up(out_rel) + tree.prefix,
+            site=up(out_rel),
+            lang=lang,
+            site_title=tree.text(self.title),
+            page_title=page_title,
+            alternates=alternates,
+            canonical=canonical,
+            csp=self.csp(script=script),
+            script=script,
+            clock=self.clock,
+            **ctx,
+        )
+
+    def not_found(self, tree: Tree) -> str:
+        """The 404 page: served at any path, so its links start at the site's base path."""
+        base = urlsplit(self.base_url).path if self.base_url else "/"
+        base = base if base.endswith("/") else base + "/"
+        return self._templates["404"].render(
+            t=self._labels[tree.variant],
+            tree=tree,
+            root=base + tree.prefix,
+            site=base,
+            lang=tree.lang(self.default_lang),
+            site_title=tree.text(self.title),
+            page_title=self._labels[tree.variant]["not_found"],
+            alternates=[],
+            canonical="",
+            csp=self.csp(script=False),
+            script=False,
+            clock=self.clock,
+        )

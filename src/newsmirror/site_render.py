@@ -1,0 +1,403 @@
+"""The build pass of ``newsmirror build``: streams the index once and makes
+each page, rendering only pages whose inputs changed (see ``site.py``)."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import ItemError
+from .models import Article
+from .postfile import parse_post
+from .site import SiteSettings, SourceState, make_item
+from .site_feeds import FeedEntry, FeedMeta, atom_feed, rss_feed
+from .site_files import SiteFiles, digest, signature
+from .site_pages import Item, Pages, Tree, day_href, source_href
+from .site_search import SearchBuilder, Shard, pagefind_binary, plan
+from .site_text import detect_lang, majority_lang, page_content
+from .store import Store, parse_ts
+
+_TAGS = re.compile(r"<[^>]+>")
+# The body of a post as newsmirror writes it (postfile.render_post), after the front matter.
+_OUR_BODY = re.compile(
+    r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
+)
+SITEMAP_MAX = 50_000
+
+
+class Builder:
+    """One build: holds the streaming state and writes pages as they complete."""
+
+    def __init__(
+        self,
+        config: Config,
+        settings: SiteSettings,
+        files: SiteFiles,
+        pages: Pages,
+        build_sig: str,
+        progress: Callable[[str], None] | None,
+    ) -> None:
+        self.config, self.s, self.files, self.pages = config, settings, files, pages
+        self.m = files.manifest
+        self.build_sig = build_sig
+        self.progress = progress or (lambda _msg: None)
+        self.trees = pages.trees
+        self.clock = pages.clock
+        self.names = {src.slug: src.name for src in config.sources}
+        self.count = self.rendered = self.search_runs = 0
+        self.warnings: list[str] = []
+        self.sources: dict[str, SourceState] = {}
+        self.home: deque[Item] = deque(maxlen=max(settings.home_size, settings.feed_size))
+        self.days: list[tuple[str, int]] = []
+        self.day_items: list[Item] = []
+        self.pending_day: tuple[str, list[Item]] | None = None
+        self.prev_day = ""
+        self.units: dict[str, list[Any]] = {}  # hour unit -> [count, [sigs]]
+        self.sitemap: list[tuple[str, str]] = []  # (path in a tree, lastmod)
+        self._content: dict[str, tuple[str, str]] = {}  # key -> (content, mark) this build
+
+    # ------------------------------------------------------------ the pass
+
+    def run(self, store: Store) -> None:
+        for art in store.iter_articles():
+            self.count += 1
+            item = self._article(art)
+            self._day(item)
+            self._source(item)
+            self.home.append(item)
+            unit = item.href[2:15]
+            u = self.units.setdefault(unit, [0, []])
+            u[0] += 1
+            u[1].append(self.m.articles[item.key][0])
+            self.sitemap.append((item.href, (item.updated or item.published).date().isoformat()))
+            if self.count % 1000 == 0:
+                self.progress(f"{self.count} articles")
+        self._flush_day(None)
+        for st in self.sources.values():
+            self._finish_source(st)
+        self._archive_index()
+        self._home()
+        self._feeds()
+        bundles = self._search()
+        for tree in self.trees:
+            self._search_page(tree, bundles.get(tree.prefix, []))
+            self.files.write(tree.prefix + "404.html", self.pages.not_found(tree))
+        self._assets()
+        self._sitemap()
+
+    # ------------------------------------------------------------ articles
+
+    def _read_post(self, path: str) -> tuple[str, str, str, bool]:
+        """(content, mark, deleted_at ISO, legacy) from an article's post file."""
+        try:
+            text = (self.config.root / path).read_text(encoding="utf-8")
+            rec = parse_post(text, path=path)
+        except (OSError, UnicodeDecodeError, ItemError) as e:
+            self.warnings.append(f"{path}: {e}")
+            return "", "", "", False
+        fm = rec.front_matter
+        deleted = fm.get("deleted") or fm.get("deleted_at")
+        mark = "deleted" if deleted else ""
+        at = deleted.isoformat() if isinstance(deleted, datetime) else ""
+        return rec.content, mark, at, rec.legacy
+
+    def _fast_read(self, path: str) -> tuple[str, str, bool]:
+        """(content, mark, legacy) for a feed entry: a post in newsmirror's own shape
+        is read with one regular expression (no YAML); anything else in full."""
+        try:
+            text = (self.config.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        m = _OUR_BODY.search(text)
+        head = text[: m.start()] if m else ""
+        if m and "\nkey: " in head and "\nliquid_escaped:" not in head and "\ndeleted" not in head:
+            return m.group(1) or "", "", False
+        raw, mark, _, legacy = self._read_post(path)
+        return raw, mark, legacy
+
+    def _article(self, art: Article) -> Item:
+        post = self.config.root / art.path
+        try:
+            st = post.stat()
+            stat = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stat = (0, 0)
+        sig = signature(art.key, art.title, art.source, art.source_name, art.link,
+                        art.published.isoformat(), str(art.updated), str(art.changed),
+                        art.revision, art.content_hash, art.path, stat)  # fmt: skip
+        rec = self.m.articles.get(art.key)
+        if rec is not None and rec[0] == sig:
+            item = make_item(art, self.clock, rec[1], rec[2])
+            if all(self.files.keep(t.prefix + item.href) for t in self.trees):
+                return item
+        raw, mark, deleted_at, legacy = self._read_post(art.path)
+        content = page_content(raw, link=art.link, legacy=legacy, images=self.s.images)
+        lang = detect_lang(art.title + " " + _TAGS.sub("", content[:3000]), self.s.lang)
+        item = make_item(art, self.clock, lang, mark)
+        self._content[art.key] = (content, mark)
+        at = parse_ts(deleted_at) if deleted_at else None
+        for tree in self.trees:
+            page = self.pages.render(
+                "article", tree, item.href, lang=tree.lang(lang),
+                page_title=tree.text(item.title), it=item, title=tree.text(item.title),
+                source_name=tree.text(item.source_name), content=tree.html(content),
+                deleted_at=at,
+            )  # fmt: skip
+            self.files.write(tree.prefix + item.href, page)
+        self.m.articles[art.key] = [sig, lang, mark]
+        self.rendered += 1
+        return item
+
+    def content_of(self, item: Item) -> str:
+        """The page content of an article (read again when this build did not render it)."""
+        got = self._content.get(item.key)
+        if got is None:
+            raw, mark, legacy = self._fast_read(item.path)
+            got = (page_content(raw, link=item.link, legacy=legacy, images=self.s.images), mark)
+            self._content[item.key] = got
+        return got[0]
+
+    # ------------------------------------------------------------ listings
+
+    def _page(self, template: str, rel: str, sig: str, **kw: Any) -> None:
+        """Render the listing ``rel`` in every tree unless its signature is unchanged."""
+        key = "page:" + rel
+        if self.m.pages.get(key) == sig and all(
+            self.files.keep(t.prefix + rel) for t in self.trees
+        ):
+            return
+        items: list[Item] = kw.get("items", [])
+        title_fn = kw.pop("title_fn", None)
+        for tree in self.trees:
+            lang = tree.variant or majority_lang((i.lang for i in items), self.s.lang)
+            if title_fn is not None:
+                kw["page_title"] = title_fn(tree)
+            self.files.write(
+                tree.prefix + rel, self.pages.render(template, tree, rel, lang=lang, **kw)
+            )
+        self.m.pages[key] = sig
+
+    def _day(self, item: Item) -> None:
+        if self.day_items and self.day_items[0].day != item.day:
+            self._flush_day(item.day)
+        self.day_items.append(item)
+
+    def _flush_day(self, next_day: str | None) -> None:
+        """The current day is complete: write the day before it (now that its next
+        day is known), and hold this one until the next is known."""
+        if self.pending_day is not None:
+            day, items = self.pending_day
+            self._write_day(
+                day, items, self.prev_day, self.day_items[0].day if self.day_items else ""
+            )
+            self.prev_day = day
+        if self.day_items:
+            self.pending_day = (self.day_items[0].day, self.day_items)
+            self.days.append((self.day_items[0].day, len(self.day_items)))
+            self.day_items = []
+        if next_day is None and self.pending_day is not None:
+            day, items = self.pending_day
+            self._write_day(day, items, self.prev_day, "")
+            self.pending_day = None
+
+    def _write_day(self, day: str, items: list[Item], prev: str, nxt: str) -> None:
+        newest_first = items[::-1]
+        sig = signature(self.build_sig, day, prev, nxt, [i.sig() for i in newest_first])
+        self._page("day", day_href(day), sig, page_title=day, day=day, items=newest_first,
+                   prev_day=prev, next_day=nxt)  # fmt: skip
+        self.sitemap.append((day_href(day), day))
+
+    def _source(self, item: Item) -> None:
+        st = self.sources.get(item.source)
+        if st is None:
+            name = self.names.get(item.source, item.source_name)
+            keep = max(self.s.page_size, self.s.feed_size)
+            st = self.sources[item.source] = SourceState(item.source, name, self.s.page_size, keep)
+        assert st.chunk is not None and st.newest is not None
+        if st.full is not None:  # a newer page exists: the full one can be written
+            self._source_page(st, st.full, st.pages, last=False)
+            st.full = None
+        st.chunk.append(item)
+        st.newest.append(item)
+        st.count += 1
+        st.last = max(st.last or item.published, item.updated or item.published)
+        if len(st.chunk) == st.size:
+            st.pages += 1
+            st.full, st.chunk = st.chunk, []
+
+    def _source_page(self, st: SourceState, items: list[Item], n: int, *, last: bool) -> None:
+        newer = "index.html" if last else f"p{n + 1}.html"
+        older = f"p{n - 1}.html" if n > 1 else ""
+        rev = items[::-1]
+        sig = signature(self.build_sig, st.slug, st.name, n, newer, older, [i.sig() for i in rev])
+        self._page("source", source_href(st.slug, n), sig, items=rev, newer=newer, older=older,
+                   page=n, count=None, page_links=[], name=st.name,
+                   title_fn=lambda t, st=st, n=n: f"{t.text(st.name)} · {n}")  # fmt: skip
+        self.sitemap.append((source_href(st.slug, n), rev[0].published.date().isoformat()))
+
+    def _finish_source(self, st: SourceState) -> None:
+        assert st.chunk is not None and st.newest is not None
+        if st.full is not None:
+            self._source_page(st, st.full, st.pages, last=not st.chunk)
+        if st.chunk:
+            st.pages += 1
+            self._source_page(st, st.chunk, st.pages, last=True)
+        front = list(st.newest)[-self.s.page_size :][::-1]
+        older = f"p{st.pages - 1}.html" if st.pages > 1 else ""
+        links = [(n, f"p{n}.html") for n in range(1, st.pages + 1)]
+        sig = signature(self.build_sig, st.slug, st.name, st.count, older, st.pages,
+                        [i.sig() for i in front])  # fmt: skip
+        self._page("source", source_href(st.slug), sig, items=front, newer="", older=older,
+                   page=0, count=st.count, page_links=links if st.pages > 1 else [],
+                   name=st.name, title_fn=lambda t, st=st: t.text(st.name))  # fmt: skip
+        self.sitemap.append((source_href(st.slug), front[0].published.date().isoformat()))
+
+    def _archive_index(self) -> None:
+        months: dict[str, list[tuple[str, int]]] = {}
+        for day, n in reversed(self.days):
+            months.setdefault(day[:7], []).append((day, n))
+        sig = signature(self.build_sig, self.days)
+        self._page("days", "d/index.html", sig, months=list(months.items()),
+                   title_fn=lambda t: self.pages._labels[t.variant]["archive"])  # fmt: skip
+
+    def _home(self) -> None:
+        newest = list(self.home)[-self.s.home_size :][::-1]
+        summary = sorted(
+            ({"slug": st.slug, "name": st.name, "count": st.count, "last": st.last}
+             for st in self.sources.values()), key=lambda d: (d["name"], d["slug"]),
+        )  # fmt: skip
+        sig = signature(self.build_sig, [i.sig() for i in newest],
+                        [(d["slug"], d["name"], d["count"], str(d["last"])) for d in summary])  # fmt: skip
+        self._page("home", "index.html", sig, items=newest, sources=summary,
+                   title_fn=lambda t: t.text(self.s.title))  # fmt: skip
+
+    # ------------------------------------------------------------ feeds
+
+    def _feeds(self) -> None:
+        overall = list(self.home)[-self.s.feed_size :][::-1]
+        groups = [("", self.s.title, "overall", overall)]
+        for st in sorted(self.sources.values(), key=lambda x: x.slug):
+            assert st.newest is not None
+            items = list(st.newest)[-self.s.feed_size :][::-1]
+            groups.append((f"s/{st.slug}/", st.name, "source:" + st.slug, items))
+        for folder, title, seed, items in groups:
+            sig = signature(self.build_sig, folder, title, [i.sig() for i in items])
+            rels = [t.prefix + folder + n for t in self.trees for n in ("atom.xml", "rss.xml")]
+            if self.m.pages.get("feed:" + folder) == sig and all(self.files.keep(r) for r in rels):
+                continue
+            for tree in self.trees:
+                self._write_feeds(tree, folder, title, seed, items)
+            self.m.pages["feed:" + folder] = sig
+
+    def _url(self, tree: Tree, rel: str, from_rel: str) -> str:
+        if self.s.base_url:
+            return self.s.base_url + tree.prefix + rel
+        from .site_pages import rel_link
+
+        return rel_link(tree.prefix + from_rel, tree.prefix + rel)
+
+    def _write_feeds(
+        self, tree: Tree, folder: str, title: str, seed: str, items: list[Item]
+    ) -> None:
+        lang = tree.variant or majority_lang((i.lang for i in items), self.s.lang)
+        for name, fn in (("atom.xml", atom_feed), ("rss.xml", rss_feed)):
+            rel = folder + name
+            page = folder + "index.html" if folder else "index.html"
+            meta = FeedMeta(
+                title=tree.text(title), page_url=self._url(tree, page, rel),
+                self_url=self._url(tree, rel, rel), id_seed=seed + "#" + tree.variant,
+                lang=lang, author=tree.text(self.s.title),
+            )  # fmt: skip
+            entries = [
+                FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
+                          tree.text(i.source_name), tree.html(self.content_of(i)))
+                for i in items
+            ]  # fmt: skip
+            self.files.write(tree.prefix + rel, fn(meta, entries, tree))
+
+    # ------------------------------------------------------------ search, assets, sitemap
+
+    def _search(self) -> dict[str, list[dict[str, str]]]:
+        if not self.s.search:
+            return {}
+        binary = pagefind_binary()
+        if binary is None:
+            self.warnings.append(
+                "Pagefind is not installed: no search index (pip install 'pagefind[extended]')"
+            )
+            return {}
+        stored = self.m.extra.get("search", {})
+        sealed_prev = [Shard(*s) for s in stored.get("sealed", [])]
+        units = sorted((u, v[0]) for u, v in self.units.items())
+        sealed, open_shard = plan(units, sealed_prev, self.s.search_shard_size)
+        shards = sealed + ([open_shard] if open_shard else [])
+        members: dict[str, list[tuple[str, str]]] = {}
+        bounds = [(sh.first, sh.last if sh.level >= 0 else "\uffff", sh.name) for sh in shards]
+        for unit, (_n, sigs) in sorted(self.units.items()):
+            for first, last, name in bounds:
+                if first <= unit <= last:
+                    members.setdefault(name, []).append((unit, digest("".join(sigs))))
+                    break
+        listing: dict[str, list[str]] = dict(self.m.extra.get("bundles", {}))
+        sb = SearchBuilder(self.files, self.config.state_dir / "tmp", binary, self.m.pages,
+                           listing, self.build_sig)  # fmt: skip
+        out: dict[str, list[dict[str, str]]] = {}
+        for tree in self.trees:
+            out[tree.prefix] = sb.build(tree.prefix, shards, members)
+        live = {b["path"] for t in self.trees for b in out[t.prefix]}
+        self.m.extra["bundles"] = {k: v for k, v in listing.items()
+                                   if any(k.endswith(p) for p in live)}  # fmt: skip
+        self.m.extra["search"] = {"sealed": [[s.first, s.last, s.level] for s in sealed]}
+        self.search_runs = sb.ran
+        for key in [k for k in self.m.pages if k.startswith("search:")]:
+            if not any(key.endswith(p) for p in live):
+                del self.m.pages[key]
+        return out
+
+    def _search_page(self, tree: Tree, bundles: list[dict[str, str]]) -> None:
+        # Bundle paths are relative to the output root for the page's script.
+        data = [{"path": tree.prefix + b["path"], "base": tree.prefix + b["base"]} for b in bundles]
+        page = self.pages.render("search", tree, "search.html", lang=tree.lang(self.s.lang),
+                                 page_title=self.pages._labels[tree.variant]["search"],
+                                 script=True, bundles=data)  # fmt: skip
+        self.files.write(tree.prefix + "search.html", page)
+
+    def _assets(self) -> None:
+        folder = Path(__file__).parent / "templates" / "site"
+        for name in ("site.css", "search.js"):
+            self.files.write("assets/" + name, (folder / name).read_bytes())
+
+    def _sitemap(self) -> None:
+        base = self.s.base_url
+        urls = [("index.html", ""), ("d/index.html", ""), ("search.html", "")] + self.sitemap
+        lines = [
+            f"<url><loc>{_xml(base + t.prefix + rel)}</loc>"
+            + (f"<lastmod>{mod}</lastmod>" if mod else "") + "</url>"
+            for t in self.trees for rel, mod in urls
+        ]  # fmt: skip
+        head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+        ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+        chunks = [lines[i : i + SITEMAP_MAX] for i in range(0, len(lines), SITEMAP_MAX)] or [[]]
+        if len(chunks) == 1:
+            self.files.write(
+                "sitemap.xml", f"{head}<urlset {ns}>\n" + "\n".join(chunks[0]) + "\n</urlset>\n"
+            )
+            return
+        index = []
+        for n, chunk in enumerate(chunks, 1):
+            self.files.write(
+                f"sitemap-{n}.xml", f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"
+            )
+            index.append(f"<sitemap><loc>{_xml(base)}sitemap-{n}.xml</loc></sitemap>")
+        self.files.write(
+            "sitemap.xml", f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"
+        )
+
+
+def _xml(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
