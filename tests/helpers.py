@@ -12,7 +12,7 @@ FIXED_NOW = "2026-11-28T08:00:00Z"
 
 # Tests never touch the internet: article pages are fetched only where a test
 # serves them itself (fulltext = "auto"/"page" set explicitly).
-OFFLINE = '[defaults]\nfulltext = "feed"\n\n'
+OFFLINE = '[images]\nenabled = false\n\n[defaults]\nfulltext = "feed"\n\n'
 
 
 def make_mirror(

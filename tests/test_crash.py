@@ -3,6 +3,7 @@ tree as a run that was never interrupted; and the index still agrees with the fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -35,6 +36,7 @@ def run_cli(root: Path, *, kill_after: float | None = None, kill_at_posts: int =
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # the kill takes the run's worker processes too
     )
     if kill_after is None:
         _, err = proc.communicate(timeout=300)
@@ -46,7 +48,8 @@ def run_cli(root: Path, *, kill_after: float | None = None, kill_at_posts: int =
         if kill_at_posts and posts.is_dir() and len(os.listdir(posts)) >= kill_at_posts:
             break
         time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # it may have finished already
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     return None
 

@@ -289,11 +289,13 @@ def sources_test(
         out.print("the feed has no items")
 
 
+from .cli_archive import register as _register_archive  # noqa: E402
 from .cli_ops import register as _register_ops  # noqa: E402  (commands defined elsewhere)
 from .cli_site import register as _register_site  # noqa: E402
 
 _register_ops(app)
 _register_site(app)
+_register_archive(app)
 
 
 def version_callback(value: bool) -> None:

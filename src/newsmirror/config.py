@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .assets import ImageSettings
 from .clean import CONVERSIONS, validate_selector
 from .defaults import DEFAULT_SOURCES
 from .errors import ConfigError
+from .export import CaptureSettings
 from .fetch import FetchSettings
 from .health import BackoffPolicy
 from .models import Rules, Source
@@ -164,6 +166,21 @@ SITE = (
     Setting("search_shard_size", int, 100, "Articles per newest search shard.", _positive),
 )  # fmt: skip
 
+IMAGES = (
+    Setting("enabled", bool, True, "Download article images into assets/ and show them from there."),
+    Setting("max_bytes", int, 5 * 1024 * 1024, "Largest image kept; a larger one keeps its "
+            "original URL.", _positive),
+    Setting("run_max_bytes", int, 200 * 1024 * 1024, "Image bytes accepted per run; the rest "
+            "wait for the next run.", _positive),
+    Setting("max_tries", int, 5, "Failed downloads before an image keeps its original URL "
+            "for good.", _positive),
+)  # fmt: skip
+
+CAPTURE = (
+    Setting("warc", bool, False, "Keep fetched responses as WARC records in "
+            ".newsmirror/capture/ (newsmirror export --format warc)."),
+)  # fmt: skip
+
 SOURCE = (
     Setting("name", str, None, "Display name, e.g. (臺)中央社CNA."),
     Setting("slug", str, None, "ASCII identifier: lower-case letters, digits, - and _."),
@@ -236,6 +253,8 @@ class Config:
     publish: PublishSettings = field(default_factory=PublishSettings)
     health: BackoffPolicy = field(default_factory=BackoffPolicy)
     site: SiteSettings = field(default_factory=SiteSettings)
+    images: ImageSettings = field(default_factory=ImageSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
     path: Path | None = None
 
     @property
@@ -320,7 +339,8 @@ def _build_source(
 def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = None) -> Config:
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
     problems: list[str] = []
-    top = {"mirror", "fetch", "defaults", "publish", "health", "site", "sources"}
+    top = {"mirror", "fetch", "defaults", "publish", "health", "site", "images", "capture",
+           "sources"}  # fmt: skip
     for key in data:
         if key not in top:
             hint = difflib.get_close_matches(key, sorted(top), n=1)
@@ -341,6 +361,8 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     publish = _check_table(table("publish"), PUBLISH, "publish", problems)
     health = _check_table(table("health"), HEALTH, "health", problems)
     site = _check_table(table("site"), SITE, "site", problems)
+    images = _check_table(table("images"), IMAGES, "images", problems)
+    capture = _check_table(table("capture"), CAPTURE, "capture", problems)
     raw_sources = data.get("sources", [])
     sources: list[Source] = []
     if not isinstance(raw_sources, list):
@@ -372,6 +394,8 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
         publish=PublishSettings(**{**publish, "remotes": tuple(publish.get("remotes", ()))}),
         health=BackoffPolicy(**{k: float(v) for k, v in health.items()}),
         site=SiteSettings(**{**site, "variants": tuple(site.get("variants", ()))}),
+        images=ImageSettings(**images),
+        capture=CaptureSettings(**capture),
     )
 
 
@@ -410,7 +434,8 @@ def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOUR
     """The commented newsmirror.toml that ``init`` writes: every setting with its default."""
     lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
     sections = (("mirror", MIRROR), ("fetch", FETCH), ("publish", PUBLISH), ("health", HEALTH),
-                ("site", SITE), ("defaults", RULES))  # fmt: skip
+                ("site", SITE), ("images", IMAGES), ("capture", CAPTURE),
+                ("defaults", RULES))  # fmt: skip
     for title, settings in sections:
         lines.append(f"[{title}]")
         if title == "defaults":

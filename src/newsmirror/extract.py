@@ -496,6 +496,14 @@ class ExtractPool:
             reason="worker_crashed",
         )  # fmt: skip
 
+    async def submit(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run any picklable ``func(*args)`` in a worker (in-process with
+        ``workers=0``); its NewsmirrorError comes back as raised there."""
+        if self.workers == 0:
+            return func(*args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), func, *args)
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)

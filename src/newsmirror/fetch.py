@@ -4,10 +4,11 @@ One :class:`Fetcher` owns one ``httpx.AsyncClient``. Every request is bounded:
 a global and a per-host concurrency limit, connect/read timeouts plus a total
 deadline (``asyncio.timeout``) over all attempts, a size cap on the raw *and*
 the decoded body (compression bombs stop at the cap), at most 10 redirects and
-only http/https anywhere in the chain. 5xx, 429, connection failures and read
-timeouts are retried with exponential backoff and full jitter, honouring
-Retry-After. Every failure is one of the ``errors.FetchError`` classes; no
-httpx exception escapes.
+only http/https anywhere in the chain; a redirect (or a link found ``via`` a
+feed) reaches a private address only as :mod:`newsmirror.netpolicy` allows. 5xx,
+429, connection failures and read timeouts are retried with exponential backoff
+and full jitter, honouring Retry-After. Every failure is one of the
+``errors.FetchError`` classes; no httpx exception escapes.
 
 Content-Encoding is undone here, not by httpx: httpx inflates a whole network
 chunk at once (64 KiB of gzip can become 64 MB); BodyDecoder emits bounded pieces.
@@ -38,6 +39,7 @@ from .errors import (
     TooLargeError,
 )
 from .models import FeedResponse, FeedState
+from .netpolicy import blocked_reason
 
 try:
     import brotli
@@ -73,6 +75,7 @@ class FetchSettings:
     proxy: str = ""  # http://, https://, socks5://, socks5h://
     http2: bool = False
     max_redirects: int = 10
+    allow_private: bool = False  # may redirects and feed links reach private addresses?
 
     def __post_init__(self) -> None:
         positive = "connect_timeout read_timeout total_timeout max_bytes concurrency per_host"
@@ -101,6 +104,7 @@ class FetchRequest:
     url: str
     state: FeedState = field(default_factory=FeedState)
     source: str = ""
+    via: str = ""  # the trusted URL this one came from (see Fetcher.fetch)
 
 
 class _Retryable(Exception):
@@ -156,13 +160,18 @@ class Fetcher:
             self._client = None
 
     async def fetch(
-        self, url: str, *, state: FeedState = NO_STATE, source: str = ""
+        self, url: str, *, state: FeedState = NO_STATE, source: str = "", via: str = ""
     ) -> FeedResponse:
-        """GET ``url`` (conditionally when ``state`` has validators); 200 or 304, else raise."""
+        """GET ``url`` (conditionally when ``state`` has validators); 200 or 304, else raise.
+
+        ``via``: the trusted URL that ``url`` was found in (an article link's feed);
+        then only ``via``'s host may be private. Without it ``url`` itself is trusted.
+        """
         if self._client is None:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher() as f'")
         try:
             host = check_url(url).host
+            anchor = check_url(via).host if via else host
             # Slots are taken before the deadline starts (time in the queue does not
             # count) and kept through backoff; a fetch waiting for its host holds no
             # global slot.
@@ -171,7 +180,7 @@ class Fetcher:
                 timeout = asyncio.timeout_at(deadline)
                 try:
                     async with timeout:
-                        return await self._attempts(self._client, url, state, deadline)
+                        return await self._attempts(self._client, url, state, deadline, anchor)
                 except TimeoutError:
                     if not timeout.expired():
                         raise
@@ -188,14 +197,14 @@ class Fetcher:
         return slot
 
     async def _attempts(
-        self, client: httpx.AsyncClient, url: str, state: FeedState, deadline: float
+        self, client: httpx.AsyncClient, url: str, state: FeedState, deadline: float, anchor: str
     ) -> FeedResponse:
         s = self.settings
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._attempt(client, url, state)
+                response = await self._attempt(client, url, state, anchor)
                 return replace(response, attempts=attempt)
             except FetchError as error:
                 raise _after(error, attempt) from None
@@ -212,13 +221,16 @@ class Fetcher:
                     raise _after(error, attempt) from None  # waiting would outlast the deadline
                 await self._sleep(delay)
 
-    async def _attempt(self, client: httpx.AsyncClient, url: str, state: FeedState) -> FeedResponse:
+    async def _attempt(
+        self, client: httpx.AsyncClient, url: str, state: FeedState, anchor: str
+    ) -> FeedResponse:
         """One try: follow the redirect chain and read the body, or raise."""
         validators = {"If-None-Match": state.etag, "If-Modified-Since": state.last_modified}
         headers = {k: raw for k, v in validators.items() if (raw := _header_bytes(v))}
         try:
             request = client.build_request("GET", url, headers=headers)
-            for _hop in range(self.settings.max_redirects + 1):
+            for hop in range(self.settings.max_redirects + 1):
+                await self._check_host(request.url, anchor, redirect=hop > 0)
                 response = await client.send(request, stream=True)
                 try:
                     if response.next_request is None:
@@ -233,6 +245,13 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _map_httpx(exc, self.settings) from None
         raise FetchError(f"more than {self.settings.max_redirects} redirects", reason="redirects")
+
+    async def _check_host(self, url: httpx.URL, anchor: str, *, redirect: bool) -> None:
+        """Raise BlockedURLError when ``url`` would reach a private address it may not."""
+        s = self.settings
+        if not s.allow_private and (why := await blocked_reason(url, anchor, proxy=s.proxy)):
+            what = "redirect to" if redirect else "link to"
+            raise BlockedURLError(f"{what} {url} is not allowed: {why} (see fetch.allow_private)")
 
     async def _answer(self, response: httpx.Response, url: str, state: FeedState) -> FeedResponse:
         """The last response of a chain: 2xx with its body, 304, or raise."""
@@ -283,7 +302,7 @@ async def fetch_many(
 
     async def one(req: FetchRequest) -> FeedResponse | FetchError:
         try:
-            return await fetcher.fetch(req.url, state=req.state, source=req.source)
+            return await fetcher.fetch(req.url, state=req.state, source=req.source, via=req.via)
         except FetchError as exc:
             return exc
 
@@ -467,7 +486,12 @@ def _map_httpx(exc: Exception, s: FetchSettings) -> FetchError | _Retryable:
     if isinstance(exc, httpx.ProxyError):
         return _Retryable(ConnectError(f"proxy failed: {exc}"))
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
-        return _Retryable(ConnectError(f"connection lost: {exc or type(exc).__name__}"))
+        what = (
+            "broken HTTP response"
+            if isinstance(exc, httpx.RemoteProtocolError)
+            else "connection lost"
+        )
+        return _Retryable(ConnectError(f"{what}: {_cause(exc)}"))
     return FetchError(f"{type(exc).__name__}: {exc}")
 
 
@@ -488,7 +512,12 @@ def classify_connect_error(exc: BaseException) -> tuple[str, str, bool]:
         cur = cur.__cause__ or cur.__context__
     if "name or service not known" in str(exc).lower():
         return "dns", "name does not resolve", False
-    return "connect", f"could not connect: {exc or type(exc).__name__}", True
+    return "connect", f"could not connect: {_cause(exc)}", True
+
+
+def _cause(exc: BaseException) -> str:
+    """The exception's message, or its class name when it has none (httpx's often do not)."""
+    return str(exc) or type(exc).__name__
 
 
 def _size(n: int) -> str:

@@ -25,6 +25,19 @@ class PathEscapeError(NewsmirrorError):
     reason = "path_escape"
 
 
+class WriteError(NewsmirrorError, OSError):
+    """A mirror file could not be written (disk full, read-only, …): a one-line
+    NewsmirrorError for the run, still an OSError for callers that handle those."""
+
+    reason = "write"
+
+    @classmethod
+    def of(cls, exc: OSError, rel: object) -> WriteError:
+        err = cls(f"{exc.strerror or exc}: {rel}")
+        err.errno, err.strerror, err.filename = exc.errno, exc.strerror, str(rel)
+        return err
+
+
 class MirrorFiles:
     """All writes into one mirror folder go through here."""
 
@@ -76,17 +89,22 @@ class MirrorFiles:
                     return False
             except FileNotFoundError:
                 pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=".w-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=".w-")
+        except OSError as e:
+            raise WriteError.of(e, rel) from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(raw)
             os.chmod(tmp_name, 0o644)
             os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+            if isinstance(e, OSError):
+                raise WriteError.of(e, rel) from None
             raise
         self.written += 1
         return True

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from .assets import ImageRun, image_fetch_settings, localize_images, retry_images
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
 from .extract import ExtractPool
@@ -82,6 +83,7 @@ async def gather_source(
     fetcher: Fetcher,
     pool: ExtractPool,
     now: datetime,
+    images: Images | None = None,
 ) -> Gathered:
     """Fetch, parse and resolve one source. Reads the index, writes nothing."""
     start = time.monotonic()
@@ -95,7 +97,9 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
-        feed = parse_response(resp, source=source.slug)
+        # Parsing a big feed takes a while: off the event loop, so other sources'
+        # fetches keep moving (lxml releases the GIL while it parses).
+        feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
     except NewsmirrorError as e:
         return done(error=e.with_context(source=source.slug, url=source.url))
     entries = feed.entries
@@ -108,7 +112,34 @@ async def gather_source(
         )
         entries = entries[:limit]
     items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
+    if images is not None:
+        items = await asyncio.gather(
+            *(_with_images(p, images, store, now, source.url) for p in items)
+        )
     return done(response=resp, feed=feed, items=tuple(items), extra=extra)
+
+
+@dataclass(frozen=True, slots=True)
+class Images:
+    """A run's image work: its own fetcher (per-image size cap) and budget."""
+
+    fetcher: Fetcher
+    files: MirrorFiles
+    run: ImageRun
+
+
+async def _with_images(
+    prep: Prepared, images: Images, store: Store, now: datetime, via: str
+) -> Prepared:
+    """The article with its images kept in the mirror (the hash is unchanged:
+    a downloaded image is not an edit)."""
+    if prep.article is None:
+        return prep
+    art = await localize_images(
+        prep.article, fetcher=images.fetcher, files=images.files, store=store, caps=images.run,
+        via=via, now=now,
+    )  # fmt: skip
+    return replace(prep, article=art)
 
 
 def write_source(
@@ -189,6 +220,12 @@ async def run_async(
             if fetcher is None:
                 fetcher = await stack.enter_async_context(Fetcher(config.fetch))
             pool = stack.enter_context(page_pool())
+            images = None
+            if config.images.enabled:
+                img_fetcher = await stack.enter_async_context(
+                    Fetcher(image_fetch_settings(config.fetch, config.images))
+                )
+                images = Images(img_fetcher, files, ImageRun(config.images))
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and
             # which title gets a hash suffix never depends on network timing.
@@ -205,8 +242,14 @@ async def run_async(
             tasks = [
                 asyncio.create_task(
                     gather_source(
-                        s, config=config, store=store, fetcher=fetcher, pool=pool, now=now
-                    )
+                        s,
+                        config=config,
+                        store=store,
+                        fetcher=fetcher,
+                        pool=pool,
+                        now=now,
+                        images=images,
+                    )  # fmt: skip
                 )
                 for s in sources
                 if s.slug not in resting
@@ -222,6 +265,12 @@ async def run_async(
             finally:
                 for task in tasks:  # a cancelled run (watch, Ctrl-C) leaves no stray fetches
                     task.cancel()
+            if images is not None:  # images that failed before, and posts still showing originals
+                feed_urls = {s.slug: s.url for s in config.sources}
+                await retry_images(
+                    store=store, fetcher=images.fetcher, files=files, caps=images.run, now=now,
+                    via=lambda url: feed_urls.get(store.image_source(url), "https://unknown.invalid/"),
+                )  # fmt: skip
         writer.rotate(now)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
     return RunReport(started=started, finished=max(now_utc(), started), sources=ordered)

@@ -501,7 +501,7 @@ def render_list(
 
 def full_list_filename(name: str) -> str:
     """``all/<name>.html``, under the lists folder: the full list of a source."""
-    return "all/" + list_filename(name)[:-3] + ".html"
+    return "all/" + safe_stem(name, MAX_NAME_BYTES - 5, lead="._-~") + ".html"
 
 
 def render_full_list(name: str) -> str:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .article import derive_keys
+from .assets import index_post_images
 from .config import Config
 from .errors import ItemError
-from .fsutil import MirrorLock, iter_posts
+from .fsutil import MirrorFiles, MirrorLock, iter_posts
 from .mirror import REVISIONS_DIR
 from .models import Article
 from .postfile import parse_post
@@ -51,6 +52,7 @@ def reindex(config: Config) -> ReindexReport:
     root = config.root
     skipped: list[str] = []
     posts = revisions = 0
+    files = MirrorFiles(root)
     with MirrorLock(root), Store(config.index_path) as store, store.batch():
         store.clear_articles()
         for art in _posts(config, skipped):
@@ -59,6 +61,7 @@ def reindex(config: Config) -> ReindexReport:
                 skipped.append(f"{art.path}: same key as another post ({art.key})")
                 continue
             store.put(art, guid_key=keys.guid_key, fp=keys.fp)
+            index_post_images(store, files, art.key, art.content, art.changed or art.fetched)
             posts += 1
         for path in iter_posts(root / REVISIONS_DIR):
             old = _read(path, root, skipped)

@@ -123,11 +123,21 @@ def _first_pass(entry: Entry, source: Source, now: datetime) -> Prepared:
     return Prepared(entry, article=art, keys=keys)
 
 
+POOL_MIN_ITEMS = 60  # fewer items are cleaned in-process (a worker's start costs more)
+POOL_BATCH = 20
+
+
+def first_pass_batch(entries: tuple[Entry, ...], source: Source, now: datetime) -> list[Prepared]:
+    """Build (filter, clean, identify) a batch of entries; runs in a worker for big feeds."""
+    return [_first_pass(e, source, now) for e in entries]
+
+
 async def _page(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractPool) -> Prepared:
     art = prep.article
     assert art is not None
     try:
-        resp = await fetcher.fetch(art.link, source=source.slug)
+        # A link a feed supplied may reach a private address only on the feed's own host.
+        resp = await fetcher.fetch(art.link, source=source.slug, via=source.url)
         page = await pool.extract(
             resp.body, url=resp.final_url, header_charset=resp.charset, source=source
         )
@@ -147,8 +157,24 @@ async def prepare(
     fetcher: Fetcher,
     pool: ExtractPool,
 ) -> list[Prepared]:
-    """Every entry → Prepared, in feed order; pages fetched concurrently."""
-    prepared = [_first_pass(e, source, now) for e in entries]
+    """Every entry → Prepared, in feed order; pages fetched concurrently.
+
+    Cleaning is the costliest step of a full-text feed: a large feed is cleaned
+    in the worker processes, in batches, while this process fetches and writes."""
+    if pool.workers > 1 and len(entries) >= POOL_MIN_ITEMS:
+        chunks = [entries[i : i + POOL_BATCH] for i in range(0, len(entries), POOL_BATCH)]
+        # At most two batches per worker in flight: a huge feed is not queued (and
+        # pickled) all at once.
+        gate = asyncio.Semaphore(2 * pool.workers)
+
+        async def one(chunk: tuple[Entry, ...]) -> list[Prepared]:
+            async with gate:
+                return await pool.submit(first_pass_batch, chunk, source, now)  # type: ignore[no-any-return]
+
+        parts = await asyncio.gather(*(one(c) for c in chunks))
+        prepared = [p for part in parts for p in part]
+    else:
+        prepared = first_pass_batch(entries, source, now)
     jobs: dict[int, asyncio.Task[Prepared]] = {}
     for i, prep in enumerate(prepared):
         art, keys = prep.article, prep.keys

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import Config, SiteSettings, parse_tz
-from .models import Article
 from .site_files import Manifest, SiteFiles, digest, signature
 from .site_pages import Item, Pages, Tree, article_href, make_trees
 from .site_text import Clock
-from .store import Store
+from .store import Store, parse_ts
 
 DEFAULT_OUT = "_site"
 Progress = Callable[[str], None]
@@ -94,7 +94,10 @@ def build_site(
         manifest.build = build_sig
     files = SiteFiles(out_dir, manifest)
     trees = make_trees(s.variants)
-    pages = Pages(s.title, s.base_url, Clock(tz), trees, images=s.images, default_lang=s.lang)
+    jinja_cache = config.state_dir / "cache" / "site-templates"
+    jinja_cache.mkdir(parents=True, exist_ok=True)
+    pages = Pages(s.title, s.base_url, Clock(tz), trees, images=s.images, default_lang=s.lang,
+                  cache_dir=jinja_cache)  # fmt: skip
     with Store(config.index_path) as store:
         b = Builder(config, s, files, pages, build_sig, progress)
         b.run(store)
@@ -109,33 +112,43 @@ def build_site(
         rendered=b.rendered,
         written=files.written,
         kept=files.kept,
-        removed=len(removed),
+        removed=len(removed) + b.search_removed,
         search_runs=b.search_runs,
         seconds=round(time.monotonic() - start, 3),
         warnings=tuple(warnings),
     )
 
 
-def make_item(art: Article, clock: Clock, lang: str, mark: str) -> Item:
-    """An index row as the site's pages use it."""
+def make_item(
+    row: tuple[Any, ...], sig: str, clock: Clock, lang: str, mark: str, href: str = ""
+) -> Item:
+    """An index row (``Store.SITE_COLUMNS``) as the site's pages use it; ``href`` when
+    known already (it depends on the key, the publish time and the time zone only)."""
+    key, source, source_name, title, link, published, updated, changed, revision = row[:9]
+    pub = parse_ts(published)
+    assert pub is not None
     upd: datetime | None = None
-    for cand in (art.updated, art.changed if art.revision > 1 else None):
-        if cand is not None and cand > art.published and (upd is None or cand > upd):
-            upd = cand
+    if updated or (changed and revision > 1):
+        for cand in (updated, changed if revision > 1 else None):
+            when = parse_ts(cand)
+            if when is not None and when > pub and (upd is None or when > upd):
+                upd = when
+    href = href or article_href(key, pub, clock)
     return Item(
-        key=art.key,
-        source=art.source or "unknown",
-        source_name=art.source_name or art.source or "?",
-        title=art.title or art.link or art.key,
-        link=art.link,
-        published=art.published,
+        key=key,
+        source=source or "unknown",
+        source_name=source_name or source or "?",
+        title=title or link or key,
+        link=link,
+        published=pub,
         updated=upd,
-        revision=art.revision,
+        revision=revision,
         lang=lang,
         mark=mark,
-        href=article_href(art.key, art.published, clock),
-        day=clock.day(art.published),
-        path=art.path,
+        href=href,
+        day=href[2:12].replace("/", "-"),  # a/YYYY/MM/DD/…: the local day
+        path=row[10],
+        sig=sig,
     )
 
 

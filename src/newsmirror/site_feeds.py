@@ -1,26 +1,29 @@
 """The site's own feeds: Atom 1.0 (RFC 4287) and RSS 2.0, overall and per
 source, with each article's full clean content.
 
-Built with lxml (escaping, well-formedness); deterministic: the feed's own
-``updated`` is its newest entry's time, never the build time. Entry ids are
-``urn:uuid:`` names derived from the article key (and the script variant), so
-they stay the same across builds and hosts.
+Written as text, escaped by the standard library's ``xml.sax.saxutils`` exactly
+as an XML serializer would (a build may write dozens of feeds of fifty full
+articles; each entry's content is escaped once per build). Deterministic: the
+feed's own ``updated`` is its newest entry's time, never the build time. Entry
+ids are ``urn:uuid:`` names derived from the article key (and the script
+variant), so they stay the same across builds and hosts.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from lxml import etree
+from xml.sax.saxutils import escape
 
 from .site_pages import Item, Tree
 from .site_text import iso_utc, rfc822
 
 ATOM = "http://www.w3.org/2005/Atom"
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTR = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,8 @@ class FeedEntry:
     url: str  # the article page: absolute when the site has a base URL
     title: str
     source_name: str
-    content: str  # clean HTML
+    content: str  # clean HTML, or already XML-escaped when ``escaped``
+    escaped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,73 +53,102 @@ def _x(s: str) -> str:
     return _XML_BAD.sub("", s)
 
 
+def xml_text(s: str) -> str:
+    """``s`` as XML character data (what lxml writes for an element's text)."""
+    s = escape(_x(s))
+    return s.replace("\r", "&#13;") if "\r" in s else s
+
+
+def _a(s: str) -> str:
+    """``s`` as a double-quoted XML attribute value."""
+    s = _x(s)
+    return escape(s, _ATTR) if any(c in s for c in _ATTR) else escape(s)
+
+
 def entry_id(key: str, tree: Tree) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, key + "#" + tree.variant))
-
-
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, tag, {k.replace("_", ":"): v for k, v in attrs.items()})
-    if text is not None:
-        el.text = _x(text)
-    return el
 
 
 def _updated(item: Item) -> str:
     return iso_utc(item.updated or item.published)
 
 
-def atom_feed(meta: FeedMeta, entries: Sequence[FeedEntry], tree: Tree) -> bytes:
-    """An Atom 1.0 document, newest entry first."""
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    feed.set("{http://www.w3.org/XML/1998/namespace}lang", meta.lang)
-    A = f"{{{ATOM}}}"
-    _sub(feed, A + "id", "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, meta.id_seed)))
-    _sub(feed, A + "title", meta.title)
-    newest = max((_updated(e.item) for e in entries), default="1970-01-01T00:00:00Z")
-    _sub(feed, A + "updated", newest)
-    author = _sub(feed, A + "author")
-    _sub(author, A + "name", meta.author)
-    _sub(feed, A + "link", rel="self", type="application/atom+xml", href=meta.self_url)
-    _sub(feed, A + "link", rel="alternate", type="text/html", href=meta.page_url)
-    _sub(feed, A + "generator", "newsmirror")
-    for e in entries:
-        it = e.item
-        en = _sub(feed, A + "entry")
-        _sub(en, A + "id", entry_id(it.key, tree))
-        _sub(en, A + "title", e.title)
-        _sub(en, A + "link", rel="alternate", type="text/html", href=e.url)
-        if it.link:
-            _sub(en, A + "link", rel="via", href=it.link)
-        _sub(en, A + "published", iso_utc(it.published))
-        _sub(en, A + "updated", _updated(it))
-        a = _sub(en, A + "author")
-        _sub(a, A + "name", e.source_name)
-        _sub(en, A + "category", term=it.source, label=e.source_name)
-        content = _sub(en, A + "content", e.content, type="html")
-        content.set("{http://www.w3.org/XML/1998/namespace}lang", tree.lang(it.lang))
-    return etree.tostring(feed, xml_declaration=True, encoding="utf-8") + b"\n"
+def _content(e: FeedEntry) -> str:
+    return e.content if e.escaped else xml_text(e.content)
 
 
-def rss_feed(meta: FeedMeta, entries: Sequence[FeedEntry], tree: Tree) -> bytes:
-    """An RSS 2.0 document (with atom:link rel=self), newest item first."""
-    rss = etree.Element("rss", nsmap={"atom": ATOM}, version="2.0")
-    ch = _sub(rss, "channel")
-    _sub(ch, "title", meta.title)
-    _sub(ch, "link", meta.page_url)
-    _sub(ch, "description", meta.title)
-    _sub(ch, "language", meta.lang)
-    newest = max((e.item.updated or e.item.published for e in entries), default=None)
-    if newest is not None:
-        _sub(ch, "lastBuildDate", rfc822(newest))
-    _sub(ch, "generator", "newsmirror")
-    _sub(ch, f"{{{ATOM}}}link", rel="self", type="application/rss+xml", href=meta.self_url)
-    for e in entries:
-        it = e.item
-        item = _sub(ch, "item")
-        _sub(item, "title", e.title)
-        _sub(item, "link", e.url)
-        _sub(item, "guid", entry_id(it.key, tree), isPermaLink="false")
-        _sub(item, "pubDate", rfc822(it.published))
-        _sub(item, "category", e.source_name)
-        _sub(item, "description", e.content)
-    return etree.tostring(rss, xml_declaration=True, encoding="utf-8") + b"\n"
+def atom_head(meta: FeedMeta, items: Sequence[Item]) -> str:
+    """An Atom document up to its first entry (``items``: its entries, newest first)."""
+    newest = max((_updated(i) for i in items), default="1970-01-01T00:00:00Z")
+    feed_id = "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, meta.id_seed))
+    return (
+        f'{_HEAD}<feed xmlns="{ATOM}" xml:lang="{_a(meta.lang)}"><id>{feed_id}</id>'
+        f"<title>{xml_text(meta.title)}</title><updated>{newest}</updated>"
+        f"<author><name>{xml_text(meta.author)}</name></author>"
+        f'<link rel="self" type="application/atom+xml" href="{_a(meta.self_url)}"/>'
+        f'<link rel="alternate" type="text/html" href="{_a(meta.page_url)}"/>'
+        "<generator>newsmirror</generator>"
+    )
+
+
+def atom_entry(e: FeedEntry, tree: Tree) -> str:
+    it = e.item
+    via = f'<link rel="via" href="{_a(it.link)}"/>' if it.link else ""
+    name = xml_text(e.source_name)
+    return (
+        f"<entry><id>{entry_id(it.key, tree)}</id><title>{xml_text(e.title)}</title>"
+        f'<link rel="alternate" type="text/html" href="{_a(e.url)}"/>{via}'
+        f"<published>{iso_utc(it.published)}</published><updated>{_updated(it)}</updated>"
+        f'<author><name>{name}</name></author><category term="{_a(it.source)}" '
+        f'label="{_a(e.source_name)}"/><content type="html" xml:lang="{_a(tree.lang(it.lang))}">'
+        f"{_content(e)}</content></entry>"
+    )
+
+
+def rss_head(meta: FeedMeta, items: Sequence[Item]) -> str:
+    """An RSS document up to its first item (``items``: its entries, newest first)."""
+    newest = max((i.updated or i.published for i in items), default=None)
+    built = f"<lastBuildDate>{rfc822(newest)}</lastBuildDate>" if newest is not None else ""
+    title = xml_text(meta.title)
+    return (
+        f'{_HEAD}<rss xmlns:atom="{ATOM}" version="2.0"><channel><title>{title}</title>'
+        f"<link>{xml_text(meta.page_url)}</link><description>{title}</description>"
+        f"<language>{xml_text(meta.lang)}</language>{built}<generator>newsmirror</generator>"
+        f'<atom:link rel="self" type="application/rss+xml" href="{_a(meta.self_url)}"/>'
+    )
+
+
+def rss_entry(e: FeedEntry, tree: Tree) -> str:
+    it = e.item
+    return (
+        f"<item><title>{xml_text(e.title)}</title><link>{xml_text(e.url)}</link>"
+        f'<guid isPermaLink="false">{entry_id(it.key, tree)}</guid>'
+        f"<pubDate>{rfc822(it.published)}</pubDate>"
+        f"<category>{xml_text(e.source_name)}</category>"
+        f"<description>{_content(e)}</description></item>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    head: Callable[[FeedMeta, Sequence[Item]], str]
+    entry: Callable[[FeedEntry, Tree], str]
+    mark: str  # what each entry starts with (never in its escaped text)
+    tail: str
+
+
+#: The feeds of each folder, by file name.
+FORMATS = {
+    "atom.xml": Format(atom_head, atom_entry, "<entry>", "</feed>\n"),
+    "rss.xml": Format(rss_head, rss_entry, "<item>", "</channel></rss>\n"),
+}
+
+
+def split_entries(text: str, fmt: Format) -> list[str] | None:
+    """The entries of a feed this module wrote, each as it was written (None when
+    the text is not in that shape). Every ``<`` of an entry's text is escaped, so
+    the entry mark can only be an entry's start."""
+    if not text.endswith(fmt.tail):
+        return None
+    parts = text[: -len(fmt.tail)].split(fmt.mark)
+    return [fmt.mark + p for p in parts[1:]]

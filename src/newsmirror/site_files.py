@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -111,44 +112,84 @@ def atomic_write(target: Path, raw: bytes) -> None:
 
 
 class SiteFiles:
-    """Writes into the output folder; only bytes that changed reach the disk."""
+    """Writes into the output folder; only bytes that changed reach the disk.
+
+    Paths are plain strings and ``os`` calls (no pathlib): a build stats tens
+    of thousands of files."""
 
     def __init__(self, out: Path, manifest: Manifest) -> None:
         self.out = Path(out).resolve()
+        self._root = str(self.out) + "/"
         self.manifest = manifest
         self.made: set[str] = set()  # every file this build produced (written or kept)
         self.written = 0
         self.kept = 0
+        self._dirs: set[str] = set()  # folders known to exist
+        self._tmp = itertools.count()
 
-    def _path(self, rel: str) -> Path:
+    def path(self, rel: str) -> str:
+        """The file ``rel`` of the output folder (checked: never outside it)."""
         if "\x00" in rel or rel.startswith("/") or ".." in rel.split("/"):
             raise NewsmirrorError(f"bad output path {rel!r}", reason="site_path")
-        return self.out / rel
+        return self._root + rel
 
-    def _unchanged_on_disk(self, rel: str, path: Path, h: str, raw: bytes) -> bool:
+    def _on_disk(self, rel: str, path: str, h: str, raw: bytes) -> int:
+        """1 when the file already holds ``raw``, 0 when it holds something else,
+        -1 when there is no file."""
         rec = self.manifest.files.get(rel)
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
-            return False
+            return -1
         if rec is not None and rec[0] == h and rec[1] == st.st_size and rec[2] == st.st_mtime_ns:
-            return True
-        if st.st_size == len(raw) and path.read_bytes() == raw:  # no record: compare bytes
-            self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
-            return True
-        return False
+            return 1
+        if st.st_size == len(raw):  # no record: compare bytes
+            with open(path, "rb") as fh:
+                same = fh.read() == raw
+            if same:
+                self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+                return 1
+        return 0
+
+    def _put(self, path: str, raw: bytes, *, new: bool) -> os.stat_result:
+        """Write ``path``: a new file in place (no page links to it before the build
+        ends; an interrupted build leaves no manifest record, so the next one rewrites
+        it), an existing one atomically (temporary file in the same folder, renamed)."""
+        folder = path.rpartition("/")[0]
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        tmp = path if new else f"{folder}/.nm-{os.getpid()}-{next(self._tmp)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            atomic_write(Path(path), raw)
+            return os.stat(path)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fchmod(fd, 0o644)
+                st = os.fstat(fd)
+            if not new:
+                os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return st
 
     def write(self, rel: str, data: str | bytes) -> bool:
         """Put ``data`` at ``rel`` unless the file already holds it; True when written."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        path = self._path(rel)
+        path = self.path(rel)
         h = digest(raw)
         self.made.add(rel)
-        if self._unchanged_on_disk(rel, path, h, raw):
+        state = self._on_disk(rel, path, h, raw)
+        if state == 1:
             self.kept += 1
             return False
-        atomic_write(path, raw)
-        st = path.stat()
+        st = self._put(path, raw, new=state < 0)
         self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
         self.written += 1
         return True
@@ -160,7 +201,7 @@ class SiteFiles:
         if rec is None:
             return False
         try:
-            st = self._path(rel).stat()
+            st = os.stat(self._root + rel)
         except FileNotFoundError:
             return False
         if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
@@ -178,14 +219,16 @@ class SiteFiles:
         """Remove files an earlier build wrote that this build did not make."""
         gone = sorted(set(self.manifest.files) - self.made)
         for rel in gone:
+            path = self.path(rel)
             with contextlib.suppress(FileNotFoundError):
-                self._path(rel).unlink()
+                os.unlink(path)
             del self.manifest.files[rel]
-            parent = self._path(rel).parent
-            while parent != self.out:  # drop folders left empty
+            parent = os.path.dirname(path)
+            while parent + "/" != self._root and parent.startswith(self._root):
                 try:
-                    parent.rmdir()
+                    os.rmdir(parent)
                 except OSError:
                     break
-                parent = parent.parent
+                self._dirs.discard(parent)
+                parent = os.path.dirname(parent)
         return gone

@@ -9,15 +9,16 @@ variant (``zh-hans/``, ``zh-hant/``) converted with OpenCC.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .site_text import VARIANT_LABELS, VARIANTS, Clock, convert, convert_html
 from .urls import short_hash
@@ -99,11 +100,7 @@ class Item:
     href: str  # article page, relative to a tree's root
     day: str  # YYYY-MM-DD in the mirror's time zone
     path: str = ""  # the post file, relative to the mirror
-
-    def sig(self) -> tuple[Any, ...]:
-        upd = self.updated.isoformat() if self.updated else ""
-        return (self.key, self.source, self.source_name, self.title, self.link,
-                self.published.isoformat(), upd, self.revision, self.lang, self.mark)  # fmt: skip
+    sig: str = ""  # the article's signature: changes whenever anything above may change
 
 
 # ------------------------------------------------------------------ URLs
@@ -127,8 +124,11 @@ def day_href(day: str) -> str:
 def rel_link(from_rel: str, to_rel: str) -> str:
     """A relative link from the file ``from_rel`` to the file ``to_rel`` (both under
     the output folder)."""
-    start = posixpath.dirname(from_rel) or "."
-    return posixpath.relpath(to_rel, start)
+    here, there = from_rel.split("/")[:-1], to_rel.split("/")
+    n = 0
+    while n < len(here) and n < len(there) - 1 and here[n] == there[n]:
+        n += 1
+    return "../" * (len(here) - n) + "/".join(there[n:])
 
 
 def up(rel: str) -> str:
@@ -138,6 +138,43 @@ def up(rel: str) -> str:
 
 
 # ------------------------------------------------------------ rendering
+
+
+def items_list(
+    items: Sequence[Item],
+    root: str,
+    clock: Clock,
+    lang: str,
+    tree: Tree,
+    show_source: bool = True,
+    show_day: bool = True,
+    t: dict[str, str] | None = None,
+) -> Markup:
+    """The ``<ol class="items">`` of a listing page (in Python: a listing has hundreds
+    of items, and a Jinja macro call per item is the slowest part of a page)."""
+    e = escape
+    r = e(root)
+    deleted = e(t["deleted"]) if t else ""
+    out = ['<ol class="items">\n']
+    for it in items:
+        il = tree.lang(it.lang)
+        d = clock.local(it.published)
+        day = f"{d:%m-%d} " if show_day else ""
+        out.append(
+            (f'<li lang="{e(il)}">\n' if il != lang else "<li>\n")
+            + f'<time datetime="{d.isoformat(timespec="seconds")}">{day}{d:%H:%M}</time>\n'
+            + f'<a href="{r}{e(it.href)}">{e(tree.text(it.title))}</a>\n'
+        )
+        if show_source:
+            out.append(f'<a class="src" href="{r}s/{e(it.source)}/index.html">'
+                       f"{e(tree.text(it.source_name))}</a>")  # fmt: skip
+        if it.revision > 1:
+            out.append(f'<span class="mark rev">r{it.revision}</span>')
+        if it.mark == "deleted":
+            out.append(f'<span class="mark del">{deleted}</span>')
+        out.append("</li>\n")
+    out.append("</ol>\n")
+    return Markup("".join(out))
 
 
 @dataclass
@@ -150,6 +187,7 @@ class Pages:
     trees: tuple[Tree, ...]
     images: str = "original"
     default_lang: str = "zh-Hant"
+    cache_dir: Path | None = None  # compiled templates kept here between builds
     env: jinja2.Environment = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,11 +198,12 @@ class Pages:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # compiled once: no stat of the template files per page
+            bytecode_cache=(
+                jinja2.FileSystemBytecodeCache(str(self.cache_dir)) if self.cache_dir else None
+            ),
         )
-        self._templates = {
-            n: self.env.get_template(n + ".html")
-            for n in ("home", "source", "day", "days", "article", "search", "404")
-        }
+        self.env.globals["items_list"] = items_list
 
     @cached_property
     def _labels(self) -> dict[str, dict[str, str]]:
@@ -199,7 +238,7 @@ class Pages:
                 href = rel_link(out_rel, other.prefix + rel)
                 alternates.append((other.label, href, other is tree, other.variant or ""))
         canonical = (self.base_url + out_rel) if self.base_url else ""
-        return self._templates[template].render(
+        return self.env.get_template(template + ".html").render(
             t=self._labels[tree.variant],
             tree=tree,
             root=up(out_rel) + tree.prefix,
@@ -219,7 +258,7 @@ class Pages:
         """The 404 page: served at any path, so its links start at the site's base path."""
         base = urlsplit(self.base_url).path if self.base_url else "/"
         base = base if base.endswith("/") else base + "/"
-        return self._templates["404"].render(
+        return self.env.get_template("404.html").render(
             t=self._labels[tree.variant],
             tree=tree,
             root=base + tree.prefix,

@@ -3,6 +3,8 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections import deque
 from collections.abc import Callable
@@ -12,14 +14,13 @@ from typing import Any
 
 from .config import Config
 from .errors import ItemError
-from .models import Article
 from .postfile import parse_post
 from .site import SiteSettings, SourceState, make_item
-from .site_feeds import FeedEntry, FeedMeta, atom_feed, rss_feed
+from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, split_entries, xml_text
 from .site_files import SiteFiles, digest, signature
 from .site_pages import Item, Pages, Tree, day_href, source_href
-from .site_search import SearchBuilder, Shard, pagefind_binary, plan
-from .site_text import detect_lang, majority_lang, page_content
+from .site_search import SearchIndex, pagefind_binary
+from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
 from .store import Store, parse_ts
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -49,7 +50,7 @@ class Builder:
         self.trees = pages.trees
         self.clock = pages.clock
         self.names = {src.slug: src.name for src in config.sources}
-        self.count = self.rendered = self.search_runs = 0
+        self.count = self.rendered = self.search_runs = self.search_removed = 0
         self.warnings: list[str] = []
         self.sources: dict[str, SourceState] = {}
         self.home: deque[Item] = deque(maxlen=max(settings.home_size, settings.feed_size))
@@ -59,45 +60,81 @@ class Builder:
         self.prev_day = ""
         self.units: dict[str, list[Any]] = {}  # hour unit -> [count, [sigs]]
         self.sitemap: list[tuple[str, str]] = []  # (path in a tree, lastmod)
-        self._content: dict[str, tuple[str, str]] = {}  # key -> (content, mark) this build
+        self.root = str(config.root) + "/"
+        # Page content of articles rendered in this build that a feed may still show.
+        self._content: dict[str, str] = {}
+        self._escaped: dict[tuple[str, str], str] = {}  # (key, variant) -> feed entry content
+        self.search: SearchIndex | None = None
 
     # ------------------------------------------------------------ the pass
 
     def run(self, store: Store) -> None:
-        for art in store.iter_articles():
+        learn_han_kinds(self.m.extra.get("han", {}))
+        self._drop_stale_pages(store.site_published())
+        self.search = self._search_index()
+        try:
+            self._pass(store)
+        finally:
+            if self.search is not None:
+                self.search.close()
+        self.m.extra["han"] = han_kinds()
+
+    def _pass(self, store: Store) -> None:
+        for row in store.site_rows():
             self.count += 1
-            item = self._article(art)
+            item = self._article(row)
             self._day(item)
             self._source(item)
             self.home.append(item)
             unit = item.href[2:15]
-            u = self.units.setdefault(unit, [0, []])
+            u = self.units.get(unit)
+            if u is None:
+                u = self.units[unit] = [0, []]
             u[0] += 1
-            u[1].append(self.m.articles[item.key][0])
+            u[1].append(item.sig)
             self.sitemap.append((item.href, (item.updated or item.published).date().isoformat()))
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
+                self._drop_old_content()
         self._flush_day(None)
+        if self.search is not None:  # indexing overlaps the listings and feeds
+            self.search.start_all()
         for st in self.sources.values():
             self._finish_source(st)
         self._archive_index()
         self._home()
         self._feeds()
-        bundles = self._search()
         for tree in self.trees:
-            self._search_page(tree, bundles.get(tree.prefix, []))
-            self.files.write(tree.prefix + "404.html", self.pages.not_found(tree))
+            self._once(
+                tree.prefix + "404.html", self.build_sig, lambda t=tree: self.pages.not_found(t)
+            )
         self._assets()
         self._sitemap()
+        bundles: dict[str, list[dict[str, str]]] = {}
+        if self.search is not None:
+            bundles, self.search_removed = self.search.finish()
+            self.search_runs = self.search.ran
+        for tree in self.trees:
+            self._search_page(tree, bundles.get(tree.prefix, []))
 
     # ------------------------------------------------------------ articles
 
     def _read_post(self, path: str) -> tuple[str, str, str, bool]:
-        """(content, mark, deleted_at ISO, legacy) from an article's post file."""
+        """(content, mark, deleted_at ISO, legacy) from an article's post file. A post
+        in newsmirror's own shape is read with one regular expression (no YAML)."""
         try:
-            text = (self.config.root / path).read_text(encoding="utf-8")
+            with open(self.root + path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as e:
+            self.warnings.append(f"{path}: {e}")
+            return "", "", "", False
+        m = _OUR_BODY.search(text)
+        head = text[: m.start()] if m else ""
+        if m and "\nkey: " in head and "\nliquid_escaped:" not in head and "\ndeleted" not in head:
+            return m.group(1) or "", "", "", False
+        try:
             rec = parse_post(text, path=path)
-        except (OSError, UnicodeDecodeError, ItemError) as e:
+        except ItemError as e:
             self.warnings.append(f"{path}: {e}")
             return "", "", "", False
         fm = rec.front_matter
@@ -106,40 +143,36 @@ class Builder:
         at = deleted.isoformat() if isinstance(deleted, datetime) else ""
         return rec.content, mark, at, rec.legacy
 
-    def _fast_read(self, path: str) -> tuple[str, str, bool]:
-        """(content, mark, legacy) for a feed entry: a post in newsmirror's own shape
-        is read with one regular expression (no YAML); anything else in full."""
-        try:
-            text = (self.config.root / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = ""
-        m = _OUR_BODY.search(text)
-        head = text[: m.start()] if m else ""
-        if m and "\nkey: " in head and "\nliquid_escaped:" not in head and "\ndeleted" not in head:
-            return m.group(1) or "", "", False
-        raw, mark, _, legacy = self._read_post(path)
-        return raw, mark, legacy
+    def _drop_stale_pages(self, published: dict[str, str]) -> None:
+        """Delete the pages of articles gone from the index or moved (a new publish
+        time), before anything is indexed for search; the manifest forgets them."""
+        for key, rec in list(self.m.articles.items()):
+            pub = published.get(key)
+            if pub is not None and len(rec) == 5 and rec[4] == pub:
+                continue
+            if len(rec) == 5:
+                for tree in self.trees:
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.files.path(tree.prefix + rec[3]))
+            del self.m.articles[key]
 
-    def _article(self, art: Article) -> Item:
-        post = self.config.root / art.path
+    def _article(self, row: tuple[Any, ...]) -> Item:
         try:
-            st = post.stat()
-            stat = (st.st_size, st.st_mtime_ns)
+            st = os.stat(self.root + row[10])
+            stat = f"{st.st_size}:{st.st_mtime_ns}"
         except OSError:
-            stat = (0, 0)
-        sig = signature(art.key, art.title, art.source, art.source_name, art.link,
-                        art.published.isoformat(), str(art.updated), str(art.changed),
-                        art.revision, art.content_hash, art.path, stat)  # fmt: skip
-        rec = self.m.articles.get(art.key)
-        if rec is not None and rec[0] == sig:
-            item = make_item(art, self.clock, rec[1], rec[2])
+            stat = "0:0"
+        sig = digest("\x1f".join(map(str, row)) + "\x1f" + stat)
+        rec = self.m.articles.get(row[0])
+        if rec is not None and rec[0] == sig and len(rec) == 5:
+            item = make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
             if all(self.files.keep(t.prefix + item.href) for t in self.trees):
                 return item
-        raw, mark, deleted_at, legacy = self._read_post(art.path)
-        content = page_content(raw, link=art.link, legacy=legacy, images=self.s.images)
-        lang = detect_lang(art.title + " " + _TAGS.sub("", content[:3000]), self.s.lang)
-        item = make_item(art, self.clock, lang, mark)
-        self._content[art.key] = (content, mark)
+        raw, mark, deleted_at, legacy = self._read_post(row[10])
+        content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images)
+        lang = detect_lang(row[3] + " " + _TAGS.sub("", content[:3000]), self.s.lang)
+        item = make_item(row, sig, self.clock, lang, mark)
+        self._content[item.key] = content
         at = parse_ts(deleted_at) if deleted_at else None
         for tree in self.trees:
             page = self.pages.render(
@@ -149,18 +182,32 @@ class Builder:
                 deleted_at=at,
             )  # fmt: skip
             self.files.write(tree.prefix + item.href, page)
-        self.m.articles[art.key] = [sig, lang, mark]
+        self.m.articles[item.key] = [sig, lang, mark, item.href, row[5]]
         self.rendered += 1
         return item
 
+    def _feed_keys(self) -> set[str]:
+        keys = {i.key for i in self.home}
+        for st in self.sources.values():
+            assert st.newest is not None
+            keys.update(i.key for i in st.newest)
+        return keys
+
+    def _drop_old_content(self) -> None:
+        """Forget the content of articles no feed can show any more (bounded memory)."""
+        live = self._feed_keys()
+        for key in [k for k in self._content if k not in live]:
+            del self._content[key]
+
     def content_of(self, item: Item) -> str:
-        """The page content of an article (read again when this build did not render it)."""
+        """The page content of a feed entry: rendered in this build, else read again
+        from its post file."""
         got = self._content.get(item.key)
         if got is None:
-            raw, mark, legacy = self._fast_read(item.path)
-            got = (page_content(raw, link=item.link, legacy=legacy, images=self.s.images), mark)
+            raw, _mark, _at, legacy = self._read_post(item.path)
+            got = page_content(raw, link=item.link, legacy=legacy, images=self.s.images)
             self._content[item.key] = got
-        return got[0]
+        return got
 
     # ------------------------------------------------------------ listings
 
@@ -185,6 +232,8 @@ class Builder:
     def _day(self, item: Item) -> None:
         if self.day_items and self.day_items[0].day != item.day:
             self._flush_day(item.day)
+            if self.search is not None:
+                self.search.complete(item.href[2:15])
         self.day_items.append(item)
 
     def _flush_day(self, next_day: str | None) -> None:
@@ -207,7 +256,7 @@ class Builder:
 
     def _write_day(self, day: str, items: list[Item], prev: str, nxt: str) -> None:
         newest_first = items[::-1]
-        sig = signature(self.build_sig, day, prev, nxt, [i.sig() for i in newest_first])
+        sig = signature(self.build_sig, day, prev, nxt, [i.sig for i in newest_first])
         self._page("day", day_href(day), sig, page_title=day, day=day, items=newest_first,
                    prev_day=prev, next_day=nxt)  # fmt: skip
         self.sitemap.append((day_href(day), day))
@@ -234,7 +283,7 @@ class Builder:
         newer = "index.html" if last else f"p{n + 1}.html"
         older = f"p{n - 1}.html" if n > 1 else ""
         rev = items[::-1]
-        sig = signature(self.build_sig, st.slug, st.name, n, newer, older, [i.sig() for i in rev])
+        sig = signature(self.build_sig, st.slug, st.name, n, newer, older, [i.sig for i in rev])
         self._page("source", source_href(st.slug, n), sig, items=rev, newer=newer, older=older,
                    page=n, count=None, page_links=[], name=st.name,
                    title_fn=lambda t, st=st, n=n: f"{t.text(st.name)} · {n}")  # fmt: skip
@@ -251,7 +300,7 @@ class Builder:
         older = f"p{st.pages - 1}.html" if st.pages > 1 else ""
         links = [(n, f"p{n}.html") for n in range(1, st.pages + 1)]
         sig = signature(self.build_sig, st.slug, st.name, st.count, older, st.pages,
-                        [i.sig() for i in front])  # fmt: skip
+                        [i.sig for i in front])  # fmt: skip
         self._page("source", source_href(st.slug), sig, items=front, newer="", older=older,
                    page=0, count=st.count, page_links=links if st.pages > 1 else [],
                    name=st.name, title_fn=lambda t, st=st: t.text(st.name))  # fmt: skip
@@ -271,7 +320,7 @@ class Builder:
             ({"slug": st.slug, "name": st.name, "count": st.count, "last": st.last}
              for st in self.sources.values()), key=lambda d: (d["name"], d["slug"]),
         )  # fmt: skip
-        sig = signature(self.build_sig, [i.sig() for i in newest],
+        sig = signature(self.build_sig, [i.sig for i in newest],
                         [(d["slug"], d["name"], d["count"], str(d["last"])) for d in summary])  # fmt: skip
         self._page("home", "index.html", sig, items=newest, sources=summary,
                    title_fn=lambda t: t.text(self.s.title))  # fmt: skip
@@ -286,13 +335,17 @@ class Builder:
             items = list(st.newest)[-self.s.feed_size :][::-1]
             groups.append((f"s/{st.slug}/", st.name, "source:" + st.slug, items))
         for folder, title, seed, items in groups:
-            sig = signature(self.build_sig, folder, title, [i.sig() for i in items])
-            rels = [t.prefix + folder + n for t in self.trees for n in ("atom.xml", "rss.xml")]
+            sig = signature(self.build_sig, folder, title, [i.sig for i in items])
+            rels = [t.prefix + folder + n for t in self.trees for n in FORMATS]
             if self.m.pages.get("feed:" + folder) == sig and all(self.files.keep(r) for r in rels):
                 continue
+            old = self.m.pages.get("feed-items:" + folder, "").split(",")
             for tree in self.trees:
-                self._write_feeds(tree, folder, title, seed, items)
+                self._write_feeds(tree, folder, title, seed, items, old)
             self.m.pages["feed:" + folder] = sig
+            self.m.pages["feed-items:" + folder] = ",".join(i.sig[:16] for i in items)
+        self._content.clear()
+        self._escaped.clear()
 
     def _url(self, tree: Tree, rel: str, from_rel: str) -> str:
         if self.s.base_url:
@@ -302,10 +355,12 @@ class Builder:
         return rel_link(tree.prefix + from_rel, tree.prefix + rel)
 
     def _write_feeds(
-        self, tree: Tree, folder: str, title: str, seed: str, items: list[Item]
+        self, tree: Tree, folder: str, title: str, seed: str, items: list[Item], old: list[str]
     ) -> None:
+        """Write the feeds of ``folder``; the entries of articles already in the feed
+        file and unchanged (same signature) are taken from it as they are."""
         lang = tree.variant or majority_lang((i.lang for i in items), self.s.lang)
-        for name, fn in (("atom.xml", atom_feed), ("rss.xml", rss_feed)):
+        for name, fmt in FORMATS.items():
             rel = folder + name
             page = folder + "index.html" if folder else "index.html"
             meta = FeedMeta(
@@ -313,59 +368,77 @@ class Builder:
                 self_url=self._url(tree, rel, rel), id_seed=seed + "#" + tree.variant,
                 lang=lang, author=tree.text(self.s.title),
             )  # fmt: skip
-            entries = [
-                FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
-                          tree.text(i.source_name), tree.html(self.content_of(i)))
-                for i in items
-            ]  # fmt: skip
-            self.files.write(tree.prefix + rel, fn(meta, entries, tree))
+            kept = self._old_entries(tree.prefix + rel, fmt, old)
+            parts = [fmt.head(meta, items)]
+            for i in items:
+                got = kept.get(i.sig[:16])
+                if got is None:
+                    e = FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
+                                  tree.text(i.source_name), self._feed_content(i, tree), True)  # fmt: skip
+                    got = fmt.entry(e, tree)
+                parts.append(got)
+            parts.append(fmt.tail)
+            self.files.write(tree.prefix + rel, "".join(parts))
+
+    def _old_entries(self, rel: str, fmt: Format, old: list[str]) -> dict[str, str]:
+        """The entries of the feed file ``rel`` by (short) article signature, when the
+        file is as this build's manifest says it was written."""
+        rec = self.m.files.get(rel)
+        if rec is None or not old:
+            return {}
+        path = self.files.path(rel)
+        try:
+            st = os.stat(path)
+            if st.st_size != rec[1] or st.st_mtime_ns != rec[2]:
+                return {}
+            with open(path, encoding="utf-8") as fh:
+                entries = split_entries(fh.read(), fmt)
+        except (OSError, UnicodeDecodeError):
+            return {}
+        if entries is None or len(entries) != len(old):
+            return {}
+        return dict(zip(old, entries, strict=True))
+
+    def _feed_content(self, item: Item, tree: Tree) -> str:
+        """An entry's content in ``tree``'s script, escaped for XML (once per build:
+        the overall feed and the source's feed share most entries)."""
+        key = (item.key, tree.variant)
+        got = self._escaped.get(key)
+        if got is None:
+            got = self._escaped[key] = xml_text(tree.html(self.content_of(item)))
+        return got
 
     # ------------------------------------------------------------ search, assets, sitemap
 
-    def _search(self) -> dict[str, list[dict[str, str]]]:
+    def _search_index(self) -> SearchIndex | None:
         if not self.s.search:
-            return {}
+            return None
         binary = pagefind_binary()
         if binary is None:
             self.warnings.append(
                 "Pagefind is not installed: no search index (pip install 'pagefind[extended]')"
             )
-            return {}
-        stored = self.m.extra.get("search", {})
-        sealed_prev = [Shard(*s) for s in stored.get("sealed", [])]
-        units = sorted((u, v[0]) for u, v in self.units.items())
-        sealed, open_shard = plan(units, sealed_prev, self.s.search_shard_size)
-        shards = sealed + ([open_shard] if open_shard else [])
-        members: dict[str, list[tuple[str, str]]] = {}
-        bounds = [(sh.first, sh.last if sh.level >= 0 else "\uffff", sh.name) for sh in shards]
-        for unit, (_n, sigs) in sorted(self.units.items()):
-            for first, last, name in bounds:
-                if first <= unit <= last:
-                    members.setdefault(name, []).append((unit, digest("".join(sigs))))
-                    break
-        listing: dict[str, list[str]] = dict(self.m.extra.get("bundles", {}))
-        sb = SearchBuilder(self.files, self.config.state_dir / "tmp", binary, self.m.pages,
-                           listing, self.build_sig)  # fmt: skip
-        out: dict[str, list[dict[str, str]]] = {}
-        for tree in self.trees:
-            out[tree.prefix] = sb.build(tree.prefix, shards, members)
-        live = {b["path"] for t in self.trees for b in out[t.prefix]}
-        self.m.extra["bundles"] = {k: v for k, v in listing.items()
-                                   if any(k.endswith(p) for p in live)}  # fmt: skip
-        self.m.extra["search"] = {"sealed": [[s.first, s.last, s.level] for s in sealed]}
-        self.search_runs = sb.ran
-        for key in [k for k in self.m.pages if k.startswith("search:")]:
-            if not any(key.endswith(p) for p in live):
-                del self.m.pages[key]
-        return out
+            return None
+        prefixes = [t.prefix for t in self.trees]
+        return SearchIndex(self.files, binary, self.build_sig, prefixes,
+                           self.s.search_shard_size, self.units)  # fmt: skip
+
+    def _once(self, rel: str, sig: str, make: Callable[[], str]) -> None:
+        """Write the page ``rel`` made by ``make`` unless its signature is unchanged."""
+        key = "page:" + rel
+        if self.m.pages.get(key) == sig and self.files.keep(rel):
+            return
+        self.files.write(rel, make())
+        self.m.pages[key] = sig
 
     def _search_page(self, tree: Tree, bundles: list[dict[str, str]]) -> None:
         # Bundle paths are relative to the output root for the page's script.
         data = [{"path": tree.prefix + b["path"], "base": tree.prefix + b["base"]} for b in bundles]
-        page = self.pages.render("search", tree, "search.html", lang=tree.lang(self.s.lang),
-                                 page_title=self.pages._labels[tree.variant]["search"],
-                                 script=True, bundles=data)  # fmt: skip
-        self.files.write(tree.prefix + "search.html", page)
+        self._once(tree.prefix + "search.html", signature(self.build_sig, data),
+                   lambda: self.pages.render(
+                       "search", tree, "search.html", lang=tree.lang(self.s.lang),
+                       page_title=self.pages._labels[tree.variant]["search"], script=True,
+                       bundles=data))  # fmt: skip
 
     def _assets(self) -> None:
         folder = Path(__file__).parent / "templates" / "site"
@@ -375,10 +448,11 @@ class Builder:
     def _sitemap(self) -> None:
         base = self.s.base_url
         urls = [("index.html", ""), ("d/index.html", ""), ("search.html", "")] + self.sitemap
+        # Our own paths need no escaping (ASCII: dates, hashes, slugs); the base URL may.
         lines = [
-            f"<url><loc>{_xml(base + t.prefix + rel)}</loc>"
-            + (f"<lastmod>{mod}</lastmod>" if mod else "") + "</url>"
-            for t in self.trees for rel, mod in urls
+            f"<url><loc>{loc}{rel}</loc><lastmod>{mod}</lastmod></url>" if mod
+            else f"<url><loc>{loc}{rel}</loc></url>"
+            for t in self.trees for loc in (_xml(base + t.prefix),) for rel, mod in urls
         ]  # fmt: skip
         head = '<?xml version="1.0" encoding="UTF-8"?>\n'
         ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'

@@ -63,21 +63,65 @@ def convert_html(fragment: str, config: str) -> str:
     return "".join(parts)
 
 
+class _Kinds(dict[int, str | None]):
+    """``str.translate`` table: each character to the one letter of its kind (T: Han of
+    the traditional script only, S: simplified only, B: changed by both conversions,
+    H: other Han, K: kana, G: hangul, L: Latin letter), others deleted. Filled on
+    first sight of a character, so detecting a page's language runs in C."""
+
+    def __missing__(self, code: int) -> str | None:
+        c = chr(code)
+        kind: str | None = None
+        if _CJK.match(c):
+            t, s = _cc("t2s").convert(c) != c, _cc("s2t").convert(c) != c
+            kind = "B" if t and s else "T" if t else "S" if s else "H"
+        elif _KANA.match(c):
+            kind = "K"
+        elif _HANGUL.match(c):
+            kind = "G"
+        elif _LATIN.match(c):
+            kind = "L"
+        self[code] = kind
+        return kind
+
+
+_KINDS = _Kinds()
+_HAN_KINDS = "TSBH"
+
+
+def han_kinds() -> dict[str, str]:
+    """The kinds of the Han characters seen so far (to keep between builds: finding a
+    character's kind needs OpenCC's dictionaries, slow to load)."""
+    out: dict[str, list[str]] = {k: [] for k in _HAN_KINDS}
+    for code, kind in _KINDS.items():
+        if kind is not None and kind in out:
+            out[kind].append(chr(code))
+    return {k: "".join(sorted(v)) for k, v in out.items()}
+
+
+def learn_han_kinds(kinds: dict[str, str]) -> None:
+    """Take the kinds of ``han_kinds()`` of an earlier build."""
+    for kind, chars in kinds.items():
+        if kind in _HAN_KINDS and isinstance(chars, str):
+            for c in chars:
+                if _CJK.match(c):
+                    _KINDS.setdefault(ord(c), kind)
+
+
 def detect_lang(text: str, default: str = "zh") -> str:
     """The page language of ``text``: zh-Hant, zh-Hans, zh (script unclear), ja, ko,
     en (Latin script), or ``default`` when there is no telling."""
-    sample = text[:600]
-    cjk = len(_CJK.findall(sample))
-    kana, hangul = len(_KANA.findall(sample)), len(_HANGUL.findall(sample))
+    kinds = text[:600].translate(_KINDS)
+    both = kinds.count("B")
+    trad, simp = kinds.count("T") + both, kinds.count("S") + both
+    cjk = trad + simp - both + kinds.count("H")
+    kana, hangul = kinds.count("K"), kinds.count("G")
     if kana > 5 and kana * 5 > cjk:
         return "ja"
     if hangul > 5 and hangul > cjk:
         return "ko"
     if cjk == 0:
-        return "en" if len(_LATIN.findall(sample)) > 10 else default
-    han = "".join(_CJK.findall(sample))
-    trad = sum(a != b for a, b in zip(han, convert(han, "t2s"), strict=False))
-    simp = sum(a != b for a, b in zip(han, convert(han, "s2t"), strict=False))
+        return "en" if kinds.count("L") > 10 else default
     if trad > simp:
         return "zh-Hant"
     if simp > trad:

@@ -370,5 +370,168 @@ class Store:
         rows = self.db.execute("SELECT source, MAX(first_seen) FROM articles GROUP BY source")
         return {s: dt for s, v in rows if (dt := parse_ts(v)) is not None}
 
+    # -- export (newsmirror.export) ---------------------------------------------
+
+    def iter_known(self) -> Iterator[Known]:
+        """Every article with its index keys, oldest first, streamed."""
+        cols = ", ".join(ARTICLE_COLUMNS)
+        for row in self.db.execute(f"SELECT {cols} FROM articles ORDER BY published, key"):
+            yield self._row_to_known(row)
+
+    def revisions_of(self, key: str) -> list[tuple[int, str, str, datetime, str]]:
+        """(revision, content_hash, title, stored, path) of an article's kept revisions."""
+        rows = self.db.execute(
+            "SELECT revision, content_hash, title, stored, path FROM revisions WHERE key = ?"
+            " ORDER BY revision",
+            (key,),
+        ).fetchall()
+        return [(n, h, t, parse_ts(s), p) for n, h, t, s, p in rows]  # type: ignore[misc]
+
+    # -- images (newsmirror.assets) ----------------------------------------------
+    # Created on first use, so index files made before images existed just gain them.
+
+    _IMAGES_SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS images (url TEXT PRIMARY KEY, fetch_url TEXT NOT NULL,"
+        " status TEXT NOT NULL, sha256 TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',"
+        " ctype TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,"
+        " tries INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+        " last_reason TEXT NOT NULL DEFAULT '', first_seen TEXT NOT NULL, last_try TEXT)",
+        "CREATE INDEX IF NOT EXISTS images_pending ON images(status) WHERE status != 'ok'",
+        "CREATE TABLE IF NOT EXISTS image_refs (url TEXT NOT NULL, key TEXT NOT NULL,"
+        " applied INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (url, key))",
+        "CREATE INDEX IF NOT EXISTS image_refs_key ON image_refs(key)",
+        "CREATE INDEX IF NOT EXISTS image_refs_todo ON image_refs(applied) WHERE applied = 0",
+    )
+    _IMAGE_COLUMNS = (
+        "url, fetch_url, status, sha256, path, ctype, size, tries, last_error, last_reason"
+    )
+
+    @dataclass(frozen=True, slots=True)
+    class ImageRow:
+        """One image URL as the index knows it: ``ok`` (a file under assets/) or ``failed``."""
+
+        url: str  # as written in the article's <img src> (maybe a proxy URL)
+        fetch_url: str  # what was fetched (the proxy unwrapped)
+        status: str
+        sha256: str
+        path: str  # relative to the mirror root; "" unless ok
+        ctype: str
+        size: int
+        tries: int  # failed attempts (a deferral by the run's byte cap is not one)
+        last_error: str
+        last_reason: str
+
+    def _images(self) -> sqlite3.Connection:
+        if not getattr(self, "_images_ready", False):
+            for sql in self._IMAGES_SCHEMA:
+                self.db.execute(sql)
+            self._images_ready = True
+        return self.db
+
+    def image(self, url: str) -> Store.ImageRow | None:
+        """The row of an image URL; None when it was never seen (not a failure)."""
+        row = (
+            self._images()
+            .execute(f"SELECT {self._IMAGE_COLUMNS} FROM images WHERE url = ?", (url,))
+            .fetchone()
+        )
+        return Store.ImageRow(*row) if row else None
+
+    def image_ok(
+        self,
+        url: str,
+        fetch_url: str,
+        sha256: str,
+        path: str,
+        ctype: str,
+        size: int,
+        when: datetime,
+    ) -> None:
+        self._images().execute(
+            "INSERT INTO images (url, fetch_url, status, sha256, path, ctype, size, first_seen,"
+            " last_try) VALUES (?, ?, 'ok', ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+            " fetch_url = excluded.fetch_url, status = 'ok', sha256 = excluded.sha256,"
+            " path = excluded.path, ctype = excluded.ctype, size = excluded.size,"
+            " last_error = '', last_reason = '', last_try = excluded.last_try",
+            (url, fetch_url, sha256, path, ctype, size, ts(when), ts(when)),
+        )
+
+    def image_failed(
+        self, url: str, fetch_url: str, error: str, reason: str, when: datetime, *, count: bool
+    ) -> None:
+        """Record a failed (``count``) or deferred attempt; an ok row stays ok."""
+        self._images().execute(
+            "INSERT INTO images (url, fetch_url, status, tries, last_error, last_reason,"
+            " first_seen, last_try) VALUES (?, ?, 'failed', ?, ?, ?, ?, ?)"
+            " ON CONFLICT(url) DO UPDATE SET tries = images.tries + excluded.tries,"
+            " last_error = excluded.last_error, last_reason = excluded.last_reason,"
+            " last_try = excluded.last_try WHERE images.status != 'ok'",
+            (url, fetch_url, int(count), error, reason, ts(when), ts(when)),
+        )
+
+    def image_source(self, url: str) -> str:
+        """The slug of a source whose article shows image ``url`` ("" when none)."""
+        row = self._images().execute(
+            "SELECT a.source FROM image_refs r JOIN articles a ON a.key = r.key"
+            " WHERE r.url = ? ORDER BY a.key LIMIT 1",
+            (url,),
+        ).fetchone()
+        return row[0] if row else ""
+
+    def pending_images(self, max_tries: int) -> list[Store.ImageRow]:
+        """Failed images still worth another try, least tried first."""
+        rows = self._images().execute(
+            f"SELECT {self._IMAGE_COLUMNS} FROM images WHERE status != 'ok' AND tries < ?"
+            " ORDER BY tries, url",
+            (max_tries,),
+        )
+        return [Store.ImageRow(*r) for r in rows]
+
+    def add_image_refs(self, key: str, urls: list[str]) -> None:
+        """Article ``key`` shows these image URLs (its post is patched when one arrives)."""
+        self._images().executemany(
+            "INSERT OR IGNORE INTO image_refs (url, key) VALUES (?, ?)", [(u, key) for u in urls]
+        )
+
+    def unapplied_image_posts(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(key, post path, {image URL: asset path}) for posts that may still show an
+        image's original URL although the mirror has its copy."""
+        rows = self._images().execute(
+            "SELECT r.key, a.path, r.url, i.path FROM image_refs r"
+            " JOIN images i ON i.url = r.url AND i.status = 'ok'"
+            " JOIN articles a ON a.key = r.key WHERE r.applied = 0 ORDER BY a.path, r.url"
+        )
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        for key, post, url, asset in rows:
+            out.setdefault((key, post), {})[url] = asset
+        return [(k, p, m) for (k, p), m in out.items()]
+
+    def mark_image_refs_applied(self, key: str, urls: list[str]) -> None:
+        self._images().executemany(
+            "UPDATE image_refs SET applied = 1 WHERE key = ? AND url = ?", [(key, u) for u in urls]
+        )
+
+    def image_counts(self) -> dict[str, int]:
+        """Images per status (``ok``, ``failed``)."""
+        rows = self._images().execute("SELECT status, COUNT(*) FROM images GROUP BY status")
+        return {s: n for s, n in rows}
+
+    # -- the built site (newsmirror.site_render) ----------------------------------
+
+    SITE_COLUMNS = (
+        "key", "source", "source_name", "title", "link", "published", "updated", "changed",
+        "revision", "content_hash", "path",
+    )  # fmt: skip
+
+    def site_rows(self) -> Iterator[tuple[str, ...]]:
+        """Every article as the built site needs it (``SITE_COLUMNS``, values as stored,
+        times as ISO text), oldest first, streamed."""
+        cols = ", ".join(self.SITE_COLUMNS)
+        yield from self.db.execute(f"SELECT {cols} FROM articles ORDER BY published, key")
+
+    def site_published(self) -> dict[str, str]:
+        """Every article's key and publish time (as stored)."""
+        return dict(self.db.execute("SELECT key, published FROM articles"))
+
 
 __all__ = ["Store", "Known", "FeedHealth", "ts", "parse_ts"]

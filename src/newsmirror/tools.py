@@ -115,7 +115,7 @@ async def _test(source: Source, settings: FetchSettings, items: int) -> list[Ite
             chrome = _chrome_reasons(entry.content or entry.summary, art.link)
             if wants_page(art, source):
                 try:
-                    resp = await f.fetch(art.link, source=source.slug)
+                    resp = await f.fetch(art.link, source=source.slug, via=source.url)
                     art = with_page(art, page_job(resp.body, url=resp.final_url,
                                                   header_charset=resp.charset, source=source))  # fmt: skip
                 except NewsmirrorError as e:

@@ -1,0 +1,104 @@
+"""``newsmirror export``: the archive for other tools. ``cli.py`` calls :func:`register`.
+
+Exit status follows cli.py: 0 done, 1 when the export failed, 2 for usage and
+configuration errors. Without ``--out`` the archive goes to standard output;
+with it, the file appears whole or not at all (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+
+from .config import CONFIG_NAME, Config, load_config
+from .errors import ConfigError, LockedError, NewsmirrorError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
+]
+FORMATS = ("jsonl", "warc")
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _atomic(out: Path, binary: bool):  # type: ignore[no-untyped-def]
+    """A file handle whose contents replace ``out`` only when the block succeeds."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    try:
+        mode = "wb" if binary else "w"
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8"})) as fh:
+            yield fh
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write(cfg: Config, fmt: str, fh: IO) -> int:  # type: ignore[type-arg]
+    from .export import write_jsonl, write_warc
+
+    return write_jsonl(cfg, fh) if fmt == "jsonl" else write_warc(cfg, fh)
+
+
+def export_cmd(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl (articles and revisions) or warc.")
+    ] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+    ] = None,
+    config: ConfigOpt = Path(CONFIG_NAME),
+) -> None:
+    """Write the archive for other tools: JSON Lines of every article with its
+    revisions, or the WARC records of fetched responses ([capture] warc = true)."""
+    if fmt not in FORMATS:
+        err.print(f"newsmirror: --format must be jsonl or warc, not {fmt!r}", markup=False)
+        raise typer.Exit(2)
+    cfg = _load(config)
+    binary = fmt == "warc"
+    try:
+        if out is not None:
+            with _atomic(out, binary) as fh:
+                n = _write(cfg, fmt, fh)
+            what = "articles" if fmt == "jsonl" else "capture files"
+            err.print(f"wrote {n} {what} to {out}", markup=False)
+        else:
+            fh = sys.stdout.buffer if binary else sys.stdout
+            _write(cfg, fmt, fh)
+            fh.flush()
+    except LockedError as e:
+        err.print(f"newsmirror: {e}", markup=False)
+        raise typer.Exit(1) from None
+    except NewsmirrorError as e:
+        err.print(f"newsmirror: export: {e}", markup=False)
+        raise typer.Exit(1) from None
+    except OSError as e:
+        err.print(f"newsmirror: export: {e.strerror}: {e.filename or out}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``export`` to the ``newsmirror`` app."""
+    app.command("export")(export_cmd)

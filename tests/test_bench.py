@@ -1,0 +1,63 @@
+"""CI smoke test of the speed benchmarks: ``python bench/run.py --quick`` runs end to end.
+
+Nothing here asserts a time: only that every part of the bench ran and reported
+(the table on stdout, the same rows in the JSON file, the workload verified).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_its_table(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:2] == ["scenario", "tool"]
+    assert "goal" in lines[0] and "met?" in lines[0]
+    table = "\n".join(lines)
+    for needle in (
+        "(a) full-text 5×10, first run",
+        "(b) summary+pages 5×10, first run",
+        "(c) full-text 5×10, unchanged",
+        "(d) reindex 2,000 posts",
+        "(e) build 500 posts, full",
+    ):
+        assert needle in table, needle
+
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["mode"] == "quick" and doc["sizes"]["feeds"] == 5
+    rows = {(r["scenario"], r["tool"], r["label"]): r for r in doc["rows"]}
+    first = "full-text 5×10, first run"
+    for tool in ("newsmirror", "feedparser", "lxml floor"):
+        row = rows[("a", tool, first)]
+        assert row["status"] == "ok", row
+        assert row["items"] == 50 and len(row["seconds"]) == 1
+        assert row["median_s"] > 0 and row["peak_rss_mb"] > 5
+        assert not row["note"], row["note"]  # every tool wrote all 50 items
+    # the ratios printed are the medians' quotient, measured in this same run
+    nm, fp = rows[("a", "newsmirror", first)], rows[("a", "feedparser", first)]
+    assert fp["ratio"] == pytest.approx(fp["median_s"] / nm["median_s"])
+    assert fp["goal"] == "≥5×" and fp["met"] == (fp["ratio"] >= 5)
+    # the unchanged run was answered from conditional GET
+    again = rows[("c", "newsmirror", "full-text 5×10, unchanged")]
+    assert again["status"] == "ok" and not again["note"], again
+    trafilatura = rows[("b", "feedparser+trafilatura", "summary+pages 5×10, first run")]
+    assert trafilatura["status"] == "ok" and not trafilatura["note"], trafilatura
+    reindex = rows[("d", "newsmirror", "reindex 2,000 posts")]
+    assert reindex["status"] == "ok" and not reindex["note"], reindex
