@@ -495,11 +495,6 @@ def test_the_traps_catch_live_vectors(browser: Browser, tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report.py prints feed-controlled text (errors, warnings, item URLs) as Rich "
-    "markup: a redirect to '…/[/bold]' crashes the report (escape with rich.markup.escape)",
-)
 def test_the_text_report_prints_hostile_text_literally(tmp_path: Path) -> None:
     import os
     import subprocess

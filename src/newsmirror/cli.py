@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from . import __version__
 from .config import (
@@ -279,12 +280,12 @@ def sources_test(
     except NewsmirrorError as e:
         raise fail(str(e), 1) from None
     for r in reports:
-        out.print(f"[bold]{r.title}[/bold]  ({r.origin}, {r.chars} chars)")
+        out.print(Text.assemble((r.title, "bold"), f"  ({r.origin}, {r.chars} chars)"))
         out.print(f"  {r.url}", markup=False)
         for c in r.chrome:
             out.print(f"  removed {c}", markup=False)
         for w in r.warnings:
-            out.print(f"  [yellow]warning[/yellow] {w}")
+            out.print(Text.assemble("  ", ("warning", "yellow"), f" {w}"))
     if not reports:
         out.print("the feed has no items")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .models import OutcomeKind, RunReport
 from .store import ts
@@ -76,16 +77,17 @@ def print_report(report: RunReport, console: Console) -> None:
             style="red" if s.failed else ("dim" if s.skipped else None),
         )
     console.print(table)
-    for s in report.sources:
+    for s in report.sources:  # feed-controlled text is printed literally, never as markup
         if s.skipped:
-            console.print(f"[dim]skipped[/dim] {s.slug}: {s.skipped}", highlight=False)
+            console.print(Text.assemble(("skipped", "dim"), f" {s.slug}: {s.skipped}"))
         if s.error:
-            console.print(f"[red]failed[/red] {s.error}", markup=True, highlight=False)
+            console.print(Text.assemble(("failed", "red"), f" {s.error}"))
         for w in s.warnings:
-            console.print(f"[yellow]warning[/yellow] {s.slug}: {s.url}: {w}", highlight=False)
+            console.print(Text.assemble(("warning", "yellow"), f" {s.slug}: {s.url}: {w}"))
         for o in s.outcomes:
             if o.kind is OutcomeKind.FAILED:
                 console.print(
-                    f"[red]item failed[/red] {s.slug}: {o.url}: {o.reason}: {o.detail}",
-                    highlight=False,
+                    Text.assemble(
+                        ("item failed", "red"), f" {s.slug}: {o.url}: {o.reason}: {o.detail}"
+                    )
                 )

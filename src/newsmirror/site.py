@@ -50,8 +50,8 @@ class SiteReport:
 
 def manifest_path(config: Config, out: Path) -> Path:
     default = (config.root / DEFAULT_OUT).resolve()
-    name = "site-manifest.json" if out == default else f"site-manifest-{digest(str(out))[:8]}.json"
-    return config.state_dir / name
+    name = "site-manifest" if out == default else f"site-manifest-{digest(str(out))[:8]}"
+    return config.state_dir / (name + ".bin")
 
 
 def _templates_sig() -> str:
@@ -135,21 +135,11 @@ def make_item(
                 upd = when
     href = href or article_href(key, pub, clock)
     return Item(
-        key=key,
-        source=source or "unknown",
-        source_name=source_name or source or "?",
-        title=title or link or key,
-        link=link,
-        published=pub,
-        updated=upd,
-        revision=revision,
-        lang=lang,
-        mark=mark,
-        href=href,
-        day=href[2:12].replace("/", "-"),  # a/YYYY/MM/DD/…: the local day
-        path=row[10],
-        sig=sig,
-    )
+        key, source or "unknown", source_name or source or "?", title or link or key, link,
+        pub, upd, revision, lang, mark, href,
+        href[2:12].replace("/", "-"),  # a/YYYY/MM/DD/…: the local day
+        row[10], sig,
+    )  # fmt: skip
 
 
 @dataclass

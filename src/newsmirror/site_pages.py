@@ -83,7 +83,9 @@ def make_trees(variants: Sequence[str]) -> tuple[Tree, ...]:
     return tuple(trees)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made for every article in every build, and a frozen
+# dataclass's __init__ is several times slower.
+@dataclass(slots=True)
 class Item:
     """One article as pages and feeds need it (no content)."""
 

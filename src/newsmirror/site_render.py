@@ -4,11 +4,12 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from .site_files import SiteFiles, digest, signature
 from .site_pages import Item, Pages, Tree, day_href, source_href
 from .site_search import SearchIndex, pagefind_binary
 from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
-from .store import Store, parse_ts
+from .store import Store, parse_ts, ts
 
 _TAGS = re.compile(r"<[^>]+>")
 # The body of a post as newsmirror writes it (postfile.render_post), after the front matter.
@@ -29,6 +30,7 @@ _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
 SITEMAP_MAX = 50_000
+EARLY_MAX = 2000  # articles made before the pass for the search index to start on
 
 
 class Builder:
@@ -80,9 +82,10 @@ class Builder:
         self.m.extra["han"] = han_kinds()
 
     def _pass(self, store: Store) -> None:
+        early = self._early_search(store)
         for row in store.site_rows():
             self.count += 1
-            item = self._article(row)
+            item = early.pop(row[0], None) or self._article(row)
             self._day(item)
             self._source(item)
             self.home.append(item)
@@ -166,7 +169,11 @@ class Builder:
         rec = self.m.articles.get(row[0])
         if rec is not None and rec[0] == sig and len(rec) == 5:
             item = make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
-            if all(self.files.keep(t.prefix + item.href) for t in self.trees):
+            keep = self.files.keep
+            for tree in self.trees:
+                if not keep(tree.prefix + item.href):
+                    break
+            else:
                 return item
         raw, mark, deleted_at, legacy = self._read_post(row[10])
         content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images)
@@ -409,6 +416,25 @@ class Builder:
         return got
 
     # ------------------------------------------------------------ search, assets, sitemap
+
+    def _early_search(self, store: Store) -> dict[str, Item]:
+        """The articles after the previous build's sealed search shards (the new ones,
+        mostly), made first, so that indexing them overlaps the rest of the build."""
+        if self.search is None or not self.search.sealed_until:
+            return {}
+        y, mo, d, h = (int(x) for x in self.search.sealed_until.split("/"))
+        end = datetime(y, mo, d, h, tzinfo=self.clock.tz) + timedelta(hours=1)
+        rows = list(itertools.islice(store.site_rows(ts(end) or ""), EARLY_MAX + 1))
+        if len(rows) > EARLY_MAX:
+            return {}
+        items = {row[0]: self._article(row) for row in rows}
+        units: dict[str, list[Any]] = {}
+        for item in items.values():
+            u = units.setdefault(item.href[2:15], [0, []])
+            u[0] += 1
+            u[1].append(item.sig)
+        self.search.start_region(units)
+        return items
 
     def _search_index(self) -> SearchIndex | None:
         if not self.s.search:

@@ -191,8 +191,9 @@ class SearchIndex:
         self.prev = prev
         self.fed = 0  # units given to the planner
         stored = self.m.extra.get("bundles", {})
-        self.bundles: dict[str, Bundle] = {
-            k: v for k, v in stored.items() if isinstance(v, dict) and "dirs" in v
+        self.bundles: dict[str, Bundle] = {  # older manifests listed the files: indexed anew
+            k: v if isinstance(v, dict) else {"dirs": {}, "entry": None, "files": len(v)}
+            for k, v in stored.items()
         }
         self.started: set[str] = set()  # shard names looked at
         self.jobs: list[tuple[_Job, Future[Bundle]]] = []
@@ -211,10 +212,27 @@ class SearchIndex:
             if any(rel.startswith(p + "pagefind/") for p in self.prefixes):
                 del self.m.files[rel]
 
-    def _members(self, shard: Shard) -> list[tuple[str, str]]:
+    def _members(self, shard: Shard, units: Units | None = None) -> list[tuple[str, str]]:
         last = shard.last if shard.level >= 0 else "\uffff"
-        return [(u, digest("".join(v[1]))) for u, v in sorted(self.units.items())
+        return [(u, digest("".join(v[1]))) for u, v in sorted((units or self.units).items())
                 if shard.first <= u <= last]  # fmt: skip
+
+    @property
+    def sealed_until(self) -> str:
+        """The last unit of the previous build's sealed shards ("" when none)."""
+        return self.planner.last if self.fed == 0 else ""
+
+    def start_region(self, units: Units) -> None:
+        """``units``: every unit after ``sealed_until``, each complete (its pages
+        written) before the pass over all the articles. Start the shards made of
+        them alone: new articles are indexed while the rest of the build goes on."""
+        p = Planner(self.prev, self.size)
+        for unit in sorted(units):
+            p.add(unit, units[unit][0])
+        shards = p.sealed + ([p.open] if p.open else [])
+        for shard in shards:
+            if shard.first > self.planner.last:
+                self._start(shard, units)
 
     def complete(self, before: str) -> None:
         """Every unit before ``before`` is complete (all its pages written): start
@@ -240,11 +258,11 @@ class SearchIndex:
             return False
         return [st.st_size, st.st_mtime_ns] == rec.get("entry")
 
-    def _start(self, shard: Shard) -> None:
+    def _start(self, shard: Shard, units: Units | None = None) -> None:
         if shard.name in self.started:
             return
         self.started.add(shard.name)
-        members = self._members(shard)
+        members = self._members(shard, units)
         if not members:
             return
         sig = signature(self.build_sig, shard.first, shard.last, members)

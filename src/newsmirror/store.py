@@ -523,11 +523,14 @@ class Store:
         "revision", "content_hash", "path",
     )  # fmt: skip
 
-    def site_rows(self) -> Iterator[tuple[str, ...]]:
-        """Every article as the built site needs it (``SITE_COLUMNS``, values as stored,
-        times as ISO text), oldest first, streamed."""
+    def site_rows(self, since: str = "") -> Iterator[tuple[str, ...]]:
+        """Every article (published at ``since`` or later: a time as stored) as the
+        built site needs it (``SITE_COLUMNS``, values as stored, times as ISO text),
+        oldest first, streamed."""
         cols = ", ".join(self.SITE_COLUMNS)
-        yield from self.db.execute(f"SELECT {cols} FROM articles ORDER BY published, key")
+        yield from self.db.execute(
+            f"SELECT {cols} FROM articles WHERE published >= ? ORDER BY published, key", (since,)
+        )
 
     def site_published(self) -> dict[str, str]:
         """Every article's key and publish time (as stored)."""
