@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from . import __version__
+from .cli_common import ConfigOpt, err, load_or_exit, out
 from .config import (
     CONFIG_NAME,
     Config,
     default_config_text,
     import_subscriptions,
-    load_config,
     sources_toml,
 )
 from .errors import ConfigError, LockedError, NewsmirrorError
@@ -38,27 +37,10 @@ app = typer.Typer(
 sources_app = typer.Typer(no_args_is_help=True, help="Manage the mirror's sources.")
 app.add_typer(sources_app, name="sources")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
-]
-
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"newsmirror: {message}", markup=False)
     return typer.Exit(code)
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
-        raise typer.Exit(2) from None
 
 
 def _run_with_progress(config: Config, only: list[str], quiet: bool) -> RunReport:
@@ -105,7 +87,7 @@ def run(
     """One ingest pass over all (or --source) sources: posts and list pages."""
     from .report import print_report, report_json
 
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     try:
         report = _run_with_progress(cfg, source or [], quiet or json_out)
     except ConfigError as e:
@@ -147,7 +129,7 @@ def reindex(config: ConfigOpt = Path(CONFIG_NAME)) -> None:
     """Rebuild the index from the mirror's files alone."""
     from .reindex import reindex as do_reindex
 
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     try:
         rep = do_reindex(cfg)
     except LockedError as e:
@@ -177,7 +159,7 @@ def demo(
 @sources_app.command("list")
 def sources_list(config: ConfigOpt = Path(CONFIG_NAME)) -> None:
     """The configured sources."""
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     for s in cfg.sources:
         flag = "" if s.rules.enabled else "  (disabled)"
         typer.echo(f"{s.slug}\t{s.name}\t{s.url}{flag}")
@@ -195,7 +177,7 @@ def sources_import(
         raise fail(f"{file}: {e.strerror}") from None
     except ConfigError as e:
         raise fail(f"{file}: {e}") from None
-    existing = _load(config) if config.exists() else None
+    existing = load_or_exit(config) if config.exists() else None
     used = {s.slug for s in existing.sources} if existing else set()
     urls = {s.url for s in existing.sources} if existing else set()
     from .config import make_slug
@@ -214,16 +196,16 @@ def sources_import(
     MirrorFiles(config.resolve().parent).write(
         config.resolve().name, text.rstrip("\n") + ("\n\n" if text else "") + sources_toml(fresh)
     )
-    _load(config)  # what we wrote must validate
+    load_or_exit(config)  # what we wrote must validate
     out.print(f"imported {len(fresh)} sources ({len(triples) - len(fresh)} already present)")
 
 
 def _source_or_default(config: Path, slug: str | None) -> tuple[Source, FetchSettings]:
     """The rules of ``--source`` (from the config), or the defaults when none is named."""
     if slug is None:
-        cfg = _load(config) if config.exists() else None
+        cfg = load_or_exit(config) if config.exists() else None
         return Source(name="", slug="extract", url=""), (cfg.fetch if cfg else FetchSettings())
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     try:
         return cfg.source(slug), cfg.fetch
     except ConfigError as e:

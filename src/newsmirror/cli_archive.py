@@ -15,27 +15,12 @@ from pathlib import Path
 from typing import IO, Annotated
 
 import typer
-from rich.console import Console
 
-from .config import CONFIG_NAME, Config, load_config
-from .errors import ConfigError, LockedError, NewsmirrorError
+from .cli_common import ConfigOpt, err, load_or_exit
+from .config import CONFIG_NAME, Config
+from .errors import LockedError, NewsmirrorError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
-]
 FORMATS = ("jsonl", "warc")
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
-        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager
@@ -76,7 +61,7 @@ def export_cmd(
     if fmt not in FORMATS:
         err.print(f"newsmirror: --format must be jsonl or warc, not {fmt!r}", markup=False)
         raise typer.Exit(2)
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     binary = fmt == "warc"
     try:
         if out is not None:

@@ -14,27 +14,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from .config import CONFIG_NAME, Config, load_config
-from .errors import ConfigError, LockedError, NewsmirrorError
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
-]
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
-        raise typer.Exit(2) from None
+from .cli_common import ConfigOpt, err, load_or_exit, out
+from .config import CONFIG_NAME
+from .errors import LockedError, NewsmirrorError
 
 
 def _say(line: str) -> None:
@@ -58,7 +41,7 @@ def publish_cmd(
 
     from .publish import PublishSettings, publish, redact
 
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     settings = getattr(cfg, "publish", None) or PublishSettings()
     if remote:
         settings = replace(settings, remotes=tuple(remote))
@@ -113,7 +96,7 @@ def watch_cmd(
     """Run (and publish) on a schedule until SIGTERM or Ctrl-C; one run at a time."""
     from .watch import WatchSettings, parse_interval, watch
 
-    _load(config)  # fail fast on a bad file; the watch re-reads it before every run
+    load_or_exit(config)  # fail fast on a bad file; the watch re-reads it before every run
     try:
         settings = WatchSettings(
             every=parse_interval(every),
@@ -154,7 +137,7 @@ def status_cmd(
     from .pipeline import now_utc
     from .store import Store
 
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     now = now_utc()
     policy = getattr(cfg, "health", None) or BackoffPolicy()
     with Store(cfg.index_path) as store:

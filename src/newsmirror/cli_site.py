@@ -13,31 +13,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from .config import CONFIG_NAME, Config, load_config
+from .cli_common import ConfigOpt, err, load_or_exit, out
+from .config import CONFIG_NAME
 from .errors import ConfigError, NewsmirrorError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
-]
 OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Output folder (default: site.out, _site in the mirror)."),
 ]
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
-        raise typer.Exit(2) from None
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -97,7 +81,7 @@ def register(app: typer.Typer) -> None:
         """The mirror's own static site: pages, feeds, search; only what changed is written."""
         from .site import build_site
 
-        cfg = _load(config)
+        cfg = load_or_exit(config)
         try:
             rep = build_site(
                 cfg, out_dir, progress=None if quiet else lambda m: err.print(m, markup=False)
@@ -127,7 +111,7 @@ def register(app: typer.Typer) -> None:
         """Preview the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
         from .site import SiteSettings
 
-        cfg = _load(config)
+        cfg = load_or_exit(config)
         directory = out_dir or cfg.root / SiteSettings.from_config(cfg).out
         if not (directory / "index.html").is_file():
             err.print(
