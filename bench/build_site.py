@@ -1,29 +1,37 @@
 """Benchmark of ``newsmirror build`` against Hugo (Debian's ``hugo``, when installed).
 
-    python bench/build_site.py [--posts 10000] [--new 50] [--keep DIR]
+    python bench/build_site.py [--posts 10000] [--new 50] [--repeat 3] [--keep DIR]
+                               [--mirror DIR] [--json PATH]
 
 Makes a mirror of N synthetic posts (classic post files and index, written by
-the real MirrorWriter; made-up Chinese text with a realistic vocabulary),
-then measures, each in a fresh process (wall time, peak RSS of the process
-and of its children, i.e. Pagefind):
+the real MirrorWriter; made-up Chinese text with a realistic vocabulary over
+30 sources), then measures, each run in a fresh process, wall time and peak
+RSS of the build process plus that of its largest child (Pagefind):
 
-1. the full build, with and without the search index;
-2. a build with nothing changed;
-3. the incremental build after ``--new`` new posts;
-4. Hugo building the same post files (minimal theme, pagination, taxonomies).
+* Hugo building the same post files (minimal theme, pagination), fresh output;
+* the full build without and with the search index, fresh output and state;
+* a build with nothing changed (search on);
+* the build after ``--new`` new posts (search on; and without search).
+
+Each row is run ``--repeat`` times: the table shows the median seconds, the
+highest peak RSS, the ratios to Hugo, the goal and whether it is met. The
+machine may be shared: the load average (1 min) is printed before and after
+each row. ``--mirror DIR`` reuses a mirror made by an earlier run (``--keep``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +93,8 @@ def make_mirror(root: Path, n: int, first: int = 0, start: datetime | None = Non
             writer.keep(art, derive_keys(art))
 
 
+# A build in its own process: seconds of build_site itself, the peak RSS of the
+# process and of its largest child (Pagefind).
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
@@ -96,6 +106,15 @@ rep = build_site(cfg, Path(sys.argv[2]), settings=SiteSettings(search=sys.argv[3
 print(json.dumps({"seconds": time.perf_counter() - t, "rendered": rep.rendered,
     "written": rep.written, "search_runs": rep.search_runs,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+# Hugo under a wrapper process, so that each run's own peak RSS is measured.
+HUGO_CHILD = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": 0.0,
     "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
@@ -119,11 +138,11 @@ HUGO_LAYOUT = {
 }
 
 
-def hugo(root: Path, work: Path) -> dict[str, float] | None:
-    exe = shutil.which("hugo")
-    if exe is None:
+def hugo_site(root: Path, work: Path) -> Path | None:
+    if shutil.which("hugo") is None:
         return None
     site = work / "hugo"
+    shutil.rmtree(site, ignore_errors=True)
     (site / "content" / "posts").mkdir(parents=True)
     for p in (root / "_posts").glob("*.md"):
         shutil.copy(p, site / "content" / "posts" / p.name)
@@ -135,13 +154,77 @@ def hugo(root: Path, work: Path) -> dict[str, float] | None:
         "[markup.goldmark.renderer]\nunsafe = true\n",
         encoding="utf-8",
     )
-    cmd = [exe, "--quiet", "--source", str(site), "--destination", str(site / "public")]
-    t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, capture_output=True)
-    seconds = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "rss_mb": max(rss, before) / 1024}
+    return site
+
+
+def hugo(site: Path, n: int) -> dict[str, float]:
+    out = site / f"public-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [shutil.which("hugo") or "hugo", "--quiet", "--source", str(site), "--destination",
+           str(out), "--cacheDir", str(site / f"cache-{n}")]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", HUGO_CHILD, *cmd], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def summarize(name: str, got: list[dict[str, float]], before: float) -> dict[str, object]:
+    """The median seconds, the highest peak RSS (the process plus its largest child),
+    each run and the load average (1 min) before and after the runs."""
+    for g in got:
+        g["peak_mb"] = g["rss_mb"] + g["child_rss_mb"]
+    row = {
+        "seconds": statistics.median(g["seconds"] for g in got),
+        "peak_mb": max(g["peak_mb"] for g in got),
+        "runs": got,
+        "load": [before, load()],
+    }
+    secs = ", ".join(f"{g['seconds']:.2f}" for g in got)
+    print(f"{name}: median {row['seconds']:.2f} s ({secs}), peak {row['peak_mb']:.0f} MB,"
+          f" load {row['load'][0]} → {row['load'][1]}", file=sys.stderr, flush=True)  # fmt: skip
+    return row
+
+
+def repeat(name: str, runs: int, fn: Callable[[int], dict[str, float]]) -> dict[str, object]:
+    before = load()
+    return summarize(name, [fn(i) for i in range(runs)], before)
+
+
+def table(res: dict[str, dict[str, object]], new: int) -> str:
+    """The rows with their ratios to Hugo, goals and verdicts."""
+    hugo_row = res.get("hugo")
+    hs = float(hugo_row["seconds"]) if hugo_row else 0.0  # type: ignore[arg-type]
+    hm = float(hugo_row["peak_mb"]) if hugo_row else 0.0  # type: ignore[arg-type]
+    rows = [
+        ("hugo", "Hugo, full build", None),
+        ("full_no_search", "full build, no search", "full"),
+        ("full", "full build, with search", "full"),
+        ("noop", "nothing changed (search)", "fast"),
+        ("incremental", f"after {new} new posts (search)", "fast"),
+        ("incremental_no_search", f"after {new} new posts, no search", "fast"),
+    ]
+    head = f"{'row':34} {'seconds':>8} {'peak MB':>8} {'× Hugo s':>9} {'× Hugo MB':>10}  goal"
+    lines = [head, "-" * len(head)]
+    for key, label, kind in rows:
+        r = res.get(key)
+        if not r:
+            continue
+        s, mb = float(r["seconds"]), float(r["peak_mb"])  # type: ignore[arg-type]
+        rs = f"{s / hs:.2f}" if hs else "-"
+        rm = f"{mb / hm:.2f}" if hm else "-"
+        if kind == "full":
+            goal = "≤ Hugo's s, < ⅓ Hugo's MB"
+            ok = bool(hs) and s <= hs and mb < hm / 3
+        elif kind == "fast":
+            goal, ok = "< 1 s", s < 1.0
+        else:
+            goal, ok = "", None
+        verdict = "" if ok is None else ("met" if ok else "NOT met")
+        lines.append(f"{label:34} {s:8.2f} {mb:8.0f} {rs:>9} {rm:>10}  {goal} {verdict}".rstrip())
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -150,29 +233,58 @@ def main() -> None:
     )
     ap.add_argument("--posts", type=int, default=10_000)
     ap.add_argument("--new", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    ap.add_argument(
+        "--mirror", type=Path, help="copy this mirror (from --keep) instead of making one"
+    )
+    ap.add_argument("--json", type=Path, help="write the results here too")
     a = ap.parse_args()
     work = a.keep or Path(tempfile.mkdtemp(prefix="nm-bench-"))
     root = work / "mirror"
     t = time.perf_counter()
-    make_mirror(root, a.posts)
-    print(f"made {a.posts} posts in {time.perf_counter() - t:.1f} s", flush=True)
-    res: dict[str, object] = {"posts": a.posts}
-    # Hugo first: its memory figure is then the first child measured in this process.
-    res["hugo"] = hugo(root, work)
-    print("hugo:", res["hugo"], flush=True)
-    res["full_no_search"] = build(root, work / "site-nosearch", search=False)
-    print("full, no search:", res["full_no_search"], flush=True)
-    res["full"] = build(root, work / "site", search=True)
-    print("full:", res["full"], flush=True)
-    res["noop"] = build(root, work / "site", search=True)
-    print("nothing changed:", res["noop"], flush=True)
-    make_mirror(root, a.new, first=a.posts)
-    res["incremental"] = build(root, work / "site", search=True)
-    print(f"after {a.new} new posts:", res["incremental"], flush=True)
-    res["incremental_no_search"] = build(root, work / "site-nosearch", search=False)
-    print(f"after {a.new} new posts, no search:", res["incremental_no_search"], flush=True)
-    print(json.dumps(res, indent=2))
+    if a.mirror:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(a.mirror, root, ignore=shutil.ignore_patterns("site-manifest*", "cache"))
+        n = len(list((root / "_posts").glob("*.md")))
+        print(f"copied a mirror of {n} posts", file=sys.stderr, flush=True)
+    else:
+        make_mirror(root, a.posts)
+        n = a.posts
+        print(f"made {n} posts in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    state = root / ".newsmirror"
+    fresh = lambda: shutil.rmtree(state / "cache", ignore_errors=True)  # noqa: E731
+    res: dict[str, dict[str, object]] = {}
+    site = hugo_site(root, work)
+    if site is not None:
+        res["hugo"] = repeat("hugo", a.repeat, lambda i: hugo(site, i))
+
+    def full(search: bool, tag: str) -> Callable[[int], dict[str, float]]:
+        def run(i: int) -> dict[str, float]:
+            fresh()  # a first build: no compiled templates either
+            out = work / f"{tag}-{i}"
+            shutil.rmtree(out, ignore_errors=True)
+            return build(root, out, search)
+
+        return run
+
+    res["full_no_search"] = repeat("full, no search", a.repeat, full(False, "nosearch"))
+    res["full"] = repeat("full, search", a.repeat, full(True, "search"))
+    res["noop"] = repeat(
+        "nothing changed", a.repeat, lambda i: build(root, work / "search-0", True)
+    )
+    # Each repetition adds new posts, then brings both sites up to date.
+    before, with_search, without = load(), [], []
+    for i in range(a.repeat):
+        make_mirror(root, a.new, first=n + i * a.new)
+        with_search.append(build(root, work / "search-0", True))
+        without.append(build(root, work / "nosearch-0", False))
+    res["incremental"] = summarize(f"after {a.new} new", with_search, before)
+    res["incremental_no_search"] = summarize(f"after {a.new} new, no search", without, before)
+    out = {"posts": n, "new": a.new, "repeat": a.repeat, "cpus": os.cpu_count(), "rows": res}
+    print(table(res, a.new))
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
     if a.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -99,7 +99,7 @@ import pytest  # noqa: E402
 from lxml import etree, html  # noqa: E402
 
 from newsmirror.site import SiteSettings, build_site  # noqa: E402
-from newsmirror.site_search import Shard, pagefind_binary, plan  # noqa: E402
+from newsmirror.site_search import MAX_SHARD, Shard, pagefind_binary, plan  # noqa: E402
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HAS_PAGEFIND = pagefind_binary() is not None
@@ -233,12 +233,35 @@ def test_an_incremental_build_equals_a_fresh_one(mirror: Config, tmp_path: Path)
         store.db.execute("DELETE FROM articles WHERE key = ?", (gone.key,))
         store.db.execute("UPDATE articles SET published = ? WHERE key = ?",
                          ("2026-03-02T01:00:00.000Z", moved.key))  # fmt: skip
+    with (inc / "s/cn/rss.xml").open("a", encoding="utf-8") as fh:  # edited by hand
+        fh.write("<!-- x -->")
     rep = build_site(mirror, inc, settings=s)
     assert rep.rendered == 6 and rep.removed == 2 * 2  # both trees
     build_site(mirror, fresh, settings=s)
     assert tree_hashes(inc) == tree_hashes(fresh)
     feed = feedparser.parse((inc / "s/tw/atom.xml").read_bytes())
     assert feed.bozo == 0 and len(feed.entries) == 6
+
+
+def test_the_manifest_of_earlier_versions_is_read(mirror: Config, tmp_path: Path) -> None:
+    import json
+    import marshal
+
+    from newsmirror.site import manifest_path
+
+    out = (tmp_path / "site").resolve()
+    build_site(mirror, out, settings=settings())
+    path = manifest_path(mirror, out)
+    data = marshal.loads(path.read_bytes())
+    (out / "old.html").write_text("made by an earlier build", encoding="utf-8")
+    data["files"]["old.html"] = ["0" * 32, 24, 0]
+    data["version"] = 1
+    path.with_suffix(".json").write_text(json.dumps(data), encoding="utf-8")
+    path.unlink()
+    rep = build_site(mirror, out, settings=settings())
+    assert (rep.rendered, rep.written, rep.removed) == (0, 0, 1)
+    assert not (out / "old.html").exists() and not path.with_suffix(".json").exists()
+    assert path.is_file()
 
 
 def test_nothing_changed_writes_nothing(mirror: Config, tmp_path: Path) -> None:
@@ -453,6 +476,51 @@ def test_shard_plan_seals_merges_and_keeps_boundaries() -> None:
     assert sealed2 == sealed and open2 == Shard("2026/03/09/00", "2026/03/09/01", -1)
     late = [(u, n + 1) for u, n in units[:2]] + units[2:]  # a late article in an old hour
     assert plan(late, sealed, 20)[0] == sealed
+
+
+def test_sitemap_is_split_past_the_protocol_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsmirror import site_feeds
+
+    monkeypatch.setattr(site_feeds, "SITEMAP_MAX", 3)
+    urls = [("a/1.html", "2026-03-01"), ("d/2026-03-01.html", "")]
+    files = site_feeds.sitemaps("https://m.example/n&s/", ["", "zh-hans/"], urls)
+    assert sorted(files) == ["sitemap-1.xml", "sitemap-2.xml", "sitemap.xml"]
+    locs = [loc.text for n in ("sitemap-1.xml", "sitemap-2.xml")
+            for loc in etree.fromstring(files[n].encode()).iter("{*}loc")]  # fmt: skip
+    assert locs[0] == "https://m.example/n&s/a/1.html" and locs[-1].endswith(
+        "zh-hans/d/2026-03-01.html"
+    )
+    index = etree.fromstring(files["sitemap.xml"].encode())
+    assert [e.text for e in index.iter("{*}loc")][-1] == "https://m.example/n&s/sitemap-2.xml"
+
+
+def test_shard_plan_caps_the_largest_shard() -> None:
+    # 60 days × 24 hours × 9 articles: without a cap the merges would make shards of
+    # thousands of articles, and a Pagefind run's memory grows with its shard.
+    units = [(f"2026/{m:02d}/{d:02d}/{h:02d}", 9)
+             for m in (1, 2) for d in range(1, 31) for h in range(24)]  # fmt: skip
+    sealed, open_ = plan(units, [], 100)
+    sizes = [sum(n for u, n in units if s.first <= u <= s.last) for s in sealed]
+    assert max(sizes) <= MAX_SHARD and max(s.level for s in sealed) == 1
+    assert sum(sizes) + sum(n for u, n in units if open_ and u >= open_.first) == 9 * len(units)
+    big = [Shard("2026/01/01/00", "2026/01/20/23", 3)]  # an earlier layout, no cap
+    assert plan(units, big, 100) == (sealed, open_)
+
+
+@pytest.mark.skipif(not HAS_PAGEFIND, reason="pagefind[extended] not installed")
+def test_a_search_bundle_damaged_by_hand_is_made_again(mirror: Config, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    s = settings(search=True, search_shard_size=8)
+    build_site(mirror, out, settings=s)
+    entry = sorted(out.glob("pagefind/*/pagefind-entry.json"))[0]
+    frag = sorted((entry.parent / "fragment").iterdir())[0]
+    good = frag.read_bytes()
+    frag.unlink()
+    rep = build_site(mirror, out, settings=s)
+    assert rep.search_runs == 1 and frag.read_bytes() == good
+    assert build_site(mirror, out, settings=s).search_runs == 0
+    rep = build_site(mirror, out, settings=settings(search=False))
+    assert not (out / "pagefind").exists() and rep.removed > 10  # every bundle file
 
 
 @pytest.mark.skipif(not HAS_PAGEFIND, reason="pagefind[extended] not installed")

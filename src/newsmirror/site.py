@@ -7,11 +7,14 @@ listing state that a page needs is held (one day, one page per source, the
 newest items for the home page and feeds).
 
 Incremental: every page has a signature of what it is made from (the index
-row and the post file's size and mtime for an article; its items and links
-for a listing), kept in the manifest (``.newsmirror/site-manifest.json``). A
-page whose signature is unchanged is not even rendered; a rendered page whose
-bytes are unchanged is not written. Output is deterministic: the same index
-gives byte-identical files.
+row and the post file's size and mtime for an article; its items' signatures
+and its links for a listing), kept in the manifest (``.newsmirror/site-manifest.bin``).
+A page whose signature is unchanged is not even rendered; a rendered page whose
+bytes are unchanged is not written. A feed made again takes the entries of
+unchanged articles from its own file; search shards are indexed in a
+background thread while the build goes on, new articles' shard first (see
+``site_search``). Output is deterministic: the same index gives byte-identical
+files, whether built at once or build after build.
 """
 
 from __future__ import annotations
@@ -125,8 +128,7 @@ def make_item(
     """An index row (``Store.SITE_COLUMNS``) as the site's pages use it; ``href`` when
     known already (it depends on the key, the publish time and the time zone only)."""
     key, source, source_name, title, link, published, updated, changed, revision = row[:9]
-    pub = parse_ts(published)
-    assert pub is not None
+    pub = datetime.fromisoformat(published)  # stored as ts() writes it: ISO 8601, UTC
     upd: datetime | None = None
     if updated or (changed and revision > 1):
         for cand in (updated, changed if revision > 1 else None):

@@ -152,3 +152,28 @@ def split_entries(text: str, fmt: Format) -> list[str] | None:
         return None
     parts = text[: -len(fmt.tail)].split(fmt.mark)
     return [fmt.mark + p for p in parts[1:]]
+
+
+SITEMAP_MAX = 50_000  # URLs in one sitemap file (the protocol's limit)
+
+
+def sitemaps(base: str, prefixes: Sequence[str], urls: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The sitemap files (name -> text) of ``urls`` (path in a tree, lastmod or "")
+    in every tree: ``sitemap.xml``, an index of ``sitemap-N.xml`` when they are many."""
+    # Our own paths need no escaping (ASCII: dates, hashes, slugs); the base URL may.
+    lines = [
+        f"<url><loc>{loc}{rel}</loc><lastmod>{mod}</lastmod></url>" if mod
+        else f"<url><loc>{loc}{rel}</loc></url>"
+        for p in prefixes for loc in (_x(escape(base + p, _ATTR)),) for rel, mod in urls
+    ]  # fmt: skip
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    chunks = [lines[i : i + SITEMAP_MAX] for i in range(0, len(lines), SITEMAP_MAX)] or [[]]
+    if len(chunks) == 1:
+        return {"sitemap.xml": f"{head}<urlset {ns}>\n" + "\n".join(chunks[0]) + "\n</urlset>\n"}
+    out, index = {}, []
+    for n, chunk in enumerate(chunks, 1):
+        out[f"sitemap-{n}.xml"] = f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"
+        index.append(f"<sitemap><loc>{_x(escape(base, _ATTR))}sitemap-{n}.xml</loc></sitemap>")
+    out["sitemap.xml"] = f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"
+    return out

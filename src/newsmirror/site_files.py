@@ -220,10 +220,24 @@ class SiteFiles:
         self.kept += 1
         return True
 
-    def keep_all(self, rels: Iterable[str]) -> None:
-        for rel in rels:
-            if rel in self.manifest.files:
-                self.made.add(rel)
+    def keep_in(self, prefixes: Iterable[str], rel: str) -> bool:
+        """``keep`` the file ``rel`` of each tree (``prefixes``); False when one is
+        missing or was changed on disk (a loop of the pass over every article)."""
+        files, made, root = self.manifest.files, self.made, self._root
+        for prefix in prefixes:
+            path = prefix + rel
+            rec = files.get(path)
+            if rec is None:
+                return False
+            try:
+                st = os.stat(root + path)
+            except FileNotFoundError:
+                return False
+            if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
+                return False
+            made.add(path)
+            self.kept += 1
+        return True
 
     def prune(self) -> list[str]:
         """Remove files an earlier build wrote that this build did not make."""

@@ -17,10 +17,10 @@ from .config import Config
 from .errors import ItemError
 from .postfile import parse_post
 from .site import SiteSettings, SourceState, make_item
-from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, split_entries, xml_text
+from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_entries, xml_text
 from .site_files import SiteFiles, digest, signature
 from .site_pages import Item, Pages, Tree, day_href, source_href
-from .site_search import SearchIndex, pagefind_binary
+from .site_search import SearchIndex, drop_bundles, pagefind_binary
 from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
 from .store import Store, parse_ts, ts
 
@@ -29,7 +29,6 @@ _TAGS = re.compile(r"<[^>]+>")
 _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
-SITEMAP_MAX = 50_000
 EARLY_MAX = 2000  # articles made before the pass for the search index to start on
 
 
@@ -50,6 +49,7 @@ class Builder:
         self.build_sig = build_sig
         self.progress = progress or (lambda _msg: None)
         self.trees = pages.trees
+        self.prefixes = tuple(t.prefix for t in self.trees)
         self.clock = pages.clock
         self.names = {src.slug: src.name for src in config.sources}
         self.count = self.rendered = self.search_runs = self.search_removed = 0
@@ -117,6 +117,8 @@ class Builder:
         if self.search is not None:
             bundles, self.search_removed = self.search.finish()
             self.search_runs = self.search.ran
+        else:
+            self.search_removed = drop_bundles(self.files)
         for tree in self.trees:
             self._search_page(tree, bundles.get(tree.prefix, []))
 
@@ -149,10 +151,10 @@ class Builder:
     def _drop_stale_pages(self, published: dict[str, str]) -> None:
         """Delete the pages of articles gone from the index or moved (a new publish
         time), before anything is indexed for search; the manifest forgets them."""
-        for key, rec in list(self.m.articles.items()):
-            pub = published.get(key)
-            if pub is not None and len(rec) == 5 and rec[4] == pub:
-                continue
+        get = published.get
+        stale = [k for k, rec in self.m.articles.items() if rec[-1] != get(k) or len(rec) != 5]
+        for key in stale:
+            rec = self.m.articles[key]
             if len(rec) == 5:
                 for tree in self.trees:
                     with contextlib.suppress(OSError):
@@ -167,14 +169,13 @@ class Builder:
             stat = "0:0"
         sig = digest("\x1f".join(map(str, row)) + "\x1f" + stat)
         rec = self.m.articles.get(row[0])
-        if rec is not None and rec[0] == sig and len(rec) == 5:
-            item = make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
-            keep = self.files.keep
-            for tree in self.trees:
-                if not keep(tree.prefix + item.href):
-                    break
-            else:
-                return item
+        if (
+            rec is not None
+            and rec[0] == sig
+            and len(rec) == 5
+            and self.files.keep_in(self.prefixes, rec[3])
+        ):
+            return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
         raw, mark, deleted_at, legacy = self._read_post(row[10])
         content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images)
         lang = detect_lang(row[3] + " " + _TAGS.sub("", content[:3000]), self.s.lang)
@@ -281,7 +282,9 @@ class Builder:
         st.chunk.append(item)
         st.newest.append(item)
         st.count += 1
-        st.last = max(st.last or item.published, item.updated or item.published)
+        when = item.updated or item.published
+        if st.last is None or when > st.last:
+            st.last = when
         if len(st.chunk) == st.size:
             st.pages += 1
             st.full, st.chunk = st.chunk, []
@@ -472,32 +475,6 @@ class Builder:
             self.files.write("assets/" + name, (folder / name).read_bytes())
 
     def _sitemap(self) -> None:
-        base = self.s.base_url
         urls = [("index.html", ""), ("d/index.html", ""), ("search.html", "")] + self.sitemap
-        # Our own paths need no escaping (ASCII: dates, hashes, slugs); the base URL may.
-        lines = [
-            f"<url><loc>{loc}{rel}</loc><lastmod>{mod}</lastmod></url>" if mod
-            else f"<url><loc>{loc}{rel}</loc></url>"
-            for t in self.trees for loc in (_xml(base + t.prefix),) for rel, mod in urls
-        ]  # fmt: skip
-        head = '<?xml version="1.0" encoding="UTF-8"?>\n'
-        ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
-        chunks = [lines[i : i + SITEMAP_MAX] for i in range(0, len(lines), SITEMAP_MAX)] or [[]]
-        if len(chunks) == 1:
-            self.files.write(
-                "sitemap.xml", f"{head}<urlset {ns}>\n" + "\n".join(chunks[0]) + "\n</urlset>\n"
-            )
-            return
-        index = []
-        for n, chunk in enumerate(chunks, 1):
-            self.files.write(
-                f"sitemap-{n}.xml", f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"
-            )
-            index.append(f"<sitemap><loc>{_xml(base)}sitemap-{n}.xml</loc></sitemap>")
-        self.files.write(
-            "sitemap.xml", f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"
-        )
-
-
-def _xml(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        for name, text in sitemaps(self.s.base_url, self.prefixes, urls).items():
+            self.files.write(name, text)

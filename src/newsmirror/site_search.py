@@ -20,9 +20,10 @@ The layout is kept in the manifest; sealed boundaries never move, so a late
 article only re-indexes the one shard whose hours contain it. The search page
 merges the bundles (``pagefind.mergeIndex``).
 
-Pagefind runs one shard at a time in a background thread, while the build
-goes on: a shard that can no longer change (at the top level, its hours all
-streamed by) starts during the pass over the articles, the rest at its end.
+Pagefind runs in background threads while the build goes on (one large shard
+at a time, two small ones side by side): a shard that can no longer change (at
+the top level, its hours all streamed by) starts during the pass over the
+articles, the shards of the new articles before it, the rest at its end.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +44,7 @@ from .site_files import SiteFiles, digest, signature
 
 FANOUT = 4
 MAX_SHARD = 500  # articles in one Pagefind run, at most (merges stop below it)
+RUN_BASE = 200  # a Pagefind process's own memory, in pages (~0.3 MB each; ~70 MB)
 UI_FILES = ("-ui.", "-highlight.", "playground")  # Pagefind's own UI: the site has its own
 Units = dict[str, list]  # hour unit "YYYY/MM/DD/HH" -> [article count, [article sigs]]
 
@@ -153,6 +156,44 @@ def shard_glob(shard: Shard, units: Sequence[str]) -> str:
     return "{" + ",".join(alts) + "}" if len(alts) > 1 else alts[0]
 
 
+def drop_bundles(files: SiteFiles) -> int:
+    """Remove every bundle an earlier build made (a build without search); the
+    number of their files."""
+    m, removed = files.manifest, 0
+    for folder, rec in m.extra.pop("bundles", {}).items():
+        shutil.rmtree(files.path(folder), ignore_errors=True)
+        removed += rec["files"] if isinstance(rec, dict) else len(rec)
+        with contextlib.suppress(OSError):  # the pagefind/ folder, when left empty
+            os.rmdir(os.path.dirname(files.path(folder.rstrip("/"))))
+    m.extra.pop("search", None)
+    for key in [k for k in m.pages if k.startswith("search:")]:
+        del m.pages[key]
+    return removed
+
+
+class _Budget:
+    """Pagefind runs at once, within a memory budget counted in pages: a run of a
+    large shard runs alone; small ones (a sealed shard and the new open one) run
+    side by side, where one run would mostly wait for Pagefind's start-up."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.used = cap, 0
+        self.cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def taken(self, weight: int) -> Iterator[None]:
+        with self.cond:
+            while self.used and self.used + weight > self.cap:
+                self.cond.wait()
+            self.used += weight
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.used -= weight
+                self.cond.notify_all()
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     folder: str  # the bundle, relative to the output folder: "<prefix>pagefind/<name>/"
@@ -165,8 +206,8 @@ Bundle = dict[str, Any]  # what the manifest keeps of a bundle folder (see Searc
 
 class SearchIndex:
     """The Pagefind bundles of every tree of one build: a shard whose articles are
-    unchanged keeps its bundle; the others are indexed again, one Pagefind run at a
-    time in a background thread, each into a temporary folder then swapped in.
+    unchanged keeps its bundle; the others are indexed again in background threads
+    (see ``_Budget``), each into a temporary folder then swapped in.
 
     A bundle is Pagefind's and is only ever replaced whole, so the manifest keeps
     not its files (hundreds each) but its folders' modification times (a file
@@ -197,7 +238,8 @@ class SearchIndex:
         }
         self.started: set[str] = set()  # shard names looked at
         self.jobs: list[tuple[_Job, Future[Bundle]]] = []
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind")
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pagefind")
+        self.budget = _Budget(MAX_SHARD + RUN_BASE)
         self.ran = 0
         self.shards: list[Shard] = []
         self.sealed: list[Shard] = []
@@ -275,7 +317,9 @@ class SearchIndex:
                 self.files.kept += self.bundles[folder]["files"]
                 continue
             site = self.root + prefix + base
-            self.jobs.append((job, self.pool.submit(self._index, site, glob, prefix, folder)))
+            pages = sum(self.units[u][0] if units is None else units[u][0] for u, _ in members)
+            run = self.pool.submit(self._index, site, glob, prefix, folder, pages)
+            self.jobs.append((job, run))
 
     def start_all(self) -> None:
         """Every article page is written: start every shard not started yet."""
@@ -326,8 +370,12 @@ class SearchIndex:
         """Wait for a run under way; drop those not started (also after a failure)."""
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _index(self, site: str, glob: str, prefix: str, folder: str) -> Bundle:
-        """One Pagefind run (in the worker thread): the bundle ``folder`` made anew."""
+    def _index(self, site: str, glob: str, prefix: str, folder: str, pages: int) -> Bundle:
+        """One Pagefind run (in a worker thread): the bundle ``folder`` made anew."""
+        with self.budget.taken(pages + RUN_BASE):
+            return self._run(site, glob, prefix, folder)
+
+    def _run(self, site: str, glob: str, prefix: str, folder: str) -> Bundle:
         parent = self.root + prefix + "pagefind"
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(dir=parent, prefix=".nm-")
