@@ -45,6 +45,16 @@ def test_smallest_config_gets_defaults(tmp_path: Path) -> None:
     assert cfg.index_path == tmp_path.resolve() / ".newsmirror" / "index.sqlite"
 
 
+def test_fetch_policy_settings_reach_the_fetcher(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, SMALLEST))
+    assert (cfg.fetch.allow_private, cfg.fetch.http2, cfg.fetch.max_redirects) == (False, False, 10)
+    text = "[fetch]\nallow_private = true\nhttp2 = true\nmax_redirects = 0\n" + SMALLEST
+    cfg = load_config(write(tmp_path, text))
+    assert (cfg.fetch.allow_private, cfg.fetch.http2, cfg.fetch.max_redirects) == (True, True, 0)
+    with pytest.raises(ConfigError, match="fetch.max_redirects"):
+        load_config(write(tmp_path, "[fetch]\nmax_redirects = -1\n" + SMALLEST))
+
+
 def test_every_problem_reported_at_once_with_its_path(tmp_path: Path) -> None:
     text = """
 [mirror]

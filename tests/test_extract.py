@@ -298,3 +298,43 @@ def test_worker_pool_results_errors_and_crashes() -> None:
 def test_pool_defaults_to_one_worker_per_cpu() -> None:
     assert ExtractPool().workers == (os.cpu_count() or 1)
     assert ExtractPool(0).workers == 0
+
+
+ORPHAN_SCRIPT = """
+import asyncio, os, sys, time
+from newsmirror.extract import ExtractPool
+
+async def main():
+    pool = ExtractPool(2)
+    await asyncio.gather(*(pool.extract(b"<p>x</p>", url="http://a.test/") for _ in range(4)))
+    print(" ".join(str(p) for p in pool._pool()._processes), flush=True)
+    time.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_pool_workers_exit_when_their_run_is_killed() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30  # a bound, not a speed claim: the watch polls every second
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids), "pool workers outlived the killed run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -113,6 +113,10 @@ FETCH = (
     Setting("concurrency", int, _FD.concurrency, "Requests in flight at once, in all.", _positive),
     Setting("per_host", int, _FD.per_host, "Requests in flight at once to one host.", _positive),
     Setting("proxy", str, _FD.proxy, "Proxy URL (http://, socks5://); empty = HTTP(S)_PROXY from the environment."),
+    Setting("http2", bool, _FD.http2, "Offer HTTP/2 to servers that support it."),
+    Setting("max_redirects", int, _FD.max_redirects, "Redirects followed per request.", _not_negative),
+    Setting("allow_private", bool, _FD.allow_private, "Let redirects, links found in feeds and images "
+            "reach private or loopback addresses (the configured feed URLs are always trusted)."),
 )  # fmt: skip
 
 RULES = (

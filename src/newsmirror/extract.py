@@ -30,6 +30,8 @@ import functools
 import multiprocessing
 import os
 import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -440,6 +442,18 @@ def _run(func: Callable[..., Extracted], body: bytes, kw: dict[str, Any]) -> tup
         return "error", (f"extraction failed: {type(e).__name__}: {e}", "fulltext_failed", "")
 
 
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    """Worker initializer: exit when the run that started this worker is gone (a
+    SIGKILLed run cannot shut its pool down, and orphans would keep the CPU busy)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="newsmirror-parent-watch", daemon=True).start()
+
+
 class ExtractPool:
     """Runs ``func`` (default :func:`extract_page`) in ``workers`` spawned processes (CPU
     count by default; 0 = in-process), started lazily; a context manager. Failures
@@ -459,7 +473,10 @@ class ExtractPool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
             )
         return self._executor
 

@@ -281,6 +281,7 @@ class LoopbackServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler stuck on a slow client never blocks shutdown
+    request_queue_size = 128  # bursts of concurrent fetches are queued, not refused
 
     def handle_error(self, request: object, client_address: object) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
