@@ -377,3 +377,51 @@ def test_capture_records_feeds_pages_and_rechecks(
     assert sorted(urls) == sorted(
         [server.url("/f.xml"), server.url("/a/a.html"), server.url("/a/a.html")]
     )
+
+
+def test_an_older_index_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from newsmirror.store import SCHEMA
+
+    old = SCHEMA.replace(",\n    deleted TEXT,\n    deletions TEXT NOT NULL DEFAULT '[]'", "")
+    old = old.split("CREATE TABLE IF NOT EXISTS rechecks")[0]
+    assert "deleted" not in old
+    path = tmp_path / "index.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(old)
+    db.execute("INSERT INTO meta VALUES ('schema', '1')")
+    db.execute(
+        "INSERT INTO articles VALUES ('k', '', '', '', 's', 'S', 't', 'http://ex.org/a',"
+        " '2026-11-01T00:00:00.000Z', NULL, '2026-11-01T00:00:00.000Z',"
+        " '2026-11-01T00:00:00.000Z', NULL, 'sha256:x', 'feed', 1, '_posts/a.md', '[]', '[]')"
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        art = store.find("k").article  # type: ignore[union-attr]
+        assert art.deleted is None and art.deletions == ()
+        store.put(replace(art, deleted=PUBLISHED, deletions=("a/b",)), guid_key="", fp="")
+        assert store.find("k").article.deleted == PUBLISHED  # type: ignore[union-attr]
+        assert store.db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone() == ("2",)
+
+
+def test_marks_round_trip_through_the_post_and_the_export(tmp_path: Path) -> None:
+    from newsmirror.export import article_from_json, article_json
+    from newsmirror.models import Article
+    from newsmirror.postfile import render_post
+
+    art = Article(
+        key="http://ex.org/a", guid="g", source="s", source_name="測試", title="標題",
+        link="http://ex.org/a", published=PUBLISHED, fetched=T0, content="<p>內容</p>",
+        text="內容", content_hash="sha256:x", deleted=T0 + timedelta(days=2),
+        deletions=(f"{iso_ms(T0)}/{iso_ms(T0 + timedelta(hours=5))}",),
+    )  # fmt: skip
+    text = render_post(art)
+    assert f"\ndeleted: {iso_ms(T0 + timedelta(days=2))}\n" in text  # unquoted: a YAML time
+    back = parse_post(text, path="_posts/x.md")
+    assert back.deleted == art.deleted and back.deletions == art.deletions
+    assert isinstance(back.front_matter["deleted"], datetime)  # what the site reads
+    assert article_from_json(json.loads(json.dumps(article_json(art)))) == art
+    plain = replace(art, deleted=None, deletions=())
+    assert "deleted" not in render_post(plain) and "deletions" not in render_post(plain)
