@@ -81,9 +81,9 @@ def report_json(report: RunReport) -> str:
 
 
 def print_report(report: RunReport, console: Console) -> None:
-    if report.sources or not report.rechecks:
+    if report.sources:
         _print_sources(report, console)
-    if report.rechecks:
+    if report.rechecks or not report.sources:
         totals = ", ".join(f"{n} {k}" for k, n in recheck_totals(report).items())
         console.print(Text(f"re-checked {len(report.rechecks)} articles: {totals}"))
         for o in report.rechecks:  # page-controlled text is printed literally
