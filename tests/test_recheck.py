@@ -429,3 +429,41 @@ def test_marks_round_trip_through_the_post_and_the_export(tmp_path: Path) -> Non
     assert article_from_json(json.loads(json.dumps(article_json(art)))) == art
     plain = replace(art, deleted=None, deletions=())
     assert "deleted" not in render_post(plain) and "deletions" not in render_post(plain)
+
+
+def test_feed_updates_that_are_no_edit_and_feed_text_baselines(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A feed update that only moves whitespace is no revision; an article whose
+    text came from its feed is compared with its page from the first re-check on."""
+    link = server.url("/a/x.html")
+
+    def full_feed(body: str) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>全文新聞</title><link>{link}</link><guid>{link}</guid>"
+            "<pubDate>Sun, 01 Nov 2026 00:00:00 +0000</pubDate>"
+            f"<description><![CDATA[{body}]]></description></item></channel></rss>"
+        ).encode()
+
+    body = f"<p>{P1}</p><p>{P2}</p><p>{P3}</p>"
+    server.add("/f.xml", full_feed(body), content_type="application/rss+xml")
+    site = Site(server)
+    site.ok("x", page("全文新聞", [P1, P2, P3]))
+    cfg = make_mirror(tmp_path / "m", [("測試源", "t", server.url("/f.xml"))], extra=HOURLY)
+    run(cfg, now=T0)
+    spaced = f"<div><p>{P1}\n {P2} </p><p>{P3}</p></div>"  # two paragraphs made one
+    server.add("/f.xml", full_feed(spaced), content_type="application/rss+xml")
+    rep = run(cfg, now=T0 + timedelta(hours=1))
+    items = rep.sources[0].outcomes
+    assert [(o.kind, o.reason) for o in items] == [(OutcomeKind.UNCHANGED, "insignificant")]
+    assert [(o.kind, o.reason) for o in rep.rechecks] == [(OutcomeKind.UNCHANGED, "baseline")]
+    site.ok("x", page("全文新聞", [P1, P2.replace("三個月", "一年"), P3]))
+    rep = recheck(cfg, now=T0 + timedelta(hours=2))
+    assert [o.kind for o in rep.rechecks] == [OutcomeKind.UPDATED]
+    with Store(cfg.index_path) as store:
+        known = store.find(canonical_url(link))
+        assert known is not None and known.article.revision == 2
+        assert known.article.origin == "page"
+        assert len(store.revisions_of(known.article.key)) == 1
+    assert "一年" in text_of(cfg, known.article.path)
