@@ -467,3 +467,8 @@ def test_feed_updates_that_are_no_edit_and_feed_text_baselines(
         assert known.article.origin == "page"
         assert len(store.revisions_of(known.article.key)) == 1
     assert "一年" in text_of(cfg, known.article.path)
+    # From now on the page is the text of record: the feed's copy is no edit.
+    again = run(cfg, now=T0 + timedelta(hours=2, minutes=30))
+    assert [(o.kind, o.reason) for o in again.sources[0].outcomes] == [
+        (OutcomeKind.UNCHANGED, "page_kept")
+    ]

@@ -112,6 +112,10 @@ class MirrorWriter:
             if not self.files.exists(old.path):  # nothing lost: put a vanished post back
                 self.files.write(old.path, render_post(self._merged(old, art, changed=False)))
             return outcome(OutcomeKind.UNCHANGED, old.path)
+        if old.origin == "page" and art.origin == "feed":
+            # Captured from its page (or moved there by a re-check): the page is the
+            # text of record and re-checks follow its edits; the feed's copy is no edit.
+            return outcome(OutcomeKind.UNCHANGED, old.path, "page_kept")
         if not self._is_edit(old, art):  # whitespace, tracking parameters, image CDN queries
             return outcome(OutcomeKind.UNCHANGED, old.path, "insignificant")
 

@@ -14,7 +14,9 @@ Each re-checked article gets exactly one outcome in the run report:
 * ``unchanged`` — same content (or 304, or a change that is no edit: whitespace,
   tracking parameters, image CDN queries); reasons: ``baseline`` (the first look
   at the page of an article whose text came from its feed: later checks compare
-  with it), ``unconfirmed_<signal>`` (gone once, not yet confirmed),
+  with it; after an edit found that way the page is the article's text of
+  record and the feed's copy no longer counts, see ``MirrorWriter.keep``),
+  ``unconfirmed_<signal>`` (gone once, not yet confirmed),
   ``still_deleted``, ``insignificant``;
 * ``updated`` — an edit: a new revision through :class:`MirrorWriter` (the
   previous post kept in ``_revisions/``); reason ``restored`` when a deleted

@@ -10,7 +10,9 @@ table is operational state: losing it costs one unconditional fetch per feed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -214,11 +216,14 @@ class Store:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+                # A full disk is one clear line (like a post that cannot be written).
+                raise StoreError(f"{os.strerror(errno.ENOSPC)}: {self.path}", reason="write") from None
+            raise
         finally:
             self._depth = 0
 
