@@ -381,6 +381,10 @@ def test_capture_records_feeds_pages_and_rechecks(
     assert sorted(urls) == sorted(
         [server.url("/f.xml"), server.url("/a/a.html"), server.url("/a/a.html")]
     )
+    from .test_export import warc_ok
+
+    for f in files:  # warcio's own checker passes the records the fetcher made
+        warc_ok(f)
 
 
 def test_an_older_index_gains_the_new_columns(tmp_path: Path) -> None:
