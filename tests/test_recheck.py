@@ -476,3 +476,31 @@ def test_feed_updates_that_are_no_edit_and_feed_text_baselines(
     assert [(o.kind, o.reason) for o in again.sources[0].outcomes] == [
         (OutcomeKind.UNCHANGED, "page_kept")
     ]
+
+
+def test_a_crashed_worker_fails_one_recheck_only(server: LoopbackServer) -> None:
+    import asyncio
+
+    from newsmirror.fetch import Fetcher, FetchSettings
+    from newsmirror.models import Article, Source
+    from newsmirror.recheck import check_article
+    from newsmirror.store import Known, RecheckState
+
+    class Broken:
+        async def submit(self, *args: object) -> object:
+            raise RuntimeError("worker died")
+
+    site = Site(server)
+    site.ok("x", page("標題", [P1]))
+    src = Source("測試", "t", server.url("/f.xml"))
+    art = Article(key="k", guid="", source="t", source_name="測試", title="標題",
+                  link=server.url("/a/x.html"), published=PUBLISHED, fetched=T0, content="",
+                  text="", content_hash="")  # fmt: skip
+
+    async def go() -> object:
+        async with Fetcher(FetchSettings(retries=0)) as f:
+            return await check_article(Known(art, "", ""), RecheckState("k"), src, fetcher=f,
+                                       pool=Broken())  # type: ignore[arg-type]  # fmt: skip
+
+    c = asyncio.run(go())
+    assert (c.kind, c.reason) == ("failed", "worker_crashed")  # type: ignore[attr-defined]

@@ -143,7 +143,12 @@ async def check_article(
         return result("not_modified", validators=resp.state)
     if redirect_gone(art.link, resp.final_url, source.url):
         return result("gone", signal="redirected_home", detail=f"redirected to {resp.final_url}")
-    page: PageCheck = await pool.submit(recheck_job, resp.body, resp.final_url, resp.charset, source)
+    try:
+        page: PageCheck = await pool.submit(
+            recheck_job, resp.body, resp.final_url, resp.charset, source
+        )
+    except Exception as e:  # a crashed worker costs this re-check, never the run
+        return result("failed", reason="worker_crashed", detail=f"{type(e).__name__}: {e}")
     if not page.ok:
         if removed_page(page.raw_text):
             return result("gone", signal="removed_page", detail=page.raw_text[:80])
