@@ -28,6 +28,7 @@ from .fetch import FetchSettings
 from .health import BackoffPolicy
 from .models import Rules, Source
 from .publish import PublishSettings
+from .recheck_rules import RecheckSettings, schedule_problem
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -128,6 +129,9 @@ RULES = (
     Setting("convert", str, "none", "OpenCC conversion of the text: " + ", ".join(CONVERSIONS) + ".", _choice(*CONVERSIONS)),
     Setting("fulltext", str, "auto", "Where the full text comes from: feed, page or auto.", _choice("auto", "feed", "page")),
     Setting("content_selector", str, "", "CSS selector of the article body on its page.", _selector_problem),
+    Setting("recheck", bool, True, "Re-check this source's articles for edits and deletions."),
+    Setting("recheck_schedule", list, [], "This source's own re-check times after publication "
+            "(like [recheck] schedule); empty = [recheck] schedule.", schedule_problem),
 )  # fmt: skip
 
 
@@ -183,6 +187,20 @@ IMAGES = (
 CAPTURE = (
     Setting("warc", bool, False, "Keep fetched responses as WARC records in "
             ".newsmirror/capture/ (newsmirror export --format warc)."),
+)  # fmt: skip
+
+_RD = RecheckSettings()
+
+RECHECK = (
+    Setting("enabled", bool, _RD.enabled, "Re-check kept articles' pages for edits and "
+            "deletions (newsmirror run does the due ones after new articles)."),
+    Setting("schedule", list, list(_RD.schedule), "When to re-check, after publication: "
+            "durations like 30m, 3h, 1d, 2w.", schedule_problem),
+    Setting("budget", int, _RD.budget, "Most re-checks in one run; the longest overdue "
+            "go first, the rest wait for the next run.", _positive),
+    Setting("confirmations", int, _RD.confirmations, "Consecutive re-checks that must find "
+            "an article gone (404/410, moved to a home page, a removal notice) before it "
+            "is marked deleted.", _positive),
 )  # fmt: skip
 
 SOURCE = (
@@ -259,6 +277,7 @@ class Config:
     site: SiteSettings = field(default_factory=SiteSettings)
     images: ImageSettings = field(default_factory=ImageSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    recheck: RecheckSettings = field(default_factory=RecheckSettings)
     path: Path | None = None
 
     @property
@@ -337,6 +356,7 @@ def _build_source(
         return None
     rules = {**defaults, **{k: v for k, v in values.items() if k in {r.name for r in RULES}}}
     rules["remove_selectors"] = tuple(rules.get("remove_selectors", ()))
+    rules["recheck_schedule"] = tuple(rules.get("recheck_schedule", ()))
     return Source(name=name.strip(), slug=slug, url=values["url"], rules=Rules(**rules))
 
 
@@ -344,7 +364,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
     problems: list[str] = []
     top = {"mirror", "fetch", "defaults", "publish", "health", "site", "images", "capture",
-           "sources"}  # fmt: skip
+           "recheck", "sources"}  # fmt: skip
     for key in data:
         if key not in top:
             hint = difflib.get_close_matches(key, sorted(top), n=1)
@@ -367,6 +387,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     site = _check_table(table("site"), SITE, "site", problems)
     images = _check_table(table("images"), IMAGES, "images", problems)
     capture = _check_table(table("capture"), CAPTURE, "capture", problems)
+    recheck = _check_table(table("recheck"), RECHECK, "recheck", problems)
     raw_sources = data.get("sources", [])
     sources: list[Source] = []
     if not isinstance(raw_sources, list):
@@ -400,6 +421,9 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
         site=SiteSettings(**{**site, "variants": tuple(site.get("variants", ()))}),
         images=ImageSettings(**images),
         capture=CaptureSettings(**capture),
+        recheck=RecheckSettings(
+            **{**recheck, "schedule": tuple(recheck.get("schedule", _RD.schedule))}
+        ),
     )
 
 
@@ -439,7 +463,7 @@ def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOUR
     lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
     sections = (("mirror", MIRROR), ("fetch", FETCH), ("publish", PUBLISH), ("health", HEALTH),
                 ("site", SITE), ("images", IMAGES), ("capture", CAPTURE),
-                ("defaults", RULES))  # fmt: skip
+                ("recheck", RECHECK), ("defaults", RULES))  # fmt: skip
     for title, settings in sections:
         lines.append(f"[{title}]")
         if title == "defaults":

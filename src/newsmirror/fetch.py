@@ -17,6 +17,7 @@ chunk at once (64 KiB of gzip can become 64 MB); BodyDecoder emits bounded piece
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.message
 import random
 import socket
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
 
@@ -56,6 +58,21 @@ _DECODE_ERRORS = (zlib.error,) if brotli is None else (zlib.error, brotli.error)
 NO_STATE = FeedState()  # no validators: an unconditional GET
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Recorder(Protocol):
+    """Where 2xx responses are kept as they were read (``export.Capture``: WARC)."""
+
+    def record(
+        self,
+        url: str,
+        status: int,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        *,
+        reason: str = "",
+        http_version: str = "HTTP/1.1",
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +137,9 @@ class Fetcher:
     """Fetches URLs; use as ``async with Fetcher(settings) as fetcher:``.
 
     ``sleep`` is awaited for every backoff (tests pass a recorder); ``rng``
-    draws the jitter.
+    draws the jitter. ``capture`` records every 2xx response read in full (feeds,
+    pages, re-checks) for the WARC export; a capture that cannot write costs the
+    record, never the fetch.
     """
 
     def __init__(
@@ -129,8 +148,10 @@ class Fetcher:
         *,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        capture: Recorder | None = None,
     ) -> None:
         self.settings = settings or FetchSettings()
+        self.capture = capture
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
@@ -259,7 +280,14 @@ class Fetcher:
         if status == 304:
             return _to_response(url, response, state)
         if 200 <= status < 300:
-            return _to_response(url, response, state, await self._read_body(response))
+            body = await self._read_body(response)
+            if self.capture is not None:
+                with contextlib.suppress(OSError):
+                    self.capture.record(
+                        str(response.url), status, response.headers.multi_items(), body,
+                        reason=response.reason_phrase, http_version=response.http_version,
+                    )  # fmt: skip
+            return _to_response(url, response, state, body)
         error = HTTPStatusError(_status_text(response), status=status)
         if status == 429 or status >= 500:
             raise _Retryable(error, retry_after_seconds(response.headers.get("retry-after")))

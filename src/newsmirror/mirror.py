@@ -35,6 +35,7 @@ from .postfile import (
     render_post,
 )
 from .store import Store
+from .textdiff import is_meaningful_change
 from .urls import short_hash
 
 REVISIONS_DIR = "_revisions"
@@ -111,6 +112,12 @@ class MirrorWriter:
             if not self.files.exists(old.path):  # nothing lost: put a vanished post back
                 self.files.write(old.path, render_post(self._merged(old, art, changed=False)))
             return outcome(OutcomeKind.UNCHANGED, old.path)
+        if old.origin == "page" and art.origin == "feed":
+            # Captured from its page (or moved there by a re-check): the page is the
+            # text of record and re-checks follow its edits; the feed's copy is no edit.
+            return outcome(OutcomeKind.UNCHANGED, old.path, "page_kept")
+        if not self._is_edit(old, art):  # whitespace, tracking parameters, image CDN queries
+            return outcome(OutcomeKind.UNCHANGED, old.path, "insignificant")
 
         # A new revision: keep the previous post file, then rewrite the post in place.
         rev_rel = revision_path(old.path, old.revision)
@@ -124,6 +131,17 @@ class MirrorWriter:
         new_keys = derive_keys(new)
         self.store.put(new, guid_key=new_keys.guid_key, fp=new_keys.fp)
         return outcome(OutcomeKind.UPDATED, new.path)
+
+    def _is_edit(self, old: Article, art: Article) -> bool:
+        """True when ``art`` differs from the kept post in a way a reader would see."""
+        text = self.files.read_text(old.path)
+        if text is None:
+            return True
+        try:
+            post = parse_post(text, path=old.path)
+        except ItemError:
+            return True
+        return is_meaningful_change(post.title, post.content, art.title, art.content)
 
     @staticmethod
     def _merged(old: Article, art: Article, *, changed: bool) -> Article:
@@ -139,6 +157,8 @@ class MirrorWriter:
             changed=art.fetched if changed else old.changed,
             revision=old.revision + 1 if changed else old.revision,
             path=old.path,
+            deleted=old.deleted,  # marks are the business of re-checks, not of feeds
+            deletions=old.deletions,
         )
 
     def write_list(self, source: Source) -> bool:

@@ -31,6 +31,8 @@ class Rules:
     convert: str = "none"  # OpenCC config name without .json: t2s, s2t, s2tw, tw2s, s2hk, …
     fulltext: Fulltext = "auto"
     content_selector: str = ""
+    recheck: bool = True  # re-check this source's articles for edits and deletions
+    recheck_schedule: tuple[str, ...] = ()  # e.g. ("1h", "1d"); empty = [recheck] schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,8 @@ class Article:
     changed: datetime | None = None  # when the latest revision was stored
     path: str = ""  # post file, relative to the mirror root
     dated: bool = True  # False when the feed gave no publish time (published = fetch time)
+    deleted: datetime | None = None  # marked deleted at source: when first seen gone
+    deletions: tuple[str, ...] = ()  # earlier marks, undone: ISO 8601 intervals "gone/back"
 
 
 class OutcomeKind(enum.StrEnum):
@@ -129,6 +133,7 @@ class OutcomeKind(enum.StrEnum):
     UNCHANGED = "unchanged"
     FILTERED = "filtered"
     FAILED = "failed"
+    DELETED = "deleted"  # a re-check confirmed the article is gone at its source
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,7 @@ class RunReport:
     started: datetime
     finished: datetime
     sources: tuple[SourceReport, ...] = ()
+    rechecks: tuple[ItemOutcome, ...] = ()  # one per article re-checked (newsmirror.recheck)
 
     def total(self, kind: OutcomeKind) -> int:
         return sum(s.count(kind) for s in self.sources)

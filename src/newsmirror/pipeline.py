@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from .assets import ImageRun, image_fetch_settings, localize_images, retry_images
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
+from .export import Capture
 from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
@@ -35,6 +36,7 @@ from .models import (
     SourceReport,
 )
 from .parse import parse_response
+from .recheck import run_rechecks
 from .resolve import Prepared, page_pool, prepare
 from .store import Store
 
@@ -216,9 +218,15 @@ async def run_async(
         files.sweep()
         writer = MirrorWriter(config, store, files)
         reports: dict[str, SourceReport] = {}
+        rechecks: list[ItemOutcome] = []
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
-                fetcher = await stack.enter_async_context(Fetcher(config.fetch))
+                capture = (  # [capture] warc: every 2xx response as a WARC record
+                    stack.enter_context(Capture(config.root, now=now))
+                    if config.capture.warc
+                    else None
+                )
+                fetcher = await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
             pool = stack.enter_context(page_pool())
             images = None
             if config.images.enabled:
@@ -265,6 +273,11 @@ async def run_async(
             finally:
                 for task in tasks:  # a cancelled run (watch, Ctrl-C) leaves no stray fetches
                     task.cancel()
+            if config.recheck.enabled:  # after the new articles, within the run's budget
+                rechecks = await run_rechecks(
+                    config, store=store, writer=writer, fetcher=fetcher, pool=pool, now=now,
+                    sources=[s for s in sources if s.slug not in resting], images=images,
+                )  # fmt: skip
             if images is not None:  # images that failed before, and posts still showing originals
                 feed_urls = {s.slug: s.url for s in config.sources}
                 await retry_images(
@@ -273,7 +286,10 @@ async def run_async(
                 )  # fmt: skip
         writer.rotate(now)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
-    return RunReport(started=started, finished=max(now_utc(), started), sources=ordered)
+    return RunReport(
+        started=started, finished=max(now_utc(), started), sources=ordered,
+        rechecks=tuple(rechecks),
+    )  # fmt: skip
 
 
 def run(

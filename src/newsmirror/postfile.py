@@ -13,7 +13,9 @@ Decisions worth knowing (they are what the tests pin down):
   the extra time keys), so a round trip keeps instants to the millisecond.
 * Extra keys make the file the backup of the index: source, guid, key, hash,
   fetched, origin, revision, first_seen, changed, updated, feed_categories, authors,
-  then ``liquid_escaped: true`` when the body's braces were written as entities.
+  ``deleted`` (when the source took the article down: the time that was first
+  seen) and ``deletions`` (earlier marks that were undone, as ISO 8601 intervals
+  ``gone/back``), then ``liquid_escaped: true`` when the body's braces were written as entities.
   An absent ``first_seen`` reads back as ``fetched``; an absent ``key`` as the link.
 * Empty content is written as ``<div>\\n</div>``.
 * Lists (``lists/<name>.md``) carry no front matter, like the classic ones: plain
@@ -211,6 +213,8 @@ def _front_matter(a: Article, *, liquid: bool) -> list[str]:
         ("updated", iso_ms(a.updated) if a.updated is not None else ""),
         ("feed_categories", _yaml_list(a.categories) if a.categories else ""),
         ("authors", _yaml_list(a.authors) if a.authors else ""),
+        ("deleted", iso_ms(a.deleted) if a.deleted is not None else ""),
+        ("deletions", _yaml_list(a.deletions) if a.deletions else ""),
         ("liquid_escaped", "true" if liquid else ""),
     ]
     lines += [f"{k}: {v}" for k, v in extras if v]
@@ -261,6 +265,8 @@ class PostRecord:
     updated: datetime | None = None
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
+    deleted: datetime | None = None
+    deletions: tuple[str, ...] = ()
     liquid_escaped: bool = False
     legacy: bool = False  # not written by newsmirror (no ``from:``/``key:``)
     front_matter: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -292,6 +298,8 @@ class PostRecord:
             first_seen=self.first_seen or fetched,
             changed=self.changed,
             path=self.path,
+            deleted=self.deleted,
+            deletions=self.deletions,
         )
 
 
@@ -404,6 +412,8 @@ def parse_post(text: str, *, path: str = "") -> PostRecord:
         updated=_time(fm.get("updated")),
         categories=_strs(fm.get("feed_categories")),
         authors=_strs(fm.get("authors")),
+        deleted=_time(fm.get("deleted")),
+        deletions=_strs(fm.get("deletions")),
         liquid_escaped=liquid,
         legacy=legacy,
         front_matter=MappingProxyType(fm),

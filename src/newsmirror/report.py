@@ -14,6 +14,12 @@ from .store import ts
 
 KINDS = (OutcomeKind.NEW, OutcomeKind.UPDATED, OutcomeKind.UNCHANGED, OutcomeKind.FILTERED,
          OutcomeKind.FAILED)  # fmt: skip
+RECHECK_KINDS = (OutcomeKind.UNCHANGED, OutcomeKind.UPDATED, OutcomeKind.DELETED,
+                 OutcomeKind.FAILED)  # fmt: skip
+
+
+def recheck_totals(report: RunReport) -> dict[str, int]:
+    return {k.value: sum(1 for o in report.rechecks if o.kind is k) for k in RECHECK_KINDS}
 
 
 def report_dict(report: RunReport) -> dict[str, Any]:
@@ -53,6 +59,20 @@ def report_dict(report: RunReport) -> dict[str, Any]:
             "sources_failed": sum(1 for s in report.sources if s.failed),
         },
         "sources": sources,
+        "rechecks": {
+            "totals": recheck_totals(report),
+            "items": [
+                {
+                    "source": o.source,
+                    "url": o.url,
+                    "outcome": o.kind.value,
+                    "reason": o.reason,
+                    "detail": o.detail,
+                    "path": o.path,
+                }
+                for o in report.rechecks
+            ],
+        },
     }
 
 
@@ -61,6 +81,23 @@ def report_json(report: RunReport) -> str:
 
 
 def print_report(report: RunReport, console: Console) -> None:
+    if report.sources:
+        _print_sources(report, console)
+    if report.rechecks or not report.sources:
+        totals = ", ".join(f"{n} {k}" for k, n in recheck_totals(report).items())
+        console.print(Text(f"re-checked {len(report.rechecks)} articles: {totals}"))
+        for o in report.rechecks:  # page-controlled text is printed literally
+            if o.kind is OutcomeKind.DELETED:
+                console.print(Text.assemble(("deleted", "yellow"), f" {o.source}: {o.url}: {o.reason}"))
+            elif o.kind is OutcomeKind.UPDATED:
+                console.print(Text.assemble(("updated", "green"), f" {o.source}: {o.url} {o.reason}"))
+            elif o.kind is OutcomeKind.FAILED:
+                console.print(
+                    Text.assemble(("re-check failed", "red"), f" {o.source}: {o.url}: {o.reason}: {o.detail}")
+                )
+
+
+def _print_sources(report: RunReport, console: Console) -> None:
     table = Table(title="newsmirror run", show_footer=True)
     table.add_column("source", footer="total")
     for k in KINDS:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from .article import Filtered, Keys, build_article, content_hash, derive_keys
-from .clean import CleanOptions, clean_html, html_to_text
+from .clean import CleanOptions, clean_html, clean_title, html_to_text
 from .errors import ItemError, NewsmirrorError
 from .extract import ExtractPool, extract_page, is_summary
 from .fetch import Fetcher
@@ -50,6 +50,7 @@ class PageResult:
     text: str
     author: str
     published: datetime | None
+    title: str = ""  # the page's own title (re-checks compare it)
 
 
 def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> PageResult:
@@ -71,7 +72,10 @@ def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> P
         raise ItemError(
             "the page's extracted content is empty after cleaning", reason="fulltext_failed"
         )
-    return PageResult(content=content, text=text, author=ex.author, published=ex.published)
+    return PageResult(
+        content=content, text=text, author=ex.author, published=ex.published,
+        title=clean_title(ex.title, rules.convert),
+    )  # fmt: skip
 
 
 def page_pool(workers: int | None = None) -> ExtractPool:

@@ -10,9 +10,11 @@ table is operational state: losing it costs one unconditional fetch per feed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 from .errors import StoreError
 from .models import Article, FeedState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: articles.deleted/deletions, the rechecks table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -43,7 +45,9 @@ CREATE TABLE IF NOT EXISTS articles (
     revision INTEGER NOT NULL,
     path TEXT NOT NULL UNIQUE,
     categories TEXT NOT NULL,
-    authors TEXT NOT NULL
+    authors TEXT NOT NULL,
+    deleted TEXT,
+    deletions TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS articles_guid ON articles(guid_key) WHERE guid_key != '';
 CREATE INDEX IF NOT EXISTS articles_fp ON articles(fp) WHERE fp != '';
@@ -70,12 +74,33 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_error_reason TEXT NOT NULL DEFAULT '',
     failures INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS rechecks (
+    key TEXT PRIMARY KEY,
+    due TEXT,
+    checked TEXT,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
+    page_sig TEXT NOT NULL DEFAULT '',
+    page_title TEXT NOT NULL DEFAULT '',
+    misses INTEGER NOT NULL DEFAULT 0,
+    miss_since TEXT,
+    miss_reason TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS rechecks_due ON rechecks(due);
 """
+
+# Columns added after a schema version, with their definition (ALTER TABLE … ADD COLUMN).
+MIGRATIONS = (
+    ("articles", "deleted", "TEXT"),
+    ("articles", "deletions", "TEXT NOT NULL DEFAULT '[]'"),
+)
 
 ARTICLE_COLUMNS = (
     "key", "guid", "guid_key", "fp", "source", "source_name", "title", "link", "published",
     "updated", "fetched", "first_seen", "changed", "content_hash", "origin", "revision", "path",
-    "categories", "authors",
+    "categories", "authors", "deleted", "deletions",
 )  # fmt: skip
 
 
@@ -99,6 +124,23 @@ class Known:
     article: Article
     guid_key: str
     fp: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckState:
+    """Where an article stands in its re-checks (see newsmirror.recheck)."""
+
+    key: str
+    due: datetime | None = None  # next re-check; None = no more (or never scheduled)
+    checked: datetime | None = None  # last re-check that got an answer
+    state: FeedState = FeedState()  # the page's validators (conditional GET)
+    page_sig: str = ""  # content signature of the page when last seen whole
+    page_title: str = ""  # the page's own title then (may differ from the feed's)
+    misses: int = 0  # consecutive re-checks that found the article gone
+    miss_since: datetime | None = None  # when the first of them was made
+    miss_reason: str = ""  # gone / redirected_home / removed_page (+ detail)
+    outcome: str = ""  # last re-check's outcome and reason (for status)
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +168,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
             self.db.executescript(SCHEMA)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
@@ -133,6 +176,22 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the index: {e}", url=self.path) from None
         self._depth = 0
+
+    def _migrate(self) -> None:
+        """Bring an index made by an older version up to this schema: add missing
+        columns (portable ALTER TABLE), then record the version."""
+        for table, column, definition in MIGRATIONS:
+            try:
+                self.db.execute(f"SELECT {column} FROM {table} LIMIT 0")
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):
+                    continue  # a fresh index: SCHEMA creates it whole
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        self.db.execute(
+            "UPDATE meta SET v = ? WHERE k = 'schema' AND CAST(v AS INTEGER) < ?",
+            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+        )
 
     def __enter__(self) -> Store:
         return self
@@ -157,11 +216,14 @@ class Store:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+                # A full disk is one clear line (like a post that cannot be written).
+                raise StoreError(f"{os.strerror(errno.ENOSPC)}: {self.path}", reason="write") from None
+            raise
         finally:
             self._depth = 0
 
@@ -189,6 +251,8 @@ class Store:
             first_seen=parse_ts(r["first_seen"]),
             changed=parse_ts(r["changed"]),
             path=r["path"],
+            deleted=parse_ts(r["deleted"]),
+            deletions=tuple(json.loads(r["deletions"] or "[]")),
         )
         return Known(article=art, guid_key=r["guid_key"], fp=r["fp"])
 
@@ -218,6 +282,7 @@ class Store:
             ts(art.changed), art.content_hash, art.origin, art.revision, art.path,
             json.dumps(list(art.categories), ensure_ascii=False),
             json.dumps(list(art.authors), ensure_ascii=False),
+            ts(art.deleted), json.dumps(list(art.deletions)),
         )  # fmt: skip
         marks = ", ".join("?" * len(ARTICLE_COLUMNS))
         try:
@@ -387,6 +452,115 @@ class Store:
         ).fetchall()
         return [(n, h, t, parse_ts(s), p) for n, h, t, s, p in rows]  # type: ignore[misc]
 
+    # -- re-checks (newsmirror.recheck) ------------------------------------------
+    # Operational state like the feeds table: losing it costs re-checks that
+    # start over from each article's publish time. Deletion marks themselves live
+    # in the articles table (and the posts), so ``reindex`` restores them.
+
+    _RECHECK_COLUMNS = (
+        "key, due, checked, etag, last_modified, page_sig, page_title, misses, miss_since,"
+        " miss_reason, outcome, reason"
+    )
+
+    def _recheck_row(self, row: tuple) -> RecheckState:
+        k, due, checked, etag, lm, sig, title, misses, since, why, outcome, reason = row
+        return RecheckState(
+            key=k, due=parse_ts(due), checked=parse_ts(checked),
+            state=FeedState(etag=etag, last_modified=lm), page_sig=sig, page_title=title,
+            misses=misses, miss_since=parse_ts(since), miss_reason=why, outcome=outcome,
+            reason=reason,
+        )  # fmt: skip
+
+    def unscheduled(self) -> list[tuple[str, str, datetime, datetime]]:
+        """(key, source, published, first seen) of articles with no re-check state yet."""
+        rows = self.db.execute(
+            "SELECT a.key, a.source, a.published, a.first_seen FROM articles a"
+            " LEFT JOIN rechecks r ON r.key = a.key WHERE r.key IS NULL ORDER BY a.key"
+        ).fetchall()
+        return [(k, s, parse_ts(p), parse_ts(f)) for k, s, p, f in rows]  # type: ignore[misc]
+
+    def schedule(self, due: list[tuple[str, datetime | None]]) -> None:
+        """Give articles their first re-check time (None: nothing left to check)."""
+        self.db.executemany(
+            "INSERT INTO rechecks (key, due) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+            [(k, ts(d)) for k, d in due],
+        )
+
+    def _with_rechecks(
+        self, where: str, args: list, limit: int | None
+    ) -> list[tuple[Known, RecheckState]]:
+        cols = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS)
+        rcols = ", ".join(f"r.{c.strip()}" for c in self._RECHECK_COLUMNS.split(","))
+        sql = (
+            f"SELECT {cols}, {rcols} FROM articles a LEFT JOIN rechecks r ON r.key = a.key"
+            f" WHERE {where} ORDER BY r.due, a.key"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            args = [*args, limit]
+        n = len(ARTICLE_COLUMNS)
+        out = []
+        for row in self.db.execute(sql, args):
+            known = self._row_to_known(row[:n])
+            if row[n] is None:  # never scheduled
+                state = RecheckState(key=known.article.key)
+            else:
+                state = self._recheck_row(row[n:])
+            out.append((known, state))
+        return out
+
+    @staticmethod
+    def _sources_clause(sources: Sequence[str] | None) -> tuple[str, list]:
+        if sources is None:
+            return "", []
+        return f" AND a.source IN ({', '.join('?' * len(sources)) or 'NULL'})", list(sources)
+
+    def due_rechecks(
+        self, now: datetime, limit: int, sources: Sequence[str] | None = None
+    ) -> list[tuple[Known, RecheckState]]:
+        """Articles whose re-check is due at ``now``, longest overdue first, at most ``limit``."""
+        extra, args = self._sources_clause(sources)
+        return self._with_rechecks(
+            "r.due IS NOT NULL AND r.due <= ?" + extra, [ts(now), *args], limit
+        )
+
+    def every_recheck(
+        self, sources: Sequence[str] | None = None
+    ) -> list[tuple[Known, RecheckState]]:
+        """Every article with its re-check state (``recheck --all``)."""
+        extra, args = self._sources_clause(sources)
+        return self._with_rechecks("1 = 1" + extra, args, None)
+
+    def recheck_state(self, key: str) -> RecheckState | None:
+        row = self.db.execute(
+            f"SELECT {self._RECHECK_COLUMNS} FROM rechecks WHERE key = ?", (key,)
+        ).fetchone()
+        return self._recheck_row(row) if row else None
+
+    def save_recheck(self, r: RecheckState) -> None:
+        self.db.execute(
+            f"INSERT OR REPLACE INTO rechecks ({self._RECHECK_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.key, ts(r.due), ts(r.checked), r.state.etag, r.state.last_modified, r.page_sig,
+             r.page_title, r.misses, ts(r.miss_since), r.miss_reason, r.outcome, r.reason),
+        )  # fmt: skip
+
+    def deletion_marks(self) -> list[tuple[str, datetime, datetime | None]]:
+        """Every deletion mark, current and undone: (key, gone since, back at or None),
+        newest first (for the site's deletions page)."""
+        rows = self.db.execute(
+            "SELECT key, deleted, deletions FROM articles WHERE deleted IS NOT NULL"
+            " OR deletions != '[]'"
+        ).fetchall()
+        out: list[tuple[str, datetime, datetime | None]] = []
+        for key, deleted, past in rows:
+            if deleted:
+                out.append((key, parse_ts(deleted), None))  # type: ignore[arg-type]
+            for interval in json.loads(past or "[]"):
+                gone, _, back = interval.partition("/")
+                out.append((key, parse_ts(gone), parse_ts(back)))  # type: ignore[arg-type]
+        return sorted(out, key=lambda m: (m[1], m[0]), reverse=True)
+
     # -- images (newsmirror.assets) ----------------------------------------------
     # Created on first use, so index files made before images existed just gain them.
 
@@ -537,4 +711,4 @@ class Store:
         return dict(self.db.execute("SELECT key, published FROM articles"))
 
 
-__all__ = ["Store", "Known", "FeedHealth", "ts", "parse_ts"]
+__all__ = ["Store", "Known", "FeedHealth", "RecheckState", "ts", "parse_ts"]
