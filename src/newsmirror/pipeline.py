@@ -212,7 +212,7 @@ async def run_async(
     now = now or now_utc()
     started = now
     files = MirrorFiles(config.root)
-    with MirrorLock(config.root), Store(config.index_path) as store:
+    with MirrorLock(config.root), Store(config.store_target) as store:
         files.sweep()
         writer = MirrorWriter(config, store, files)
         reports: dict[str, SourceReport] = {}
