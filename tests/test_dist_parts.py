@@ -200,3 +200,44 @@ def test_fetchers_in_different_processes_share_per_host(redis_url: str, server: 
 
     assert asyncio.run(main(False)) == 4  # the test can fail: per process, it is 2 + 2
     assert asyncio.run(main(True)) == 2
+
+
+def test_a_run_without_workers_or_broker_fails_in_one_line(tmp_path: Path, redis_url: str) -> None:
+    from tests.servers import free_port
+
+    toml = '[engine]\nkind = "celery"\nbroker = "{}"\n'
+    feeds = [("A", "a", "http://127.0.0.1:9/feed.xml")]
+    no_workers = make_mirror(tmp_path / "a", feeds, extra=toml.format(redis_url))
+    r = _cli("run", "--config", str(no_workers.path), cwd=tmp_path)
+    assert r.returncode == 1 and "no newsmirror worker answers" in r.stderr, r.stderr
+    dead = f"redis://:sekrit@127.0.0.1:{free_port()}/0"
+    no_broker = make_mirror(tmp_path / "b", feeds, extra=toml.format(dead))
+    r = _cli("run", "--config", str(no_broker.path), cwd=tmp_path)
+    assert r.returncode == 1 and "cannot reach the broker" in r.stderr, r.stderr
+    assert "sekrit" not in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_an_overdue_task_is_sent_again_under_its_own_id() -> None:
+    from newsmirror.dist_run import _Results
+
+    class Task:
+        def __init__(self) -> None:
+            self.sent: list[tuple[object, str]] = []
+
+        def apply_async(self, args: tuple[object], task_id: str) -> None:
+            self.sent.append((args[0], task_id))
+
+    class App:
+        backend = None
+
+    task = Task()
+    patient = _Results(App(), overdue=3600)
+    patient.send(task, {"job": 1}, "run.feed.a", ("feed", "a"))
+    patient.resend_overdue()
+    assert task.sent == [({"job": 1}, "run.feed.a")] and patient.resent == 0
+    hasty = _Results(App(), overdue=0)
+    hasty.send(task, {"job": 2}, "run.page.a.0.x", ("page", "a", 0))
+    hasty.resend_overdue()
+    assert task.sent[-2:] == [({"job": 2}, "run.page.a.0.x")] * 2 and hasty.resent == 1
+    assert hasty.pending == {"run.page.a.0.x": ("page", "a", 0)}  # taken once when it arrives

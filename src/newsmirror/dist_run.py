@@ -20,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from celery import states
 
@@ -67,14 +69,35 @@ class _Source:
 
 
 class _Results:
-    """Results of the run's tasks as they arrive (one MGET per look)."""
+    """The run's tasks: sent once, re-sent (same id) if their result is overdue,
+    and their results as they arrive (one MGET per look)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, overdue: float) -> None:
         self.backend = app.backend
+        self.overdue = overdue
         self.pending: dict[str, Any] = {}  # task id -> what it is for
+        self.sent: dict[str, tuple[Any, Any, float]] = {}  # task id -> (task, payload, when)
+        self.resent = 0
 
-    def add(self, task_id: str, what: Any) -> None:
+    def send(self, task: Any, payload: Any, task_id: str, what: Any) -> None:
+        try:
+            task.apply_async((payload,), task_id=task_id)
+        except Exception as e:  # kombu's connection errors, whatever the transport
+            raise NewsmirrorError(
+                f"cannot reach the broker: {' '.join(str(e).split())}", reason="broker"
+            ) from None
         self.pending[task_id] = what
+        self.sent[task_id] = (task, payload, time.monotonic())
+
+    def resend_overdue(self) -> None:
+        """A task whose result is overdue (its message lost with a Redis restart,
+        say) is sent again under the same id: running it twice is harmless."""
+        now = time.monotonic()
+        for task_id in list(self.pending):
+            task, payload, when = self.sent[task_id]
+            if now - when > self.overdue:
+                self.send(task, payload, task_id, self.pending[task_id])
+                self.resent += 1
 
     def arrived(self) -> list[tuple[Any, str, Any]]:
         """(what, state, result) of every task that finished since the last look."""
@@ -92,6 +115,7 @@ class _Results:
                 if meta["status"] not in states.READY_STATES:
                     continue
                 out.append((self.pending.pop(task_id), meta["status"], meta["result"]))
+                self.sent.pop(task_id, None)
         return out
 
     def forget(self, task_ids: Sequence[str]) -> None:
@@ -114,11 +138,15 @@ async def run_distributed(
     """One ingest pass with the work done by workers. Holds the mirror's lock."""
     app = configure(config.engine)
     sources = select_sources(config, only)
+    _check_workers(app, config)
     now = now or now_utc()
     started = now
     run_id = uuid.uuid4().hex[:12]
     files = MirrorFiles(config.root)
-    results = _Results(app)
+    # Past this a missing result means a lost message, not a slow or killed
+    # worker (Redis redelivers a killed worker's tasks after visibility_timeout).
+    eng = config.engine
+    results = _Results(app, overdue=eng.visibility_timeout + eng.task_time_limit + 60)
     sent: list[str] = []
     with MirrorLock(config.root), Store(config.store_target) as store:
         files.sweep()
@@ -145,8 +173,7 @@ async def run_distributed(
                 now=now,
             )
             task_id = f"{run_id}.feed.{s.slug}"
-            feed_task.apply_async((wire.encode(job),), task_id=task_id)
-            results.add(task_id, ("feed", s.slug))
+            results.send(feed_task, wire.encode(job), task_id, ("feed", s.slug))
             sent.append(task_id)
         async with contextlib.AsyncExitStack() as stack:
             images = None
@@ -176,8 +203,7 @@ async def run_distributed(
                                 continue
                             page = PageJob(item=prep, source=g.source, fetch=config.fetch)
                             task_id = f"{run_id}.page.{slug}.{i}.{_key_hash(prep.keys.key)}"
-                            page_task.apply_async((wire.encode(page),), task_id=task_id)
-                            results.add(task_id, ("page", slug, i))
+                            results.send(page_task, wire.encode(page), task_id, ("page", slug, i))
                             sent.append(task_id)
                             flight[slug].pages_out += 1
                     else:
@@ -204,6 +230,7 @@ async def run_distributed(
                         progress(src.slug, "done", 0, 0)
                     written += 1
                 if not arrived:
+                    results.resend_overdue()
                     await asyncio.sleep(POLL)
             if images is not None:
                 feed_urls = {s.slug: s.url for s in config.sources}
@@ -215,6 +242,30 @@ async def run_distributed(
     results.forget(sent)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
     return RunReport(started=started, finished=max(now_utc(), started), sources=ordered)
+
+
+def _check_workers(app: Any, config: Config) -> None:
+    """Fail at once, in one line, when the broker is unreachable or no worker
+    listens: a run would otherwise wait for ever."""
+    try:
+        answers = app.control.ping(timeout=1.0)
+    except Exception as e:  # kombu's connection errors, whatever the transport
+        raise NewsmirrorError(
+            f"cannot reach the broker: {' '.join(str(e).split())}",
+            url=_redacted(config.engine.broker), reason="broker",
+        ) from None  # fmt: skip
+    if not answers:
+        raise NewsmirrorError(
+            "no newsmirror worker answers (start one with `newsmirror worker`)",
+            url=_redacted(config.engine.broker), reason="no_workers",
+        )  # fmt: skip
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[-1]))
 
 
 def _worker_failure(result: Any) -> str:
