@@ -64,6 +64,7 @@ def test_wire_refuses_to_build_anything_but_our_values() -> None:
         {"~c": "subprocess:Popen", "f": {"args": ["true"]}},
         {"~c": "os:system", "f": {}},
         {"~c": "newsmirror.store:Store", "f": {"path": "/tmp/x"}},  # not a dataclass
+        {"~c": "newsmirror.config:Config", "f": {"root": "/", "sources": []}},  # not on the wire
         {"~e": "newsmirror.models:Source", "v": 1},  # not an enum
     ):
         with pytest.raises(ValueError):

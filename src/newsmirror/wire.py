@@ -3,8 +3,9 @@
 Tasks and results carry newsmirror's frozen dataclasses (Source, FeedState,
 FetchSettings, Prepared, Article, ItemOutcome…), datetimes, bytes, tuples and
 errors. ``encode`` turns them into JSON-ready values and ``decode`` back.
-Decoding builds only dataclasses and enums defined in newsmirror's own
-modules and the error family: a message cannot make a worker run code, which
+Decoding builds only dataclasses and enums of the few newsmirror modules
+whose values travel (models, article, resolve, pipeline, fetch, dist_tasks)
+and the error family: a message cannot make a worker run code, which
 is why the broker speaks JSON and not pickle.
 """
 
@@ -20,6 +21,10 @@ from typing import Any
 from . import errors
 
 _PACKAGE = __name__.rpartition(".")[0]
+# The modules whose values travel between the run and its workers.
+_MODULES = frozenset(
+    f"{_PACKAGE}.{m}" for m in ("models", "article", "resolve", "pipeline", "fetch", "dist_tasks")
+)
 
 
 def _name(cls: type) -> str:
@@ -28,7 +33,7 @@ def _name(cls: type) -> str:
 
 def _lookup(name: str) -> Any:
     module, _, qualname = name.partition(":")
-    if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+    if module not in _MODULES:
         raise ValueError(f"refusing to decode a value of {name!r}")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
