@@ -242,3 +242,39 @@ def test_an_overdue_task_is_sent_again_under_its_own_id() -> None:
     hasty.resend_overdue()
     assert task.sent[-2:] == [({"job": 2}, "run.page.a.0.x")] * 2 and hasty.resent == 1
     assert hasty.pending == {"run.page.a.0.x": ("page", "a", 0)}  # taken once when it arrives
+
+
+def test_the_fetcher_takes_host_slots_from_its_gate_and_reports_backoff(server: object) -> None:
+    """The fetcher's side of the shared politeness: every request holds a slot
+    of its gate, and a Retry-After pause is handed to the gate for everyone."""
+    import contextlib
+
+    from newsmirror.fetch import Fetcher
+
+    events: list[tuple[str, str, float]] = []
+
+    class Gate:
+        @contextlib.asynccontextmanager
+        async def slot(self, host: str):  # type: ignore[no-untyped-def]
+            events.append(("take", host, 0.0))
+            yield
+            events.append(("give", host, 0.0))
+
+        async def cool(self, host: str, seconds: float) -> None:
+            events.append(("cool", host, seconds))
+
+    slept: list[float] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+
+    srv = server
+    srv.add("/busy", b"<rss/>", fail_times=1, fail_status=429, retry_after=2)  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        async with Fetcher(FetchSettings(retries=1), gate=Gate(), sleep=sleep) as f:  # type: ignore[arg-type]
+            await f.fetch(srv.url("/busy"))  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+    assert events == [("take", "127.0.0.1", 0.0), ("cool", "127.0.0.1", 2.0), ("give", "127.0.0.1", 0.0)]
+    assert slept == [2.0]
