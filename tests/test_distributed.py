@@ -167,8 +167,14 @@ def test_pages_and_images_through_workers_match_the_embedded_run(
     workers(2)
     one = run(embedded, now=NOW)
     pages_before = sum(n for p, n in server.hits.items() if p.endswith(".html"))
-    two = run(dist, now=NOW)
+    seen: list[tuple[str, str, int, int]] = []
+    two = run(dist, now=NOW, progress=lambda *a: seen.append(a))
     pages = sum(n for p, n in server.hits.items() if p.endswith(".html")) - pages_before
+    # The usual progress: items per source as they come back and are written, then done.
+    assert [a[0] for a in seen if a[1] == "done"] == [slug for _, slug, _ in sources]
+    for slug in (s for _, s, _ in sources):
+        mine = [a for a in seen if a[0] == slug and a[1] == "items"]
+        assert mine and mine[-1][2] == mine[-1][3], slug
     assert pages > 10  # the workers fetched article pages
     assert [r.outcomes for r in two.sources] == [r.outcomes for r in one.sources]
     assert snapshot(dist.root, skip=SKIP) == snapshot(embedded.root, skip=SKIP)

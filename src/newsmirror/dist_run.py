@@ -211,6 +211,9 @@ async def run_distributed(
                         item = flight[slug].items[i]
                         flight[slug].items[i] = _page_result(item, state, result)
                         flight[slug].pages_out -= 1
+                    if progress:  # items back from the workers (writing counts them again)
+                        n = len(flight[slug].items)
+                        progress(slug, "items", n - flight[slug].pages_out, n)
                 # Write in configuration order, as soon as the next source is complete.
                 while written < len(active) and flight[active[written].slug].complete:
                     src = active[written]
