@@ -273,3 +273,18 @@ def test_a_corpus_run_on_postgresql_equals_the_sqlite_run(
     reindex(pg)
     with Store(pg.store_target) as b:
         assert b.dump()["articles"] == dumped["articles"]
+
+
+def test_returning_and_rowcount_are_portable(store_target: str) -> None:
+    with Store(store_target) as s:
+        s.db.execute("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        ids = [
+            s.db.execute("INSERT INTO jobs (name) VALUES (?) RETURNING id", (n,)).fetchone()[0]
+            for n in ("a", "b")
+        ]
+        with s.batch():  # inside a transaction too (each write has its savepoint there)
+            ids.append(
+                s.db.execute("INSERT INTO jobs (name) VALUES (?) RETURNING id", ("z",)).fetchone()[0]
+            )
+        assert ids[1] == ids[0] + 1 and ids[2] == ids[1] + 1
+        assert s.db.execute("UPDATE jobs SET name = 'c' WHERE id >= ?", (ids[0],)).rowcount == 3

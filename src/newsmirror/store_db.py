@@ -23,7 +23,9 @@ goes on keeps the rest of its batch. Errors surface as ``sqlite3`` exceptions
 catches one vocabulary whatever the backend.
 
 Portable SQL avoids: SQLite date functions (``julianday``, ``strftime``),
-two-argument ``MAX``/``MIN``, ``GROUP_CONCAT`` and ``rowid``.
+two-argument ``MAX``/``MIN``, ``GROUP_CONCAT``, ``rowid``, and the
+connection's ``lastrowid``/``total_changes`` (use ``INSERT … RETURNING`` and
+the cursor's ``rowcount``, which both backends have).
 """
 
 from __future__ import annotations
