@@ -105,6 +105,25 @@ def workers(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Workers]]:
         w.stop()
 
 
+def relaxed(cfg: Config) -> Config:
+    """The same mirror with patient fetch settings: these tests compare two runs
+    on a loaded machine, and a timeout in one of them is not what they test."""
+    from newsmirror.config import load_config
+
+    assert cfg.path is not None
+    text = cfg.path.read_text(encoding="utf-8").replace(
+        "retries = 0\nconnect_timeout = 3\nread_timeout = 5\ntotal_timeout = 10",
+        "retries = 1\nconnect_timeout = 10\nread_timeout = 30\ntotal_timeout = 60",
+    )
+    assert "total_timeout = 60" in text
+    cfg.path.write_text(text, encoding="utf-8")
+    return load_config(cfg.path)
+
+
+def errors(report: RunReport) -> list[tuple[str, str]]:
+    return [(r.slug, r.error) for r in report.sources]
+
+
 def outcomes(report: RunReport) -> list[tuple[str, str, str]]:
     return sorted((o.source, o.url, o.kind.value) for r in report.sources for o in r.outcomes)
 
@@ -118,16 +137,18 @@ def test_two_workers_over_the_corpus_make_the_embedded_mirror(
     workers: Callable[..., Workers],
 ) -> None:
     sources = corpus_sources(server, corpus)
-    embedded = make_mirror(tmp_path / "embedded", sources)
-    dist = make_mirror(
-        tmp_path / "dist",
-        sources,
-        extra=engine_toml(redis_url) + f'[store]\nurl = "{postgres_url}"\n',
+    embedded = relaxed(make_mirror(tmp_path / "embedded", sources))
+    dist = relaxed(
+        make_mirror(
+            tmp_path / "dist",
+            sources,
+            extra=engine_toml(redis_url) + f'[store]\nurl = "{postgres_url}"\n',
+        )
     )
     workers(2)
     one = run(embedded, now=NOW)
     two = run(dist, now=NOW)
-    assert [(r.slug, r.error) for r in two.sources] == [(r.slug, r.error) for r in one.sources]
+    assert errors(two) == errors(one) and not any(e for _, e in errors(one)), (errors(one), errors(two))
     assert [r.outcomes for r in two.sources] == [r.outcomes for r in one.sources]
     assert two.total(OutcomeKind.NEW) > 100
     assert snapshot(dist.root, skip=SKIP) == snapshot(embedded.root, skip=SKIP)
@@ -155,7 +176,7 @@ PAGES = '[images]\nenabled = true\n\n[defaults]\nfulltext = "auto"\n\n'
 
 
 def mirror(root: Path, sources: list[tuple[str, str, str]], extra: str = "") -> Config:
-    return make_mirror(root, sources, extra=extra, defaults=PAGES)
+    return relaxed(make_mirror(root, sources, extra=extra, defaults=PAGES))
 
 
 def test_pages_and_images_through_workers_match_the_embedded_run(
