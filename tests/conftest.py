@@ -48,3 +48,42 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    from .servers import postgres_server
+
+    yield from postgres_server()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: object) -> str:
+    """A fresh, empty database on the session's throwaway PostgreSQL server."""
+    if isinstance(postgres_cluster, str):
+        pytest.skip(postgres_cluster)
+    return postgres_cluster.database()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def redis_session() -> Iterator[object]:
+    from .servers import redis_server
+
+    yield from redis_server()
+
+
+@pytest.fixture
+def redis_url(redis_session: object) -> str:
+    """The session's throwaway Redis server, emptied for this test."""
+    if isinstance(redis_session, str):
+        pytest.skip(redis_session)
+    redis_session.flush()  # type: ignore[attr-defined]
+    return redis_session.url  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, for each backend: a SQLite file or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite")
+    return request.getfixturevalue("postgres_url")

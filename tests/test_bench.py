@@ -61,3 +61,22 @@ def test_quick_bench_prints_its_table(tmp_path: Path) -> None:
     assert trafilatura["status"] == "ok" and not trafilatura["note"], trafilatura
     reindex = rows[("d", "newsmirror", "reindex 2,000 posts")]
     assert reindex["status"] == "ok" and not reindex["note"], reindex
+
+
+@pytest.mark.slow
+def test_distributed_bench_runs_and_the_shared_limit_holds(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    pytest.importorskip("celery")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "distributed.py"), "--quick", "--workers", "1,2"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=400, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    rows = [line.split() for line in proc.stdout.splitlines()[1:4]]
+    assert [r[0] for r in rows] == ["embedded", "celery,", "celery,"]
+    for r in rows:
+        assert r[-1] == "ok" and r[-2] == "2/2", r  # the same posts; never over per_host

@@ -6,7 +6,18 @@ import re
 from pathlib import Path
 
 from newsmirror.cli import app
-from newsmirror.config import FETCH, HEALTH, MIRROR, PUBLISH, RECHECK, RULES, SITE, SOURCE
+from newsmirror.config import (
+    ENGINE,
+    FETCH,
+    HEALTH,
+    MIRROR,
+    PUBLISH,
+    RECHECK,
+    RULES,
+    SITE,
+    SOURCE,
+    STORE,
+)
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 CI = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
@@ -21,7 +32,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_every_setting_is_in_the_reference() -> None:
-    for settings in (MIRROR, FETCH, PUBLISH, HEALTH, SITE, RULES, SOURCE, RECHECK):
+    for settings in (MIRROR, FETCH, PUBLISH, HEALTH, SITE, RULES, SOURCE, RECHECK, STORE, ENGINE):
         for s in settings:
             assert f"`{s.name}`" in README, s.name
 

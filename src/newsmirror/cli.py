@@ -273,12 +273,14 @@ def sources_test(
 
 
 from .cli_archive import register as _register_archive  # noqa: E402
+from .cli_dist import register as _register_dist  # noqa: E402
 from .cli_ops import register as _register_ops  # noqa: E402  (commands defined elsewhere)
 from .cli_site import register as _register_site  # noqa: E402
 
 _register_ops(app)
 _register_site(app)
 _register_archive(app)
+_register_dist(app)
 
 
 def version_callback(value: bool) -> None:

@@ -140,7 +140,7 @@ def status_cmd(
     cfg = load_or_exit(config)
     now = now_utc()
     policy = getattr(cfg, "health", None) or BackoffPolicy()
-    with Store(cfg.index_path) as store:
+    with Store(cfg.store_target) as store:
         rows = gather_health(store, cfg.sources, now, policy)
     usage = repo_usage(cfg.root, cfg.mirror.posts_dir) if size else None
     stale_rows = None if fail_if_stale is None else stale(rows, now, fail_if_stale)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .assets import ImageSettings
 from .clean import CONVERSIONS, validate_selector
 from .defaults import DEFAULT_SOURCES
+from .engine import ENGINE_KINDS, EngineSettings
 from .errors import ConfigError
 from .export import CaptureSettings
 from .fetch import FetchSettings
@@ -203,6 +204,38 @@ RECHECK = (
             "is marked deleted.", _positive),
 )  # fmt: skip
 
+
+def _store_url_problem(v: str) -> str:
+    scheme = urlsplit(v).scheme
+    ok = not v or (scheme in ("postgresql", "postgres") and urlsplit(v).path.strip("/"))
+    return (
+        "" if ok else f"must be empty (SQLite) or postgresql://user@host:port/database; got {v!r}"
+    )
+
+
+def _broker_problem(v: str) -> str:
+    ok = not v or urlsplit(v).scheme in ("redis", "rediss")
+    return "" if ok else f"must be a redis:// or rediss:// URL; got {v!r}"
+
+
+_ED = EngineSettings()
+
+STORE = (
+    Setting("url", str, "", "Where the index lives: empty = the SQLite file "
+            ".newsmirror/index.sqlite; or postgresql://user@host:port/database.", _store_url_problem),
+)  # fmt: skip
+
+ENGINE = (
+    Setting("kind", str, _ED.kind, "Who does the fetch/extract work: embedded (this process) "
+            "or celery (workers started with `newsmirror worker`).", _choice(*ENGINE_KINDS)),
+    Setting("broker", str, _ED.broker, "Redis URL of the Celery broker (also holds results "
+            "and the per-host limits shared by all workers).", _broker_problem),
+    Setting("task_time_limit", int, _ED.task_time_limit, "Seconds a task may run before its "
+            "worker process is killed and the task handed on.", _positive),
+    Setting("visibility_timeout", int, _ED.visibility_timeout, "Seconds before a task taken by "
+            "a worker that vanished is given to another.", _positive),
+)  # fmt: skip
+
 SOURCE = (
     Setting("name", str, None, "Display name, e.g. (臺)中央社CNA."),
     Setting("slug", str, None, "ASCII identifier: lower-case letters, digits, - and _."),
@@ -278,6 +311,8 @@ class Config:
     images: ImageSettings = field(default_factory=ImageSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     recheck: RecheckSettings = field(default_factory=RecheckSettings)
+    store_url: str = ""  # [store] url; "" = the SQLite file
+    engine: EngineSettings = field(default_factory=EngineSettings)
     path: Path | None = None
 
     @property
@@ -287,6 +322,11 @@ class Config:
     @property
     def index_path(self) -> Path:
         return self.state_dir / "index.sqlite"
+
+    @property
+    def store_target(self) -> Path | str:
+        """What ``Store()`` opens: the PostgreSQL URL of ``[store]``, else the SQLite file."""
+        return self.store_url or self.index_path
 
     def source(self, slug: str) -> Source:
         for s in self.sources:
@@ -364,7 +404,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
     problems: list[str] = []
     top = {"mirror", "fetch", "defaults", "publish", "health", "site", "images", "capture",
-           "recheck", "sources"}  # fmt: skip
+           "recheck", "store", "engine", "sources"}  # fmt: skip
     for key in data:
         if key not in top:
             hint = difflib.get_close_matches(key, sorted(top), n=1)
@@ -388,6 +428,10 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
     images = _check_table(table("images"), IMAGES, "images", problems)
     capture = _check_table(table("capture"), CAPTURE, "capture", problems)
     recheck = _check_table(table("recheck"), RECHECK, "recheck", problems)
+    store = _check_table(table("store"), STORE, "store", problems)
+    engine = _check_table(table("engine"), ENGINE, "engine", problems)
+    if engine.get("kind") == "celery" and not engine.get("broker"):
+        problems.append('engine.broker: required when engine.kind = "celery" (a redis:// URL)')
     raw_sources = data.get("sources", [])
     sources: list[Source] = []
     if not isinstance(raw_sources, list):
@@ -424,6 +468,8 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
         recheck=RecheckSettings(
             **{**recheck, "schedule": tuple(recheck.get("schedule", _RD.schedule))}
         ),
+        store_url=store.get("url", ""),
+        engine=EngineSettings(**engine),
     )
 
 
@@ -463,7 +509,8 @@ def default_config_text(sources: tuple[tuple[str, str, str], ...] = DEFAULT_SOUR
     lines = ["# newsmirror configuration. Every setting below shows its default.", ""]
     sections = (("mirror", MIRROR), ("fetch", FETCH), ("publish", PUBLISH), ("health", HEALTH),
                 ("site", SITE), ("images", IMAGES), ("capture", CAPTURE),
-                ("recheck", RECHECK), ("defaults", RULES))  # fmt: skip
+                ("recheck", RECHECK), ("store", STORE), ("engine", ENGINE),
+                ("defaults", RULES))  # fmt: skip
     for title, settings in sections:
         lines.append(f"[{title}]")
         if title == "defaults":

@@ -100,7 +100,7 @@ def _read_post(files: MirrorFiles, rel: str) -> PostRecord | None:
 def iter_export(config: Config) -> Iterator[dict[str, Any]]:
     """One JSON-ready record per article (index row + post content + revisions)."""
     files = MirrorFiles(config.root)
-    with Store(config.index_path) as store:
+    with Store(config.store_target) as store:
         for known in store.iter_known():
             art = known.article
             post = _read_post(files, art.path)
@@ -148,7 +148,7 @@ def import_jsonl(path: Path, config: Config) -> ImportReport:
     path = Path(path)
     files = MirrorFiles(config.root)
     articles = revisions = 0
-    with MirrorLock(config.root), Store(config.index_path) as store, store.batch():
+    with MirrorLock(config.root), Store(config.store_target) as store, store.batch():
         if store.count():
             raise StoreError("the index already holds articles: import into a fresh mirror",
                              url=str(config.index_path))  # fmt: skip

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -42,6 +42,9 @@ from .errors import (
 )
 from .models import FeedResponse, FeedState
 from .netpolicy import blocked_reason
+
+if TYPE_CHECKING:
+    from .hostgate import HostGate
 
 try:
     import brotli
@@ -149,9 +152,11 @@ class Fetcher:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         capture: Recorder | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self.settings = settings or FetchSettings()
         self.capture = capture
+        self._gate = gate  # per-host limit and backoff shared with other processes (hostgate)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
@@ -211,7 +216,9 @@ class Fetcher:
         except FetchError as exc:
             raise exc.with_context(source=source, url=url) from None
 
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
+    def _host_slot(self, host: str) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self._gate is not None:
+            return self._gate.slot(host)
         slot = self._hosts.get(host)
         if slot is None:
             slot = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
@@ -240,6 +247,8 @@ class Fetcher:
                     delay = self._rng.uniform(0.0, cap)
                 if delay >= deadline - asyncio.get_running_loop().time():
                     raise _after(error, attempt) from None  # waiting would outlast the deadline
+                if self._gate is not None:  # the other workers wait for this host too
+                    await self._gate.cool(httpx.URL(url).host, delay)
                 await self._sleep(delay)
 
     async def _attempt(

@@ -265,11 +265,14 @@ class LoopbackServer:
             self._events.append((1, path))
             return self.hits[path]
 
-    def _leave(self, path: str, *, not_modified: bool = False) -> None:
+    def _leave(self, path: str) -> None:
         with self._lock:
             self._events.append((-1, path))
-            if not_modified:
-                self.conditional_hits[path] += 1
+
+    def _not_modified(self, path: str) -> None:
+        """Counted before the 304 is sent, so a client that has its answer sees the count."""
+        with self._lock:
+            self.conditional_hits[path] += 1
 
     def _find(self, path: str) -> Route | None:
         return self.routes.get(path) or self.routes.get(path.partition("?")[0])
@@ -328,7 +331,6 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             path = unquote(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             hit = server._arrive(self.command, path, headers)
-            not_modified = False
             try:
                 route = server._find(path)
                 if route is None:
@@ -340,7 +342,7 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 elif route.redirect_to is not None:
                     self._simple(route.status, b"", route, send_body, route.redirect_to)
                 elif route.status == 200 and _not_modified(route, headers):
-                    not_modified = True
+                    server._not_modified(path)
                     self.send_response(304)
                     self._validators(route)
                     self.send_header("Content-Length", "0")
@@ -350,7 +352,7 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 self.close_connection = True
             finally:
-                server._leave(path, not_modified=not_modified)
+                server._leave(path)
 
         def _simple(
             self,

@@ -210,11 +210,15 @@ async def run_async(
     fetcher: Fetcher | None = None,
 ) -> RunReport:
     """One ingest pass over the configured sources. Holds the mirror's lock."""
+    if config.engine.distributed and fetcher is None:  # the work goes to Celery workers
+        from .dist_run import run_distributed
+
+        return await run_distributed(config, only=only, now=now, progress=progress)
     sources = select_sources(config, only)
     now = now or now_utc()
     started = now
     files = MirrorFiles(config.root)
-    with MirrorLock(config.root), Store(config.index_path) as store:
+    with MirrorLock(config.root), Store(config.store_target) as store:
         files.sweep()
         writer = MirrorWriter(config, store, files)
         reports: dict[str, SourceReport] = {}

@@ -407,7 +407,7 @@ async def recheck_async(
     sources = select_sources(config, only)
     now = now or now_utc()
     files = MirrorFiles(config.root)
-    with MirrorLock(config.root), Store(config.index_path) as store:
+    with MirrorLock(config.root), Store(config.store_target) as store:
         files.sweep()
         writer = MirrorWriter(config, store, files)
         async with contextlib.AsyncExitStack() as stack:

@@ -53,7 +53,7 @@ def reindex(config: Config) -> ReindexReport:
     skipped: list[str] = []
     posts = revisions = 0
     files = MirrorFiles(root)
-    with MirrorLock(root), Store(config.index_path) as store, store.batch():
+    with MirrorLock(root), Store(config.store_target) as store, store.batch():
         store.clear_articles()
         for art in _posts(config, skipped):
             keys = derive_keys(art)

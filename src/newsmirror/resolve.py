@@ -151,6 +151,25 @@ async def _page(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractP
     return replace(prep, article=full, keys=derive_keys(full))
 
 
+def settled_by_index(prep: Prepared, source: Source, store: Store) -> Prepared | None:
+    """The item as unchanged when the index already has its page in full (its
+    summary in the feed is no edit; re-checks of the page handle later edits);
+    None when its page is still to fetch."""
+    assert prep.article is not None and prep.keys is not None
+    known = store.find(prep.keys.key, prep.keys.guid_key)
+    if known is None or known.article.origin != "page":
+        return None
+    out = ItemOutcome(
+        source.slug, prep.article.link, OutcomeKind.UNCHANGED, "", "", known.article.path
+    )
+    return replace(prep, outcome=out)
+
+
+async def page_item(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractPool) -> Prepared:
+    """Fetch and extract one item's page (the per-item step of a distributed run)."""
+    return await _page(prep, source, fetcher, pool)
+
+
 async def prepare(
     source: Source,
     feed: ParsedFeed,
@@ -184,16 +203,9 @@ async def prepare(
         art, keys = prep.article, prep.keys
         if art is None or keys is None or not wants_page(art, source):
             continue
-        known = store.find(keys.key, keys.guid_key)
-        if known is not None and known.article.origin == "page":
-            # Already captured in full: its summary in the feed is no edit
-            # (re-checks of the page handle later edits).
-            prepared[i] = replace(
-                prep,
-                outcome=ItemOutcome(
-                    source.slug, art.link, OutcomeKind.UNCHANGED, "", "", known.article.path
-                ),
-            )
+        settled = settled_by_index(prep, source, store)
+        if settled is not None:
+            prepared[i] = settled
             continue
         jobs[i] = asyncio.create_task(_page(prep, source, fetcher, pool))
     for i, task in jobs.items():

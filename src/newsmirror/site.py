@@ -101,7 +101,7 @@ def build_site(
     jinja_cache.mkdir(parents=True, exist_ok=True)
     pages = Pages(s.title, s.base_url, Clock(tz), trees, images=s.images, default_lang=s.lang,
                   cache_dir=jinja_cache)  # fmt: skip
-    with Store(config.index_path) as store:
+    with Store(config.store_target) as store:
         b = Builder(config, s, files, pages, build_sig, progress)
         b.run(store)
     removed = files.prune()

@@ -1,6 +1,8 @@
 """The index: every article's identity, dates, hash, revisions and post path,
 plus each feed's conditional-GET validators and health. SQLite in WAL mode,
-one writer. All SQL of newsmirror lives in this module.
+one writer; or PostgreSQL, running the same statements (``store_db``
+translates the few SQLite-only forms). All SQL of newsmirror lives in this
+module: keep it portable (no SQLite date functions).
 
 The articles and revisions tables are a cache of facts that are also in the
 mirror's files (``reindex`` rebuilds them from the posts alone). The feeds
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import store_db
 from .errors import StoreError
 from .models import Article, FeedState
 
@@ -160,32 +163,25 @@ class Store:
     """The SQLite index. Use as a context manager; group writes in ``batch()``."""
 
     def __init__(self, path: Path | str) -> None:
+        """``path``: the SQLite file, or a ``postgresql://`` URL (see store_db)."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db = store_db.connect(path)
             self._migrate()
             self.db.executescript(SCHEMA)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"cannot open the index: {e}", url=self.path) from None
+            raise StoreError(f"cannot open the index: {e}", url=store_db.display(path)) from None
         self._depth = 0
 
     def _migrate(self) -> None:
         """Bring an index made by an older version up to this schema: add missing
         columns (portable ALTER TABLE), then record the version."""
         for table, column, definition in MIGRATIONS:
-            try:
-                self.db.execute(f"SELECT {column} FROM {table} LIMIT 0")
-            except sqlite3.OperationalError as e:
-                if "no such table" in str(e):
-                    continue  # a fresh index: SCHEMA creates it whole
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if have and column not in have:  # no columns: a fresh index, SCHEMA makes it whole
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
         self.db.execute(
@@ -418,15 +414,14 @@ class Store:
         """Articles first seen per source in each of the last ``days`` 24-hour
         windows before ``now``, oldest window first."""
         rows = self.db.execute(
-            "SELECT source, CAST((julianday(?) - julianday(first_seen)) AS INTEGER) AS d,"
-            " COUNT(*) FROM articles WHERE first_seen >= ? AND first_seen <= ?"
-            " GROUP BY source, d",
-            (ts(now), ts(now - timedelta(days=days)), ts(now)),
+            "SELECT source, first_seen FROM articles WHERE first_seen >= ? AND first_seen <= ?",
+            (ts(now - timedelta(days=days)), ts(now)),
         )
         out: dict[str, list[int]] = {}
-        for source, d, n in rows:
+        for source, seen in rows:
+            d = int((now - parse_ts(seen)).total_seconds() // 86400)  # type: ignore[operator]
             if 0 <= d < days:
-                out.setdefault(source, [0] * days)[days - 1 - d] += n
+                out.setdefault(source, [0] * days)[days - 1 - d] += 1
         return out
 
     def newest_first_seen(self) -> dict[str, datetime]:
@@ -595,7 +590,7 @@ class Store:
         last_error: str
         last_reason: str
 
-    def _images(self) -> sqlite3.Connection:
+    def _images(self) -> store_db.Connection:
         if not getattr(self, "_images_ready", False):
             for sql in self._IMAGES_SCHEMA:
                 self.db.execute(sql)
