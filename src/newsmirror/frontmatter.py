@@ -48,12 +48,18 @@ _EXTRAS = (
 _REQUIRED = frozenset({k for k, _ in _HEAD} | {"fetched"})
 
 
-def _line(key: str, shape: str) -> str:
-    pattern = f"{key}: " + _SHAPES[shape].replace("(", f"(?P<{key}>", 1) + "\n"
+def _line(key: str, shape: str, shapes: dict[str, str]) -> str:
+    pattern = f"{key}: " + shapes[shape].replace("(", f"(?P<{key}>", 1) + "\n"
     return pattern if key in _REQUIRED else f"(?:{pattern})?"
 
 
-_LAYOUT = re.compile("".join(_line(k, shape) for k, shape in (*_HEAD, *_EXTRAS)))
+_LAYOUT = re.compile("".join(_line(k, shape, _SHAPES) for k, shape in (*_HEAD, *_EXTRAS)))
+# The usual case, matched first: double-quoted values without escapes or characters
+# yaml_quote would escape (so they need no further check).
+_CLEAN_DQ = r'"([^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]*)"'
+_CLEAN = re.compile(
+    "".join(_line(k, shape, _SHAPES | {"dq": _CLEAN_DQ}) for k, shape in (*_HEAD, *_EXTRAS))
+)
 _KEYS = tuple((k, shape) for k, shape in (*_HEAD, *_EXTRAS))
 
 # Double-quoted: raw characters yaml_quote never leaves raw are refused, and only the
@@ -161,14 +167,17 @@ def read_block(block: str) -> Raw | None:
     """The values of a front-matter block (the text between the ``---`` lines,
     with its last newline) in exactly the layout newsmirror writes; None for
     anything else."""
-    m = _LAYOUT.fullmatch(block)
+    checks = _CLEAN_CHECKS
+    m = _CLEAN.fullmatch(block)
     if m is None:
-        return None
+        checks = _CHECKS
+        m = _LAYOUT.fullmatch(block)
+        if m is None:
+            return None
     out: Raw = {}
-    for key, v in m.groupdict().items():
+    for (key, check), v in zip(checks, m.groups(), strict=True):
         if v is None:
             continue
-        check = _CHECKS[key]
         val = check(v) if check is not None else v
         if val is None:
             return None
@@ -184,11 +193,18 @@ def _true(v: str) -> bool:
     return True
 
 
+# Names, sources and category lists repeat from post to post: their checks are cached.
 _CHECK_OF: dict[str, Callable[[str], Any] | None] = {
-    "dq": _dq_inner, "scalar": _scalar, "list": _list, "time": _real_time,
-    "int": _int, "post": None, "True": _true, "true": _true,
+    "dq": _dq_inner, "scalar": lru_cache(maxsize=4096)(_scalar),
+    "list": lru_cache(maxsize=4096)(_list), "time": _real_time, "int": _int, "post": None,
+    "True": _true, "true": _true,
 }  # fmt: skip
-_CHECKS = {k: _CHECK_OF[shape] for k, shape in _KEYS}
+_CHECKS = tuple(
+    (k, _scalar if k == "from" else _CHECK_OF[shape]) for k, shape in _KEYS
+)  # links are all different
+_CLEAN_CHECKS = tuple(
+    (k, None if shape == "dq" else c) for (k, c), (_, shape) in zip(_CHECKS, _KEYS, strict=True)
+)
 
 
 def split_post(text: str) -> tuple[Raw, str] | None:
