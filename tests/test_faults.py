@@ -72,7 +72,9 @@ def child_run(
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     root.mkdir(parents=True, exist_ok=True)
     (root / "newsmirror.toml").write_text(config, encoding="utf-8")
-    env = {**os.environ, "NEWSMIRROR_NOW": "2026-11-28T08:00:00Z", "PYTHONPATH": str(REPO)}
+    # This checkout's code (REPO/src), not whichever newsmirror is installed.
+    path = os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "NEWSMIRROR_NOW": "2026-11-28T08:00:00Z", "PYTHONPATH": path}
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "tests.faults", "run", str(root / "newsmirror.toml")],
