@@ -16,6 +16,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -84,23 +85,42 @@ class _Readers:
     def rows(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[Any]:
         chunks = iter(lambda: list(islice(files, self.chunk)), [])
         head = list(islice(chunks, 2))
-        if self.workers < 2 or len(head) < 2 or len(head[1]) < self.chunk:
-            for c in (*head, *chunks):
+        todo = _chain(head, chunks)
+        pool = None
+        if self.workers >= 2 and len(head) == 2 and len(head[1]) == self.chunk:
+            pool = self._pool()
+        if pool is None:
+            for c in todo:
                 yield from read_rows(kind, c)
             return
-        if self.pool is None:
-            ctx = multiprocessing.get_context("spawn")  # lean workers: no copy of this process
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
-        pending: deque[Future[list[Any]]] = deque()
-        todo = _chain(head, chunks)
+        pending: deque[tuple[Future[list[Any]], list[tuple[str, str]]]] = deque()
         for c in islice(todo, 2 * self.workers):
-            pending.append(self.pool.submit(read_rows, kind, c))
+            pending.append((pool.submit(read_rows, kind, c), c))
         while pending:
-            done = pending.popleft().result()
+            future, chunk = pending.popleft()
+            try:
+                done = future.result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                self.workers = 1
+                for c in (chunk, *(c for _, c in pending)):
+                    yield from read_rows(kind, c)
+                for c in todo:
+                    yield from read_rows(kind, c)
+                return
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append(self.pool.submit(read_rows, kind, nxt))
+                pending.append((pool.submit(read_rows, kind, nxt), nxt))
             yield from done
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        """The worker pool, started on first use; None where processes cannot be had."""
+        if self.pool is None:
+            try:
+                ctx = multiprocessing.get_context("spawn")  # lean workers: no copy of this one
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            except (OSError, ImportError, NotImplementedError):
+                return None
+        return self.pool
 
 
 def _chain(head: list[list[tuple[str, str]]], rest: Iterator[list[tuple[str, str]]]) -> Iterator:
