@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+import newsmirror.reindex
 from newsmirror.loopback import LoopbackServer
 from newsmirror.pipeline import run
 from newsmirror.reindex import reindex
@@ -34,15 +38,24 @@ def dump(cfg_index: Path) -> dict[str, list[tuple]]:
 
 
 def test_reindex_in_workers_gives_the_same_index(
-    tmp_path: Path, server: LoopbackServer, corpus: Path
+    tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pools: list[int] = []
+
+    class Pool(newsmirror.reindex.ProcessPoolExecutor):  # type: ignore[name-defined]
+        def __init__(self, workers: int, **kw: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
     cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
     run(cfg, now=NOW)
     before = dump(cfg.index_path)
     cfg.index_path.unlink()
-    rep = reindex(cfg, workers=2, chunk=7)
+    rep = reindex(cfg, workers=2, chunk=7, pool_min=0)
     assert rep.skipped == () and rep.posts == len(before["articles"])
     assert dump(cfg.index_path) == before
+    assert pools == [2]  # the rows were read by two worker processes
 
     # Files newsmirror did not write, a second post with a taken key, unreadable ones.
     posts = cfg.root / "_posts"
@@ -56,7 +69,7 @@ def test_reindex_in_workers_gives_the_same_index(
     one = reindex(cfg, workers=1)
     inline = dump(cfg.index_path)
     cfg.index_path.unlink()
-    two = reindex(cfg, workers=2, chunk=3)
+    two = reindex(cfg, workers=2, chunk=3, pool_min=0)
     assert dump(cfg.index_path) == inline and two == one
     assert one.posts == len(before["articles"]) + 1
     assert [s.split(":")[0] for s in one.skipped] == [

@@ -30,6 +30,7 @@ from .reindex_rows import read_rows
 from .store import Store, parse_ts
 
 CHUNK = 500  # files per unit of work
+POOL_MIN = 10_000  # files from which worker processes read them
 _POST_SUFFIXES = (".md", ".markdown", ".html")
 
 
@@ -68,11 +69,13 @@ def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
 
 class _Readers:
     """Turns chunks of files into rows, in order: here for a small mirror, in
-    ``workers`` spawned processes (at most ``2 × workers`` chunks in flight) once
-    there are more than ``2 × chunk`` files."""
+    ``workers`` spawned processes (at most ``2 × workers`` chunks in flight) when
+    there are at least ``pool_min`` files (starting the workers costs more than
+    reading a few thousand posts)."""
 
-    def __init__(self, workers: int, chunk: int) -> None:
+    def __init__(self, workers: int, chunk: int, pool_min: int) -> None:
         self.workers, self.chunk = workers, chunk
+        self.head = max(2, -(-pool_min // chunk))  # chunks read before deciding
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Readers:
@@ -84,10 +87,10 @@ class _Readers:
 
     def rows(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[Any]:
         chunks = iter(lambda: list(islice(files, self.chunk)), [])
-        head = list(islice(chunks, 2))
+        head = list(islice(chunks, self.head))
         todo = _chain(head, chunks)
         pool = None
-        if self.workers >= 2 and len(head) == 2 and len(head[1]) == self.chunk:
+        if self.workers >= 2 and len(head) == self.head and len(head[-1]) == self.chunk:
             pool = self._pool()
         if pool is None:
             for c in todo:
@@ -128,8 +131,11 @@ def _chain(head: list[list[tuple[str, str]]], rest: Iterator[list[tuple[str, str
     yield from rest
 
 
-def reindex(config: Config, *, workers: int | None = None, chunk: int = CHUNK) -> ReindexReport:
-    """Replace the index's articles and revisions with what the files say."""
+def reindex(
+    config: Config, *, workers: int | None = None, chunk: int = CHUNK, pool_min: int = POOL_MIN
+) -> ReindexReport:
+    """Replace the index's articles and revisions with what the files say
+    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes)."""
     from .assets import index_post_images
 
     root = config.root
@@ -140,7 +146,7 @@ def reindex(config: Config, *, workers: int | None = None, chunk: int = CHUNK) -
     with (
         MirrorLock(root),
         Store(config.index_path) as store,
-        _Readers(workers, chunk) as readers,
+        _Readers(workers, chunk, pool_min) as readers,
         store.batch(),
         store.bulk_articles(),
     ):
