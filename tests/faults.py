@@ -20,10 +20,12 @@ import gzip
 import io
 import ipaddress
 import json
+import os
 import resource
 import socket
 import struct
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -365,25 +367,95 @@ def fault_config(
 # ---- the child: newsmirror run under the guard, with its peak memory -----------------
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def _tree_rss_kib(pid: int) -> list[int]:
+    """VmRSS (KiB) of ``pid`` and of every process below it (none for one gone). A
+    child caught between fork and exec (its command line still its parent's) shares
+    its parent's memory and is not counted: the workers are started that way."""
+    sizes, todo = [], [(pid, b"")]
+    while todo:
+        p, parent_cmd = todo.pop()
+        try:
+            cmd = _cmdline(p)
+            if parent_cmd and cmd == parent_cmd:
+                continue
+            with open(f"/proc/{p}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        sizes.append(int(line.split()[1]))
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", "rb") as fh:
+                    todo.extend((int(c), cmd) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return sizes
+
+
+class TreePeak:
+    """The peak of the summed RSS of this process and all its children (the run's
+    pool workers), sampled every ``interval`` seconds by a thread; ``sizes`` are the
+    processes' own RSS at that moment (this process first); ``procs`` the most
+    processes seen at once."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval, self.peak_kib, self.sizes, self.procs = interval, 0, [0], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            sizes = _tree_rss_kib(me)
+            self.procs = max(self.procs, len(sizes))
+            if sum(sizes) > self.peak_kib:
+                self.peak_kib, self.sizes = sum(sizes), sizes
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_child(config: str) -> int:
-    """``newsmirror run --json``; prints the report, then a last line with the peak RSS."""
+    """``newsmirror run --json``; prints the report, then a last line with the peak
+    memory: of this process (``ru_maxrss``) and of its whole process tree (the pool
+    workers included: summed RSS, sampled), ``peak_kib`` being the larger."""
     from newsmirror.cli import main
 
     install_connect_guard()
     sys.argv = ["newsmirror", "run", "--json", "--quiet", "--config", config]
     code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except Exception as e:  # a crash is a finding: say so plainly
-        print(f"CRASH {type(e).__name__}: {e}", file=sys.stderr)
-        code = 99
-    sys.stdout.flush()
+    with TreePeak() as peak:
+        try:
+            main()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except Exception as e:  # a crash is a finding: say so plainly
+            print(f"CRASH {type(e).__name__}: {e}", file=sys.stderr)
+            code = 99
+        sys.stdout.flush()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     usage = {
-        # The run's own process. (RUSAGE_CHILDREN would not tell the workers' size: a
-        # child counts the parent's pages it shares between fork and exec.)
-        "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        # The run's own process exactly, and the tree sampled: RUSAGE_CHILDREN would not
+        # tell the workers' size (a child counts the parent's pages it shares between
+        # fork and exec), and the workers are gone by now.
+        "peak_kib": max(own, peak.peak_kib),
+        "self_kib": own,
+        "tree_kib": peak.peak_kib,
+        "tree_sizes_kib": peak.sizes,
+        "tree_procs": peak.procs,  # the most processes seen at once
         "refused": GUARD_REFUSED,
         "code": code,
     }

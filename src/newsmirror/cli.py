@@ -8,8 +8,9 @@ configuration errors. Errors are one line naming the source, URL and cause.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -43,12 +44,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _run_with_progress(config: Config, only: list[str], quiet: bool) -> RunReport:
+def _run_with_progress(
+    config: Config, only: list[str], quiet: bool, on_source: Callable[[Any], None] | None = None
+) -> RunReport:
     from .pipeline import run, select_sources
 
     names = [s.slug for s in select_sources(config, only)]
-    if quiet:
-        return run(config, only=only)
+    if quiet:  # counts and failed items are all the table shows
+        return run(config, only=only, on_source=on_source, keep_items=False)
     if not err.is_terminal:
 
         def plain(slug: str, phase: str, done: int, total: int) -> None:
@@ -85,19 +88,22 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """One ingest pass over all (or --source) sources: posts and list pages."""
-    from .report import print_report, report_json
+    from .report import JsonReport, print_report
 
     cfg = load_or_exit(config)
+    doc = JsonReport(sys.stdout) if json_out else None  # written source by source
     try:
-        report = _run_with_progress(cfg, source or [], quiet or json_out)
+        report = _run_with_progress(
+            cfg, source or [], quiet or json_out, on_source=doc.source if doc else None
+        )
     except ConfigError as e:
         raise fail(str(e)) from None
-    except LockedError as e:
+    except (LockedError, NewsmirrorError) as e:
+        if doc is not None:
+            doc.abort(str(e))
         raise fail(str(e), 1) from None
-    except NewsmirrorError as e:
-        raise fail(str(e), 1) from None
-    if json_out:
-        typer.echo(report_json(report))
+    if doc is not None:
+        doc.finish(report)
     else:
         print_report(report, out)
     if report.all_failed or (strict and report.any_failed):

@@ -11,7 +11,7 @@ Times are timezone-aware UTC ``datetime`` objects everywhere.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -136,6 +136,9 @@ class OutcomeKind(enum.StrEnum):
     DELETED = "deleted"  # a re-check confirmed the article is gone at its source
 
 
+_KIND_AT = {k: i for i, k in enumerate(OutcomeKind)}
+
+
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
     """Exactly one per item that entered a run."""
@@ -162,9 +165,23 @@ class SourceReport:
     error_reason: str = ""
     warnings: tuple[str, ...] = ()  # e.g. the feed was ill-formed and recovered
     skipped: str = ""  # why the source was not tried this run (e.g. "backoff")
+    tally: tuple[int, ...] = ()  # outcomes per OutcomeKind (enum order), once slimmed
 
     def count(self, kind: OutcomeKind) -> int:
+        if self.tally:
+            return self.tally[_KIND_AT[kind]]
         return sum(1 for o in self.outcomes if o.kind is kind)
+
+    def slim(self) -> SourceReport:
+        """The counts, and only the failed items (what a person is shown): a source
+        of 100,000 items need not keep 100,000 outcomes once they are reported."""
+        if self.tally:
+            return self
+        tally = [0] * len(_KIND_AT)
+        for o in self.outcomes:
+            tally[_KIND_AT[o.kind]] += 1
+        failed = tuple(o for o in self.outcomes if o.kind is OutcomeKind.FAILED)
+        return replace(self, outcomes=failed, tally=tuple(tally))
 
     @property
     def failed(self) -> bool:

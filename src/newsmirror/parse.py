@@ -23,7 +23,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -70,18 +70,20 @@ _FP_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 _FP_OPTIONS = {"resolve_relative_uris": False, "sanitize_html": False}
 
 
+_PARSER_OPTIONS: dict[str, Any] = {
+    "encoding": "utf-8",  # the text is re-encoded as UTF-8, whatever the declaration says
+    "resolve_entities": False,  # no entity expansion: no XXE, no billion laughs
+    "no_network": True,
+    "huge_tree": False,
+    "load_dtd": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def _parser(recover: bool) -> etree.XMLParser:
     """A new hardened parser per call (lxml parsers must not be shared between threads)."""
-    return etree.XMLParser(
-        encoding="utf-8",  # the text is re-encoded as UTF-8, whatever the declaration says
-        resolve_entities=False,  # no entity expansion: no XXE, no billion laughs
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-        recover=recover,
-    )
+    return etree.XMLParser(**_PARSER_OPTIONS, recover=recover)
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -349,6 +351,73 @@ def _build(
     return ParsedFeed(fmt, title, link, entries, recovered, tuple(warnings))
 
 
+_PULL_CHUNK = 1 << 20
+
+
+def _feed_level(item: etree._Element, root: etree._Element) -> bool:
+    """Whether ``_items(root, deep=False)`` would list ``item``."""
+    parent = item.getparent()
+    if parent is root:
+        return True
+    return parent is not None and parent.getparent() is root and _split(parent.tag)[1] == "channel"
+
+
+def _parse_pull(data: bytes, *, source: str, url: str, warnings: list[str]) -> ParsedFeed | None:
+    """The hot path for a well-formed feed: items are read as the parser reaches them
+    and then dropped from the tree, so a 100,000-item feed never has its whole tree in
+    memory. Gives what ``_build`` gives for the whole tree, or None when the document
+    is not well-formed (the caller then reads it whole, to repair or recover it)."""
+    parser = etree.XMLPullParser(events=("end",), tag=sorted(_ITEM_TAGS), **_PARSER_OPTIONS)
+    entries: list[Entry | etree._Element] = []
+    root: etree._Element | None = None
+    fmt: str | None = None
+    done: etree._Element | None = None  # the last item read (removed at the next one)
+
+    def take(events: Iterator[tuple[str, etree._Element]]) -> None:
+        nonlocal root, fmt, done
+        for _event, el in events:
+            if root is None:
+                root = el.getroottree().getroot()
+            if not _feed_level(el, root):
+                continue
+            if fmt is None:  # as _format(root) at the end: the first channel/item is here
+                fmt = _format(root)
+            if any(len(child) for child in el):
+                # Inline markup is serialized, which needs the document's encoding:
+                # libxml2 knows it only at the end. Such an item is read then.
+                entries.append(el)
+                continue
+            entries.append(_entry(el, source, url, fmt.startswith("atom"), ()))
+            el.clear(keep_tail=True)
+            if done is not None and (parent := done.getparent()) is not None:
+                parent.remove(done)
+            done = el
+
+    try:
+        for start in range(0, len(data), _PULL_CHUNK):
+            parser.feed(data[start : start + _PULL_CHUNK])
+            take(parser.read_events())
+        root = parser.close()
+        take(parser.read_events())
+    except etree.XMLSyntaxError:
+        return None
+    local = _split(root.tag)[1]
+    if local.lower() in _HTML_ROOTS:
+        raise NotAFeedError("got an HTML page, not a feed", source=source, url=url)
+    fmt = _format(root) if fmt is None else fmt
+    if not fmt:
+        raise NotAFeedError(f"XML document <{local}> is not a feed", source=source, url=url)
+    atom = fmt.startswith("atom")
+    title, link, feed_authors = _feed_meta(root, url, atom)
+    out = [
+        _entry(e, source, url, atom, feed_authors) if isinstance(e, etree._Element)
+        else e if e.authors or not feed_authors
+        else replace(e, authors=feed_authors)  # what _entry gives an item without its own
+        for e in entries
+    ]  # fmt: skip
+    return ParsedFeed(fmt, title, link, tuple(out), False, tuple(warnings))
+
+
 def _fix_amp(m: re.Match[str]) -> str:
     name = m.group(1)
     chars = html.entities.html5.get(name) if name else None
@@ -372,6 +441,9 @@ def _try_parse(data: bytes, recover: bool) -> tuple[etree._Element | None, str]:
 
 def _parse_xml(text: str, *, source: str, url: str, warnings: list[str]) -> ParsedFeed:
     data = text.encode("utf-8")
+    pulled = _parse_pull(data, source=source, url=url, warnings=warnings)
+    if pulled is not None:
+        return pulled
     root, error = _try_parse(data, recover=False)
     recover = False
     if root is None:  # ill-formed: repair, else lxml's recover mode, else feedparser

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from .assets import ImageRun, image_fetch_settings, localize_images, retry_images
 from .config import Config
@@ -51,6 +52,28 @@ def now_utc() -> datetime:
         dt = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return datetime.now(UTC)
+
+
+_BIG_BODY = 4 << 20
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``). After
+    a big feed's parse tree is freed, the process would otherwise keep its whole size
+    for the rest of the run, on top of the worker processes started next."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +127,9 @@ async def gather_source(
         feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
     except NewsmirrorError as e:
         return done(error=e.with_context(source=source.slug, url=source.url))
+    if len(resp.body) >= _BIG_BODY:
+        release_free_memory()  # the parse tree of a big feed is gone: give its pages back
+    resp = replace(resp, body=b"")  # parsed: the bytes can go
     entries = feed.entries
     extra: tuple[ItemOutcome, ...] = ()
     limit = config.mirror.max_items_per_feed
@@ -113,6 +139,9 @@ async def gather_source(
             for e in entries[limit:]
         )
         entries = entries[:limit]
+    # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
+    # first few hundred lets the rest go now, not when the run ends.
+    feed = replace(feed, entries=())
     items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
     if images is not None:
         items = await asyncio.gather(
@@ -208,12 +237,22 @@ async def run_async(
     now: datetime | None = None,
     progress: Progress | None = None,
     fetcher: Fetcher | None = None,
+    on_source: Callable[[SourceReport], None] | None = None,
+    keep_items: bool = True,
 ) -> RunReport:
-    """One ingest pass over the configured sources. Holds the mirror's lock."""
+    """One ingest pass over the configured sources. Holds the mirror's lock.
+
+    ``on_source`` gets each source's whole report as soon as the source is written
+    (in configuration order); with ``keep_items=False`` the returned report keeps
+    only counts and failed items (``SourceReport.slim``), so memory does not grow
+    with the number of items."""
     if config.engine.distributed and fetcher is None:  # the work goes to Celery workers
         from .dist_run import run_distributed
 
-        return await run_distributed(config, only=only, now=now, progress=progress)
+        done = await run_distributed(config, only=only, now=now, progress=progress)
+        for rep in done.sources if on_source is not None else ():
+            on_source(rep)
+        return done
     sources = select_sources(config, only)
     now = now or now_utc()
     started = now
@@ -248,11 +287,8 @@ async def run_async(
                 resting = {
                     s.slug for s in sources if not due(store, s.slug, now, url=s.url, policy=policy)
                 }
-            for s in sources:
-                if s.slug in resting:
-                    reports[s.slug] = SourceReport(s.slug, s.name, s.url, skipped="backoff")
-            tasks = [
-                asyncio.create_task(
+            tasks = {
+                s.slug: asyncio.create_task(
                     gather_source(
                         s,
                         config=config,
@@ -265,17 +301,24 @@ async def run_async(
                 )
                 for s in sources
                 if s.slug not in resting
-            ]
+            }
             try:
-                for task in tasks:
-                    gathered = await task
-                    reports[gathered.source.slug] = write_source(
-                        gathered, writer, store, now, progress
-                    )
-                    if progress:
-                        progress(gathered.source.slug, "done", 0, 0)
+                for s in sources:
+                    if s.slug in resting:
+                        rep = SourceReport(s.slug, s.name, s.url, skipped="backoff")
+                    else:
+                        # Each source's gathered items are released once written (the
+                        # task, which holds them, is dropped too).
+                        rep = write_source(await tasks.pop(s.slug), writer, store, now, progress)
+                        if progress:
+                            progress(s.slug, "done", 0, 0)
+                    if on_source is not None:
+                        on_source(rep)
+                    reports[s.slug] = rep if keep_items else rep.slim()
+                    del rep
             finally:
-                for task in tasks:  # a cancelled run (watch, Ctrl-C) leaves no stray fetches
+                # A cancelled run (watch, Ctrl-C) leaves no stray fetches.
+                for task in tasks.values():
                     task.cancel()
             if config.recheck.enabled:  # after the new articles, within the run's budget
                 rechecks = await run_rechecks(
@@ -302,6 +345,17 @@ def run(
     only: Sequence[str] = (),
     now: datetime | None = None,
     progress: Progress | None = None,
+    on_source: Callable[[SourceReport], None] | None = None,
+    keep_items: bool = True,
 ) -> RunReport:
     """Synchronous entry point (the CLI's)."""
-    return asyncio.run(run_async(config, only=only, now=now, progress=progress))
+    return asyncio.run(
+        run_async(
+            config,
+            only=only,
+            now=now,
+            progress=progress,
+            on_source=on_source,
+            keep_items=keep_items,
+        )
+    )

@@ -40,6 +40,7 @@ import lxml.html
 import yaml
 
 from .errors import ItemError
+from .frontmatter import as_yaml, read_block
 from .models import Article
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -276,7 +277,9 @@ class PostRecord:
         """Plain text of the content (lxml ``text_content``)."""
         return html_text(self.content)
 
-    def to_article(self) -> Article:
+    def to_article(self, *, with_text: bool = True) -> Article:
+        """The article; ``with_text=False`` leaves its plain text empty (the index
+        does not keep it, and computing it parses the HTML)."""
         fetched = self.fetched or self.published
         return Article(
             key=self.key or self.link,
@@ -288,7 +291,7 @@ class PostRecord:
             published=self.published,
             fetched=fetched,
             content=self.content,
-            text=self.text,
+            text=self.text if with_text else "",
             content_hash=self.content_hash,
             updated=self.updated,
             categories=self.categories,
@@ -350,32 +353,42 @@ def _bad(path: str, why: str) -> ItemError:
     return ItemError(f"{path or '<text>'}: {why}", reason="bad_post")
 
 
+def body_content(body: str, *, liquid: bool) -> tuple[str, re.Match[str] | None]:
+    """The content HTML of a post's body (what follows the front matter), and the
+    match of newsmirror's own body layout (None for a legacy body)."""
+    ours = _OURS.match(body)
+    if ours is not None:
+        content = ours.group(2) or ""
+        if liquid:
+            content = content.replace("&#123;", "{").replace("&#125;", "}")
+        return content, ours
+    content = body.strip()
+    if content and not _LOOKS_HTML.search(content):  # plain-text legacy body
+        lines = (ln.strip() for ln in content.split("\n"))
+        content = "".join(f"<p>{html.escape(ln, quote=False)}</p>" for ln in lines if ln)
+    return content, None
+
+
 def parse_post(text: str, *, path: str = "") -> PostRecord:
     """Read a post file back (ours or a legacy Jekyll post); ItemError(bad_post) if unreadable."""
     text = text.replace("\r\n", "\n")
     m = _FRONT.match(text)
     if m is None:
         raise _bad(path, "no YAML front matter")
-    try:
-        fm = yaml.load(m.group(1), Loader=_LOADER)
-    except yaml.YAMLError as e:
-        raise _bad(path, f"broken YAML front matter ({' '.join(str(e).split())})") from e
+    fast = read_block(m.group(1))  # newsmirror's own layout, read without PyYAML
+    if fast is not None:
+        fm: Any = as_yaml(fast)
+    else:
+        try:
+            fm = yaml.load(m.group(1), Loader=_LOADER)
+        except yaml.YAMLError as e:
+            raise _bad(path, f"broken YAML front matter ({' '.join(str(e).split())})") from e
     if fm is None:
         fm = {}
     if not isinstance(fm, dict):
         raise _bad(path, "front matter is not a mapping")
-    body = text[m.end() :]
-    ours = _OURS.match(body)
     liquid = fm.get("liquid_escaped") is True
-    if ours is not None:
-        content = ours.group(2) or ""
-        if liquid:
-            content = content.replace("&#123;", "{").replace("&#125;", "}")
-    else:
-        content = body.strip()
-        if content and not _LOOKS_HTML.search(content):  # plain-text legacy body
-            lines = (ln.strip() for ln in content.split("\n"))
-            content = "".join(f"<p>{html.escape(ln, quote=False)}</p>" for ln in lines if ln)
+    content, ours = body_content(text[m.end() :], liquid=liquid)
     published = _time(fm.get("date"))
     if published is None and ours is not None:
         published = _EPOCH + timedelta(milliseconds=int(ours.group(1)))

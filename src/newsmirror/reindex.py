@@ -1,25 +1,37 @@
 """Rebuild the index from the mirror's files alone: the repository is the backup.
 
 Posts (``_posts/``, ``_archive`` included) give the articles table; kept
-versions under ``_revisions/`` give the revisions table. Files are streamed one
-at a time, so memory stays flat however large the archive.
+versions under ``_revisions/`` give the revisions table. Files are streamed in
+chunks and rows written in batches, so memory stays flat however large the
+archive. Reading a file into its row (``reindex_rows``) is the costly part: for a
+big mirror two spawned worker processes do it, chunk by chunk, while this
+process writes the rows of the chunks before (results are taken in file order,
+so which of two posts with one key is kept never depends on timing).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
-from .article import derive_keys
-from .assets import index_post_images
 from .config import Config
-from .errors import ItemError
-from .fsutil import MirrorFiles, MirrorLock, iter_posts
+from .fsutil import MirrorFiles, MirrorLock
 from .mirror import REVISIONS_DIR
-from .models import Article
-from .postfile import parse_post
-from .store import Store
+from .reindex_rows import read_rows
+from .store import Store, parse_ts
+
+CHUNK = 500  # files per unit of work
+POOL_MIN = 10_000  # files from which worker processes read them
+_POST_SUFFIXES = (".md", ".markdown", ".html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,45 +41,149 @@ class ReindexReport:
     skipped: tuple[str, ...]  # "path: cause" for files that could not be read
 
 
-def _read(path: Path, root: Path, skipped: list[str]) -> Article | None:
-    rel = path.relative_to(root).as_posix()
-    try:
-        art = parse_post(path.read_text(encoding="utf-8"), path=rel).to_article()
-    except (ItemError, UnicodeDecodeError, OSError) as e:
-        skipped.append(f"{rel}: {e}")
-        return None
-    return art
+def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
+    """(absolute path, path relative to ``root``) of every post under ``posts_dir``
+    (``_archive`` included) in ``fsutil.iter_posts``'s order, streamed. Only names
+    are held (sorted), not a ``DirEntry`` per file: a folder can hold 100,000 posts."""
+    start = len(str(root).rstrip(os.sep)) + 1
+    stack = [str(posts_dir)]
+    while stack:
+        d = stack.pop()
+        names, subdirs = [], []
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        subdirs.append(e.name)
+                    elif e.name.endswith(_POST_SUFFIXES) and not e.name.startswith("."):
+                        names.append(e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        names.sort()
+        prefix = os.path.join(d, "")
+        for name in names:
+            path = prefix + name
+            yield path, path[start:]
+        stack.extend(prefix + n for n in sorted(subdirs, reverse=True))
 
 
-def _posts(config: Config, skipped: list[str]) -> Iterator[Article]:
-    root = config.root
-    for path in iter_posts(root / config.mirror.posts_dir):
-        art = _read(path, root, skipped)
-        if art is not None and art.key:
-            yield art
+class _Readers:
+    """Turns chunks of files into rows, in order: here for a small mirror, in
+    ``workers`` spawned processes (at most ``2 × workers`` chunks in flight) when
+    there are at least ``pool_min`` files (starting the workers costs more than
+    reading a few thousand posts)."""
+
+    def __init__(self, workers: int, chunk: int, pool_min: int) -> None:
+        self.workers, self.chunk = workers, chunk
+        self.head = max(2, -(-pool_min // chunk))  # chunks read before deciding
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def rows(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[Any]:
+        chunks = iter(lambda: list(islice(files, self.chunk)), [])
+        head = list(islice(chunks, self.head))
+        todo = _chain(head, chunks)
+        pool = None
+        if self.workers >= 2 and len(head) == self.head and len(head[-1]) == self.chunk:
+            pool = self._pool()
+        if pool is None:
+            for c in todo:
+                yield from read_rows(kind, c)
+            return
+        pending: deque[tuple[Future[list[Any]], list[tuple[str, str]]]] = deque()
+        for c in islice(todo, 2 * self.workers):
+            pending.append((pool.submit(read_rows, kind, c), c))
+        while pending:
+            future, chunk = pending.popleft()
+            try:
+                done = future.result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                self.workers = 1
+                for c in (chunk, *(c for _, c in pending)):
+                    yield from read_rows(kind, c)
+                for c in todo:
+                    yield from read_rows(kind, c)
+                return
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((pool.submit(read_rows, kind, nxt), nxt))
+            yield from done
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        """The worker pool, started on first use; None where processes cannot be had."""
+        if self.pool is None:
+            try:
+                ctx = multiprocessing.get_context("spawn")  # lean workers: no copy of this one
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            except (OSError, ImportError, NotImplementedError):
+                return None
+        return self.pool
 
 
-def reindex(config: Config) -> ReindexReport:
-    """Replace the index's articles and revisions with what the files say."""
+def _chain(head: list[list[tuple[str, str]]], rest: Iterator[list[tuple[str, str]]]) -> Iterator:
+    yield from head
+    yield from rest
+
+
+def reindex(
+    config: Config, *, workers: int | None = None, chunk: int = CHUNK, pool_min: int = POOL_MIN
+) -> ReindexReport:
+    """Replace the index's articles and revisions with what the files say
+    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes)."""
+    from .assets import index_post_images
+
     root = config.root
     skipped: list[str] = []
     posts = revisions = 0
     files = MirrorFiles(root)
-    with MirrorLock(root), Store(config.store_target) as store, store.batch():
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    with (
+        MirrorLock(root),
+        Store(config.store_target) as store,
+        _Readers(workers, chunk, pool_min) as readers,
+        store.batch(),
+        store.bulk_articles(),
+    ):
         store.clear_articles()
-        for art in _posts(config, skipped):
-            keys = derive_keys(art)
-            if store.find(art.key) is not None:
-                skipped.append(f"{art.path}: same key as another post ({art.key})")
+        seen: set[str] = set()
+        batch: list[tuple[Any, ...]] = []
+        for got in readers.rows("post", walk_posts(root / config.mirror.posts_dir, root)):
+            if isinstance(got, str):
+                skipped.append(got)
                 continue
-            store.put(art, guid_key=keys.guid_key, fp=keys.fp)
-            index_post_images(store, files, art.key, art.content, art.changed or art.fetched)
+            row, content, when = got
+            key = row[0]
+            if not key:
+                continue
+            if key in seen:
+                skipped.append(f"{row[16]}: same key as another post ({key})")
+                continue
+            seen.add(key)
+            batch.append(row)
+            if content:
+                stamp: datetime = parse_ts(when)  # type: ignore[assignment]
+                index_post_images(store, files, key, content, stamp)
+            if len(batch) >= chunk:
+                store.put_rows(batch)
+                batch.clear()
             posts += 1
-        for path in iter_posts(root / REVISIONS_DIR):
-            old = _read(path, root, skipped)
-            if old is None:
+        store.put_rows(batch)
+        seen.clear()
+        revs: list[Any] = []
+        for got in readers.rows("revision", walk_posts(root / REVISIONS_DIR, root)):
+            if isinstance(got, str):
+                skipped.append(got)
                 continue
-            stored = old.changed or old.first_seen or old.fetched
-            store.add_revision(old.key, old.revision, old.content_hash, old.title, stored, old.path)
+            revs.append(got)
             revisions += 1
+            if len(revs) >= chunk:
+                store.add_revision_rows(revs)
+                revs.clear()
+        store.add_revision_rows(revs)
     return ReindexReport(posts=posts, revisions=revisions, skipped=tuple(skipped))

@@ -22,14 +22,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .article import Filtered, Keys, build_article, content_hash, derive_keys
 from .clean import CleanOptions, clean_html, clean_title, html_to_text
 from .errors import ItemError, NewsmirrorError
 from .extract import ExtractPool, extract_page, is_summary
-from .fetch import Fetcher
 from .models import Article, Entry, ItemOutcome, OutcomeKind, ParsedFeed, Source
-from .store import Store
+
+if TYPE_CHECKING:  # the pool's workers import this module: no network code there
+    from .fetch import Fetcher
+    from .store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,6 +119,18 @@ def parse_ts(s: str | None) -> datetime | None:
     if not s:
         return None
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def article_row(art: Article, *, guid_key: str, fp: str) -> tuple:
+    """An article's values in ``ARTICLE_COLUMNS`` order, as stored."""
+    return (
+        art.key, art.guid, guid_key, fp, art.source, art.source_name, art.title, art.link,
+        ts(art.published), ts(art.updated), ts(art.fetched), ts(art.first_seen or art.fetched),
+        ts(art.changed), art.content_hash, art.origin, art.revision, art.path,
+        json.dumps(list(art.categories), ensure_ascii=False),
+        json.dumps(list(art.authors), ensure_ascii=False),
+        ts(art.deleted), json.dumps(list(art.deletions)),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,24 +283,32 @@ class Store:
         row = self.db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
+    _PUT = (
+        f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)})"
+        f" VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})"
+    )
+
     def put(self, art: Article, *, guid_key: str, fp: str) -> None:
         """Insert or replace an article's row."""
-        values = (
-            art.key, art.guid, guid_key, fp, art.source, art.source_name, art.title, art.link,
-            ts(art.published), ts(art.updated), ts(art.fetched), ts(art.first_seen or art.fetched),
-            ts(art.changed), art.content_hash, art.origin, art.revision, art.path,
-            json.dumps(list(art.categories), ensure_ascii=False),
-            json.dumps(list(art.authors), ensure_ascii=False),
-            ts(art.deleted), json.dumps(list(art.deletions)),
-        )  # fmt: skip
-        marks = ", ".join("?" * len(ARTICLE_COLUMNS))
         try:
-            self.db.execute(
-                f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)}) VALUES ({marks})",
-                values,
-            )
+            self.db.execute(self._PUT, article_row(art, guid_key=guid_key, fp=fp))
         except sqlite3.IntegrityError as e:
             raise StoreError(f"cannot store: {e}", source=art.source, url=art.link) from None
+
+    def put_rows(self, rows: Iterable[tuple]) -> None:
+        """Insert or replace many article rows (``article_row`` tuples) at once."""
+        try:
+            self.db.executemany(self._PUT, rows)
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"cannot store: {e}") from None
+
+    def add_revision_rows(self, rows: Iterable[tuple[str, int, str, str, str, str]]) -> None:
+        """Many (key, revision, content_hash, title, stored as text, path) rows at once."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO revisions (key, revision, content_hash, title, stored, path)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def set_path(self, key: str, path: str) -> None:
         self.db.execute("UPDATE articles SET path = ? WHERE key = ?", (path, key))
@@ -351,6 +372,25 @@ class Store:
                 " ORDER BY key, revision"
             ).fetchall(),
         }
+
+    # The articles table's secondary indexes, as SCHEMA creates them.
+    _ARTICLE_INDEXES = tuple(
+        (m.group(1), m.group(0))
+        for m in re.finditer(r"CREATE INDEX IF NOT EXISTS (\w+) ON articles\b[^;]*", SCHEMA)
+    )
+
+    @contextlib.contextmanager
+    def bulk_articles(self) -> Iterator[None]:
+        """Many article rows at once (``reindex``): the secondary indexes are dropped
+        and built again at the end (sorting once beats updating them row by row).
+        Inside ``batch()``, so nobody sees the table without them."""
+        for name, _ in self._ARTICLE_INDEXES:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+        try:
+            yield
+        finally:
+            for _, create in self._ARTICLE_INDEXES:
+                self.db.execute(create)
 
     def clear_articles(self) -> None:
         self.db.execute("DELETE FROM articles")
@@ -706,4 +746,4 @@ class Store:
         return dict(self.db.execute("SELECT key, published FROM articles"))
 
 
-__all__ = ["Store", "Known", "FeedHealth", "RecheckState", "ts", "parse_ts"]
+__all__ = ["Store", "Known", "FeedHealth", "RecheckState", "article_row", "ts", "parse_ts"]

@@ -1,0 +1,146 @@
+"""Post file → index row: the per-file half of ``reindex``, kept light (no PyYAML,
+lxml or network modules until a post needs them) because ``reindex`` runs it in
+worker processes for a big mirror.
+
+A post in newsmirror's own layout is read by ``frontmatter.split_post`` and turned
+straight into its row (its times are already in the stored form; the index keeps
+no text, so the HTML is not parsed). Anything else (a legacy or hand-edited post)
+goes through ``postfile.parse_post`` and PyYAML. Both give the same row for the
+same file: the tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from .errors import ItemError
+from .frontmatter import Raw, split_post
+from .urls import fingerprint, guid_key
+
+_IMG = re.compile("<img", re.I)
+_TIME_KEYS = ("date", "fetched", "first_seen", "changed", "updated", "deleted")
+
+# (article row in store.ARTICLE_COLUMNS order, content HTML when it shows local
+# images else "", changed-else-fetched as stored: when its images were indexed)
+PostRow = tuple[tuple[Any, ...], str, str]
+RevisionRow = tuple[str, int, str, str, str, str]  # key, revision, hash, title, stored, path
+
+
+def read_post_text(path: str) -> str:
+    """The file's text as ``Path.read_text(encoding="utf-8")`` gives it (universal
+    newlines), with plain reads."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 1 << 16)
+        if len(data) == 1 << 16:
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+_JSON_LISTS: dict[tuple[str, ...], str] = {}
+
+
+def _json_list(items: tuple[str, ...]) -> str:
+    got = _JSON_LISTS.get(items)
+    if got is None:
+        got = json.dumps(list(items), ensure_ascii=False)
+        if len(_JSON_LISTS) < 4096:
+            _JSON_LISTS[items] = got
+    return got
+
+
+def fast_row(text: str, rel: str) -> PostRow | None:
+    """The index row of a post in newsmirror's own layout; None for any other file."""
+    got = split_post(text)
+    if got is None:
+        return None
+    fm, body = got
+    for k in _TIME_KEYS:  # ts() writes years before 1000 unpadded: leave those to slow_row
+        v = fm.get(k)
+        if v is not None and v[0] == "0":
+            return None
+    return _row(fm, body, rel)
+
+
+def _row(fm: Raw, body: str, rel: str) -> PostRow:
+    title, link, published, fetched = fm["title"], fm["from"], fm["date"], fm["fetched"]
+    source_name = fm["author"]
+    if not source_name:
+        cats = fm["categories"] or fm["tags"]
+        source_name = cats[0] if cats else ""
+    source, guid = fm.get("source", ""), fm.get("guid", "")
+    revision = fm.get("revision", 1)
+    changed = fm.get("changed")
+    row = (
+        fm.get("key") or link, guid, guid_key(guid, source), fingerprint(title, published),
+        source, source_name, title, link, published, fm.get("updated"), fetched,
+        fm.get("first_seen") or fetched, changed, fm.get("hash", ""),
+        "page" if fm.get("origin") == "page" else "feed", revision if revision >= 1 else 1, rel,
+        _json_list(fm.get("feed_categories", ())), _json_list(fm.get("authors", ())),
+        fm.get("deleted"), _json_list(fm.get("deletions", ())),
+    )  # fmt: skip
+    content = ""
+    if _may_show_images(body):
+        from .assets import local_images
+        from .postfile import body_content
+
+        content, _ = body_content(body, liquid=fm.get("liquid_escaped") is True)
+        if not local_images(content):
+            content = ""
+    return row, content, changed or fetched
+
+
+def _may_show_images(body: str) -> bool:
+    """False only when the content cannot show a local image (its ``src`` would need
+    ``/assets/`` spelled out, or written with entities)."""
+    return "/assets/" in body or ("&" in body and _IMG.search(body) is not None)
+
+
+def slow_row(text: str, rel: str) -> PostRow:
+    """The index row of any post, read with ``parse_post`` (PyYAML for front matter
+    not in newsmirror's own layout). Raises ItemError for an unreadable post."""
+    from .article import derive_keys
+    from .assets import local_images
+    from .postfile import parse_post
+    from .store import article_row
+
+    art = parse_post(text, path=rel).to_article(with_text=False)
+    keys = derive_keys(art)
+    row = article_row(art, guid_key=keys.guid_key, fp=keys.fp)
+    content = art.content if local_images(art.content) else ""
+    return row, content, row[12] or row[10]
+
+
+def post_row(text: str, rel: str) -> PostRow:
+    return fast_row(text, rel) or slow_row(text, rel)
+
+
+def revision_row(text: str, rel: str) -> RevisionRow:
+    """(key, revision, hash, title, stored, path) of a kept version's file."""
+    r = post_row(text, rel)[0]
+    return (r[0], r[15], r[13], r[6], r[12] or r[11] or r[10], rel)
+
+
+def read_rows(kind: str, files: list[tuple[str, str]]) -> list[Any]:
+    """For each (path, relative path): its row (``post_row`` for ``kind`` "post",
+    ``revision_row`` for "revision"), or the string "path: cause" when the file
+    cannot be read. Runs in ``reindex``'s worker processes."""
+    make = post_row if kind == "post" else revision_row
+    out: list[Any] = []
+    for path, rel in files:
+        try:
+            out.append(make(read_post_text(path), rel))
+        except (ItemError, UnicodeDecodeError, OSError) as e:
+            out.append(f"{rel}: {e}")
+    return out

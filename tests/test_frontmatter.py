@@ -1,0 +1,219 @@
+"""The fast front-matter reader (frontmatter.py) and the row it gives ``reindex``
+(reindex_rows.py) agree with PyYAML and ``parse_post``: over every post a corpus run
+writes, the golden posts, the real classic post, and generated posts from
+``render_post``; anything not in newsmirror's own layout falls back to PyYAML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from newsmirror.frontmatter import as_yaml, plain_ok, read_block, split_post
+from newsmirror.models import Article
+from newsmirror.pipeline import run
+from newsmirror.postfile import _FRONT, parse_post, render_post
+from newsmirror.reindex_rows import fast_row, read_post_text, revision_row, slow_row
+from newsmirror.store import parse_ts
+
+from .helpers import make_mirror
+from .test_pipeline import corpus_sources
+
+LOADERS: list[Any] = list(
+    dict.fromkeys([getattr(yaml, "CSafeLoader", yaml.SafeLoader), yaml.SafeLoader])
+)
+GOLDEN = Path(__file__).parent / "golden"
+NOW = parse_ts("2026-11-28T08:00:00.000Z")
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def block_of(text: str) -> str:
+    m = _FRONT.match(text.replace("\r\n", "\n"))
+    assert m is not None
+    return m.group(1)
+
+
+def check_post(text: str, rel: str = "_posts/x.md", *, ours: bool) -> None:
+    """The fast reader, when it reads the post, says what PyYAML says, and its row is
+    the row ``parse_post`` gives; posts newsmirror writes are always read fast."""
+    block = block_of(text)
+    fast = read_block(block)
+    if ours:
+        assert fast is not None, block
+    if fast is not None:
+        for loader in LOADERS:
+            assert as_yaml(fast) == yaml.load(block, Loader=loader)
+        assert parse_post(text, path=rel) == _yaml_parse(text, rel)
+    row = fast_row(text, rel)
+    if ours and fast is not None:
+        early = any(  # a year before 1000 (stored unpadded): left to the slow path
+            str(fast.get(k, "x"))[0] == "0"
+            for k in ("date", "fetched", "first_seen", "changed", "updated")
+        )
+        assert (row is None) == early
+    if row is not None:
+        assert row == slow_row(text, rel)
+
+
+def _yaml_parse(text: str, rel: str) -> Any:
+    """parse_post with the fast reader switched off."""
+    import newsmirror.postfile as pf
+
+    real = pf.read_block
+    pf.read_block = lambda block: None  # type: ignore[assignment]
+    try:
+        return pf.parse_post(text, path=rel)
+    finally:
+        pf.read_block = real
+
+
+# ---- posts from a real run, golden and corpus posts ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from newsmirror.loopback import LoopbackServer
+
+    from .conftest import corpus_path
+
+    corpus = corpus_path()
+    if not corpus.is_dir():
+        pytest.skip("corpus absent")
+    with LoopbackServer() as server:
+        cfg = make_mirror(tmp_path_factory.mktemp("fm") / "m", corpus_sources(server, corpus))
+        run(cfg, now=NOW)
+    return cfg.root
+
+
+def test_every_post_of_a_corpus_run_reads_fast_and_the_same(corpus_mirror: Path) -> None:
+    posts = sorted((corpus_mirror / "_posts").rglob("*.md"))
+    assert len(posts) > 100
+    for p in posts:
+        rel = p.relative_to(corpus_mirror).as_posix()
+        text = read_post_text(str(p))
+        assert text == p.read_text(encoding="utf-8")
+        check_post(text, rel, ours=True)
+        assert fast_row(text, rel) is not None
+
+
+def test_golden_and_classic_posts() -> None:
+    from .conftest import corpus_path
+
+    golden = sorted(GOLDEN.glob("*.md"))
+    assert golden
+    for p in golden:
+        check_post(p.read_text(encoding="utf-8"), ours=False)
+    classic = corpus_path() / "classic-post.md"
+    if classic.is_file():
+        check_post(classic.read_text(encoding="utf-8"), ours=False)
+
+
+# ---- generated posts -------------------------------------------------------------------
+
+TEXT = st.text(max_size=60)
+NAME = st.one_of(TEXT, st.sampled_from(["(臺)中央社CNA", "BBC 中文", "null", "- x", "a: b", "#x"]))
+INSTANT = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> Article:
+    fetched = draw(INSTANT)
+    published = min(draw(INSTANT), fetched)
+    return Article(
+        key=draw(TEXT), guid=draw(TEXT), source=draw(NAME), source_name=draw(NAME),
+        title=draw(TEXT), link=draw(st.one_of(TEXT, st.just("https://example.org/a?b=1#c"))),
+        published=published, fetched=fetched,
+        content=draw(st.sampled_from(["", "<p>x</p>", '<img src="/assets/ab/x.png">', "{{ x }}"])),
+        text="", content_hash=draw(TEXT), updated=draw(st.none() | INSTANT),
+        categories=tuple(draw(st.lists(NAME, max_size=3))),
+        authors=tuple(draw(st.lists(NAME, max_size=3))), revision=draw(st.integers(-2, 99)),
+        origin=draw(st.sampled_from(["feed", "page"])),
+        first_seen=draw(st.none() | INSTANT), changed=draw(st.none() | INSTANT),
+    )  # fmt: skip
+
+
+@SETTINGS
+@given(articles())
+@example(Article(key="", guid="", source="", source_name="", title='"\\\n\x85\u2028\ufeff', link="",
+                 published=datetime(999, 1, 1, tzinfo=UTC), fetched=datetime(2020, 1, 1, tzinfo=UTC),
+                 content="", text="", content_hash=""))  # fmt: skip
+def test_rendered_posts_read_fast_and_the_same(art: Article) -> None:
+    check_post(render_post(art), "_posts/2020-01-01-x.md", ours=True)
+    assert revision_row(render_post(art), "_revisions/x/1.md")[0] == (art.key or art.link)
+
+
+@SETTINGS
+@given(st.text(max_size=40))
+def test_plain_ok_is_sound(s: str) -> None:
+    """What plain_ok lets through reads back as itself, plain, for both PyYAML readers."""
+    for flow in (False, True):
+        if not plain_ok(s, flow=flow):
+            continue
+        doc, want = (f"k: [ {s}, {s} ]", [s, s]) if flow else (f"k: {s}", s)
+        for loader in LOADERS:
+            assert yaml.load(doc, Loader=loader) == {"k": want}
+
+
+# ---- anything else goes to PyYAML ------------------------------------------------------
+
+T0 = datetime(2023, 1, 11, 7, 4, 3, tzinfo=UTC)
+BASE = render_post(
+    Article(key="https://a.example/1", guid="g1", source="cna", source_name="中央社",
+            title="標題", link="https://a.example/1", published=T0, fetched=T0 + timedelta(hours=1),
+            content="<p>內文</p>", text="內文", content_hash="sha256:00")
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.replace('title: "標題"', "title: 標題"),  # plain title
+        lambda t: t.replace('title: "標題"', "title: '標題'"),  # single-quoted
+        lambda t: t.replace("source: cna\n", "source: cna # comment\n"),
+        lambda t: t.replace("source: cna\n", "extra: 1\nsource: cna\n"),  # unknown key
+        lambda t: t.replace('guid: "g1"\n', "").replace(
+            "source: cna\n",
+            'guid: "g1"\nsource: cna\n',  # out of order
+        ),
+        lambda t: t.replace("source: cna\n", "source: cna\nsource: other\n"),  # twice
+        lambda t: t.replace("comments: True", "comments: true"),
+        lambda t: t.replace("date: 2023-01-11T07:04:03.000Z", "date: 2023-01-11 07:04:03"),
+        lambda t: t.replace("date: 2023-01-11T07:04:03.000Z", "date: 2023-13-11T07:04:03.000Z"),
+        lambda t: t.replace("author: 中央社", "author:  中央社"),
+        lambda t: t.replace("author: 中央社", "author: yes"),
+        lambda t: t.replace("author: 中央社", "author: 12"),
+        lambda t: t.replace("tags: [ 中央社 ]", "tags: [中央社]"),
+        lambda t: t.replace("tags: [ 中央社 ]", "tags:\n  - 中央社"),
+        lambda t: t.replace('title: "標題"', 'title: "標\\e題"'),  # an escape we never write
+        lambda t: t.replace('title: "標題"', 'title: "標\\ud800題"'),
+        lambda t: t.replace('title: "標題"', 'title: "標\t題"'),  # a raw tab
+        lambda t: t.replace("\n", "\r\n"),
+        lambda t: "\ufeff" + t,
+        lambda t: t.replace("hash:", "hash :"),
+    ],
+)
+def test_other_layouts_fall_back_to_pyyaml(edit: Any) -> None:
+    text = edit(BASE)
+    assert text != BASE
+    assert split_post(text) is None
+    try:
+        want = _yaml_parse(text, "_posts/x.md")
+    except Exception as e:  # noqa: BLE001 - whatever PyYAML says, parse_post says the same
+        with pytest.raises(type(e)):
+            parse_post(text, path="_posts/x.md")
+        return
+    assert parse_post(text, path="_posts/x.md") == want
+    assert fast_row(text, "_posts/x.md") is None
+
+
+def test_base_reads_fast() -> None:
+    got = split_post(BASE)
+    assert got is not None and got[0]["source"] == "cna" and got[0]["key"] == "https://a.example/1"
+    assert fast_row(BASE, "_posts/x.md") == slow_row(BASE, "_posts/x.md")

@@ -1,0 +1,81 @@
+"""``reindex`` in worker processes gives exactly the index it gives in one process
+(and the index a run built), legacy and broken files included."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import newsmirror.reindex
+from newsmirror.loopback import LoopbackServer
+from newsmirror.pipeline import run
+from newsmirror.reindex import reindex
+from newsmirror.store import Store, parse_ts
+
+from .helpers import make_mirror
+from .test_pipeline import corpus_sources
+
+NOW = parse_ts("2026-11-28T08:00:00.000Z")
+LEGACY = """---
+layout: post
+title: 舊文章
+date: 2020-03-04 05:06:07 +0800
+author: 舊來源
+from: http://legacy.example/1
+tags: [ 舊來源 ]
+categories: 舊來源
+---
+舊的純文字內文
+"""
+
+
+def dump(cfg_index: Path) -> dict[str, list[tuple]]:
+    with Store(cfg_index) as store:
+        return store.dump()
+
+
+def test_reindex_in_workers_gives_the_same_index(
+    tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools: list[int] = []
+
+    class Pool(newsmirror.reindex.ProcessPoolExecutor):  # type: ignore[name-defined]
+        def __init__(self, workers: int, **kw: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
+    cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
+    run(cfg, now=NOW)
+    before = dump(cfg.index_path)
+    cfg.index_path.unlink()
+    rep = reindex(cfg, workers=2, chunk=7, pool_min=0)
+    assert rep.skipped == () and rep.posts == len(before["articles"])
+    assert dump(cfg.index_path) == before
+    assert pools == [2]  # the rows were read by two worker processes
+
+    # Files newsmirror did not write, a second post with a taken key, unreadable ones.
+    posts = cfg.root / "_posts"
+    (posts / "2020-03-04-舊文章.md").write_text(LEGACY, encoding="utf-8")
+    first = sorted(posts.glob("*.md"))[0]
+    shutil.copy(first, posts / "zz-copy.md")
+    (posts / "zz-bad-utf8.md").write_bytes(b"---\ntitle: x\n---\n\xff\xfe")
+    (posts / "zz-bad-yaml.md").write_text("---\ntitle: [x\n---\n", encoding="utf-8")
+    (posts / "zz-no-front.md").write_text("just text\n", encoding="utf-8")
+    cfg.index_path.unlink()
+    one = reindex(cfg, workers=1)
+    inline = dump(cfg.index_path)
+    cfg.index_path.unlink()
+    two = reindex(cfg, workers=2, chunk=3, pool_min=0)
+    assert dump(cfg.index_path) == inline and two == one
+    assert one.posts == len(before["articles"]) + 1
+    assert [s.split(":")[0] for s in one.skipped] == [
+        "_posts/zz-bad-utf8.md", "_posts/zz-bad-yaml.md", "_posts/zz-copy.md",
+        "_posts/zz-no-front.md",
+    ]  # fmt: skip
+    assert "same key as another post" in one.skipped[2]
+    legacy = [r for r in inline["articles"] if r[7] == "http://legacy.example/1"]
+    assert len(legacy) == 1 and legacy[0][8] == "2020-03-03T21:06:07.000Z"
