@@ -19,6 +19,7 @@ from lxml import html
 
 from newsmirror.cli_site import make_server
 from newsmirror.config import load_config
+from newsmirror.models import OutcomeKind
 from newsmirror.reindex import reindex
 from newsmirror.site import SiteSettings, build_site
 from newsmirror.site_pages import article_href
@@ -215,3 +216,76 @@ def test_every_article_is_in_each_tree_exactly_once(site) -> None:
             p.relative_to(out / prefix).as_posix() for p in (out / prefix / "a").rglob("*.html")
         )
         assert found == expected, prefix
+
+
+# ------------------------------------------- a mirror's images, originals gone
+
+
+@pytest.fixture(scope="module")
+def image_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """A mirror run against the sample feeds (PNG pictures) on a loopback "origin",
+    which is then stopped; the site is built with images from their originals where
+    the mirror has no copy, and served on a port of its own. Yields (output folder,
+    site URL, the stopped origin's URL)."""
+    from newsmirror.loopback import LoopbackServer
+    from newsmirror.pipeline import run
+    from newsmirror.samples import sample_site, sample_sources
+
+    from .helpers import make_mirror
+
+    root = tmp_path_factory.mktemp("images")
+    with LoopbackServer() as origin:
+        for f in sample_site(origin.base_url):
+            origin.add(f.path, f.body, content_type=f.content_type)
+        triples = [(s["name"], s["slug"], s["url"]) for s in sample_sources(origin.base_url)]
+        cfg = make_mirror(root / "m", triples, defaults="")
+        report = run(cfg)
+        gone = origin.base_url
+    assert sum(s.count(OutcomeKind.NEW) for s in report.sources) > 20
+    assert list((cfg.root / "assets").rglob("*.png")), "the run kept the pictures"
+    out = root / "site"
+    build_site(cfg, out, settings=SiteSettings(title="圖片鏡像", variants=VARIANTS, search=False))
+    srv = make_server(out, 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield out, f"http://127.0.0.1:{srv.server_address[1]}/", gone
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+_LOAD_ALL = """async () => {
+  const out = [];
+  for (const img of document.querySelectorAll("div.content img")) {
+    img.scrollIntoView();
+    if (!img.complete) {
+      await new Promise(r => { img.onload = img.onerror = r; setTimeout(r, 5000); });
+    }
+    out.push([img.currentSrc, img.naturalWidth]);
+  }
+  return out;
+}"""
+
+
+def test_a_mirrors_images_load_from_its_own_folder(image_site, browser) -> None:
+    out, base, gone = image_site
+    root_pages = sorted((out / "a").rglob("*.html"))
+    pages = root_pages + sorted((out / "zh-hans" / "a").rglob("*.html"))[:5]
+    with_imgs = [p for p in pages if "<img" in p.read_text(encoding="utf-8")]
+    assert len(with_imgs) >= len(root_pages) // 2 > 10
+    v = Visit(browser, base)  # one tab for every page: each load waits for its images
+    loaded = 0
+    for page in with_imgs:
+        resp = v.page.goto(base + page.relative_to(out).as_posix(), wait_until="load")
+        assert resp is not None and resp.status == 200
+        got = v.page.evaluate(_LOAD_ALL)
+        assert got, page
+        for src, width in got:
+            assert src.startswith(base + "assets/") and width > 0, (page, src, width)
+        loaded += len(got)
+    assert loaded >= len(with_imgs)
+    assert v.foreign() == [] and v.console == [], (v.foreign(), v.console)
+    assert not any(u.startswith(gone) for u, _, _ in v.requests)
+    images = [u for u, kind, _ in v.requests if kind == "image"]
+    assert images and all(u.startswith(base + "assets/") for u in images)
+    v.close()

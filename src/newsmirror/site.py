@@ -67,6 +67,7 @@ def _templates_sig() -> str:
         "site_feeds.py",
         "site_search.py",
         "site_render.py",
+        "site_images.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)
