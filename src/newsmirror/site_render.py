@@ -21,6 +21,7 @@ from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_en
 from .site_files import SiteFiles, digest, signature
 from .site_images import SiteImages, resolve_marks
 from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
+from .site_records import Records
 from .site_search import SearchIndex, drop_bundles, pagefind_binary
 from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
 from .store import Store, parse_ts, ts
@@ -76,6 +77,7 @@ class Builder:
         learn_han_kinds(self.m.extra.get("han", {}))
         self._drop_stale_pages(store.site_published())
         self.search = self._search_index()
+        self.records = Records(self, store)
         try:
             self._pass(store)
         finally:
@@ -88,6 +90,7 @@ class Builder:
         for row in store.site_rows():
             self.count += 1
             item = early.pop(row[0], None) or self._article(row)
+            self.records.see(item, row)
             self._day(item)
             self._source(item)
             self.home.append(item)
@@ -107,6 +110,7 @@ class Builder:
         for st in self.sources.values():
             self._finish_source(st)
         self._archive_index()
+        self.records.finish()
         self._home()
         self._feeds()
         for tree in self.trees:
@@ -148,7 +152,11 @@ class Builder:
         fm = rec.front_matter
         deleted = fm.get("deleted") or fm.get("deleted_at")
         mark = "deleted" if deleted else ""
-        at = deleted.isoformat() if isinstance(deleted, datetime) else ""
+        when = deleted if isinstance(deleted, datetime) else None
+        if deleted and when is None:
+            with contextlib.suppress(ValueError):
+                when = parse_ts(str(deleted))
+        at = when.isoformat() if isinstance(when, datetime) else ""
         return rec.content, mark, at, rec.legacy
 
     def _drop_stale_pages(self, published: dict[str, str]) -> None:
@@ -198,6 +206,7 @@ class Builder:
             page = resolve_marks(page, up(tree.prefix + item.href))
             self.files.write(tree.prefix + item.href, page)
         self.images.set(item.key, shown)
+        self.records.rendered(item.key, deleted_at if mark else "")
         self.m.articles[item.key] = [sig, lang, mark, item.href, row[5]]
         self.rendered += 1
         return item
@@ -339,9 +348,10 @@ class Builder:
             ({"slug": st.slug, "name": st.name, "count": st.count, "last": st.last}
              for st in self.sources.values()), key=lambda d: (d["name"], d["slug"]),
         )  # fmt: skip
-        sig = signature(self.build_sig, [i.sig for i in newest],
+        sig = signature(self.build_sig, [i.sig for i in newest], self.records.count,
                         [(d["slug"], d["name"], d["count"], str(d["last"])) for d in summary])  # fmt: skip
         self._page("home", "index.html", sig, items=newest, sources=summary,
+                   deletions=self.records.count,
                    title_fn=lambda t: t.text(self.s.title))  # fmt: skip
 
     # ------------------------------------------------------------ feeds
