@@ -11,14 +11,22 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from lxml import html
 
+from newsmirror.article import derive_keys
 from newsmirror.cli_site import make_server
 from newsmirror.config import load_config
+from newsmirror.fsutil import MirrorFiles
+from newsmirror.mirror import MirrorWriter
+from newsmirror.models import OutcomeKind
+from newsmirror.postfile import parse_post
 from newsmirror.reindex import reindex
 from newsmirror.site import SiteSettings, build_site
 from newsmirror.site_pages import article_href
@@ -48,7 +56,22 @@ def _corpus_mirror(root: Path) -> Path:
     (root / "newsmirror.toml").write_text(
         '[[sources]]\nname = "x"\nslug = "x"\nurl = "https://x.example/f.xml"\n', encoding="utf-8"
     )
-    reindex(load_config(root / "newsmirror.toml"))
+    cfg = load_config(root / "newsmirror.toml")
+    reindex(cfg)
+    # One article edited twice (a history page), one deleted at the source.
+    with Store(cfg.index_path) as store:
+        first, second = sorted(store.iter_articles(), key=lambda a: a.key)[:2]
+        post = root / first.path
+        art = parse_post(post.read_text(encoding="utf-8"), path=first.path).to_article()
+        writer = MirrorWriter(cfg, store, MirrorFiles(root))
+        for n, extra in enumerate(("<p>更正：補充一段說明。</p>", "<p>再次更正。</p>")):
+            art = replace(art, content=art.content + extra, text=art.text + extra,
+                          content_hash=f"sha256:{n:064x}", fetched=art.fetched + timedelta(hours=n + 1))  # fmt: skip
+            with store.batch():
+                writer.keep(art, derive_keys(art))
+    gone = root / second.path
+    gone.write_text(gone.read_text(encoding="utf-8").replace(
+        "\n---\n", "\ndeleted: 2026-01-02T03:04:05.000Z\n---\n", 1), encoding="utf-8")  # fmt: skip
     return root / "newsmirror.toml"
 
 
@@ -138,6 +161,9 @@ def _pages(out: Path) -> dict[str, str]:
         "article with images": rel(with_img), "search": "search.html", "404": "no/such/page.html",
         "variant home": "zh-hans/index.html", "variant article": "zh-hans/" + rel(arts[1]),
         "atom": "atom.xml", "sitemap": "sitemap.xml",
+        "history": rel(next((out / "h").rglob("*.html"))), "deletions": "deleted.html",
+        "variant history": "zh-hans/" + rel(next((out / "h").rglob("*.html"))),
+        "variant deletions": "zh-hans/deleted.html",
     }  # fmt: skip
 
 
@@ -153,6 +179,11 @@ def test_every_page_type_loads_only_the_sites_own_files(site, browser) -> None:
             assert v.page.evaluate("document.documentElement.lang"), kind
         assert v.foreign() == [], kind
         assert v.console == [], (kind, v.console)
+        if kind.endswith("history"):
+            assert v.page.locator("ol.versions > li").count() == 3, kind
+            assert v.page.locator(".diff ins").count() >= 2, kind
+        if kind.endswith("deletions"):
+            assert v.page.locator("ol.items li").count() == 1, kind
         own = {urlsplit(u).path for u, _, _ in v.requests}
         if kind not in ("atom", "sitemap", "404"):
             assert any(p.endswith("/assets/site.css") for p in own), kind
@@ -215,3 +246,77 @@ def test_every_article_is_in_each_tree_exactly_once(site) -> None:
             p.relative_to(out / prefix).as_posix() for p in (out / prefix / "a").rglob("*.html")
         )
         assert found == expected, prefix
+
+
+# ------------------------------------------- a mirror's images, originals gone
+
+
+@pytest.fixture(scope="module")
+def image_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """A mirror run against the sample feeds (PNG pictures) on a loopback "origin",
+    which is then stopped; the site is built with images from their originals where
+    the mirror has no copy, and served on a port of its own. Yields (output folder,
+    site URL, the stopped origin's URL)."""
+    from newsmirror.loopback import LoopbackServer
+    from newsmirror.pipeline import run
+    from newsmirror.samples import sample_site, sample_sources
+
+    from .helpers import make_mirror
+
+    root = tmp_path_factory.mktemp("images")
+    with LoopbackServer() as origin:
+        for f in sample_site(origin.base_url):
+            origin.add(f.path, f.body, content_type=f.content_type)
+        triples = [(s["name"], s["slug"], s["url"]) for s in sample_sources(origin.base_url)]
+        cfg = make_mirror(root / "m", triples, defaults="")
+        with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop
+            report = pool.submit(run, cfg).result()
+        gone = origin.base_url
+    assert sum(s.count(OutcomeKind.NEW) for s in report.sources) > 20
+    assert list((cfg.root / "assets").rglob("*.png")), "the run kept the pictures"
+    out = root / "site"
+    build_site(cfg, out, settings=SiteSettings(title="圖片鏡像", variants=VARIANTS, search=False))
+    srv = make_server(out, 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield out, f"http://127.0.0.1:{srv.server_address[1]}/", gone
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+_LOAD_ALL = """async () => {
+  const out = [];
+  for (const img of document.querySelectorAll("div.content img")) {
+    img.scrollIntoView();
+    if (!img.complete) {
+      await new Promise(r => { img.onload = img.onerror = r; setTimeout(r, 5000); });
+    }
+    out.push([img.currentSrc, img.naturalWidth]);
+  }
+  return out;
+}"""
+
+
+def test_a_mirrors_images_load_from_its_own_folder(image_site, browser) -> None:
+    out, base, gone = image_site
+    root_pages = sorted((out / "a").rglob("*.html"))
+    pages = root_pages + sorted((out / "zh-hans" / "a").rglob("*.html"))[:5]
+    with_imgs = [p for p in pages if "<img" in p.read_text(encoding="utf-8")]
+    assert len(with_imgs) >= len(root_pages) // 2 > 10
+    v = Visit(browser, base)  # one tab for every page: each load waits for its images
+    loaded = 0
+    for page in with_imgs:
+        resp = v.page.goto(base + page.relative_to(out).as_posix(), wait_until="load")
+        assert resp is not None and resp.status == 200
+        got = v.page.evaluate(_LOAD_ALL)
+        assert got, page
+        for src, width in got:
+            assert src.startswith(base + "assets/") and width > 0, (page, src, width)
+        loaded += len(got)
+    assert loaded >= len(with_imgs)
+    assert v.foreign() == [] and v.console == [], (v.foreign(), v.console)
+    assert not any(u.startswith(gone) for u, _, _ in v.requests)
+    images = [u for u, kind, _ in v.requests if kind == "image"]
+    assert images and all(u.startswith(base + "assets/") for u in images)
+    v.close()

@@ -267,3 +267,29 @@ def test_no_text_copied_from_corpus(parsed: dict) -> None:
         text = path.read_text("utf-8", errors="replace")
         hits = {text[i : i + 20] for i in range(len(text) - 19)} & windows
         assert not hits, (path.name, sorted(hits)[:3])
+
+
+def test_topic_images_are_png_a_mirror_keeps(site: dict[str, SampleFile]) -> None:
+    from newsmirror.assets import ImageRefused, sniff_image
+    from newsmirror.samples import sample_png
+
+    pngs = [f for p, f in site.items() if p.startswith("/images/") and p.endswith(".png")]
+    assert len(pngs) >= 8
+    for f in pngs:
+        assert f.content_type == "image/png" and sniff_image(f.body) == "png"
+        assert len(f.body) < 2000
+        # IHDR: the declared size; the pixels inflate to exactly that many rows
+        import struct
+        import zlib
+
+        w, h = struct.unpack(">II", f.body[16:24])
+        idat_len = struct.unpack(">I", f.body[33:37])[0]
+        rows = zlib.decompress(f.body[41 : 41 + idat_len])
+        assert len(rows) == h * (1 + 3 * w)
+    with pytest.raises(ImageRefused):
+        sniff_image(site["/images/ad.svg"].body)
+    assert sample_png("#102030", 4, 2) != sample_png("#102031", 4, 2)
+    with pytest.raises(ValueError):
+        sample_png("#102030", 0, 2)
+    bodies = [f.body.decode("utf-8", "replace") for p, f in site.items() if p.startswith("/news/")]
+    assert any('src="/images/' in b and '.png"' in b for b in bodies)

@@ -3,7 +3,8 @@
 Every word here is invented for this project: fictional cities, fictional news,
 in Traditional and Simplified Chinese and in English. :func:`sample_site`
 returns every file a demo server serves under ``base_url`` (feeds of every kind
-newsmirror reads, the article pages they link to, SVG images, an index page);
+newsmirror reads, the article pages they link to, PNG pictures made here byte by
+byte and an SVG advert, an index page);
 :func:`sample_sources` returns the matching source list. Both are pure and
 deterministic: the same arguments always give the same bytes.
 
@@ -18,13 +19,16 @@ from __future__ import annotations
 
 import json
 import random
+import struct
+import zlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from html import escape, unescape
 from typing import NamedTuple
 
-__all__ = ["DEFAULT_NOW", "DEMO_FILTER_CATEGORY", "SampleFile", "sample_site", "sample_sources"]
+__all__ = ["DEFAULT_NOW", "DEMO_FILTER_CATEGORY", "SampleFile", "sample_png", "sample_site",
+           "sample_sources"]
 
 DEFAULT_NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 DEMO_FILTER_CATEGORY = "廣編特輯"  # an advertorial item in demo-cna carries it
@@ -159,7 +163,11 @@ def sample_site(
             ctype = f"text/html; charset={f.declared if f.codec != 'utf-8' else 'utf-8'}"
             files[item.path] = SampleFile(item.path, page.encode(f.codec), ctype)
     for key, color in _IMAGES.items():
-        svg = (
+        if key != "ad":  # the topics' pictures: PNG, as a mirror keeps them
+            path = f"/images/{key}.png"
+            files[path] = SampleFile(path, sample_png(color), "image/png")
+            continue
+        svg = (  # the advert: SVG, which a mirror refuses to keep
             f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" viewBox="0 0 640 360">'
             f'<rect width="640" height="360" fill="{color}"/><text x="40" y="196" font-size="56" '
             f'font-family="sans-serif" fill="#ffffff">{key}</text></svg>\n'
@@ -170,6 +178,24 @@ def sample_site(
     index = f'<!DOCTYPE html>\n<html lang="zh-Hant"><head><meta charset="utf-8"><title>newsmirror demo</title></head><body><h1>newsmirror demo feeds</h1><ul>{links}</ul><p>{_CHROME["tc"][10]}</p></body></html>\n'
     files["/"] = SampleFile("/", index.encode(), "text/html; charset=utf-8")
     return [files[p] for p in sorted(files)]
+
+
+def sample_png(color: str, width: int = 160, height: int = 90) -> bytes:
+    """A small valid PNG (8-bit RGB, made here byte by byte): a field of ``color``
+    (``#rrggbb``) with a lighter band across the middle. A few hundred bytes."""
+    if not 1 <= width <= 4096 or not 1 <= height <= 4096:
+        raise ValueError("PNG sides must be between 1 and 4096")
+    rgb = bytes.fromhex(color.lstrip("#"))
+    light = bytes(min(255, c + (255 - c) // 2) for c in rgb)
+    band = range(height * 2 // 5, height * 3 // 5)
+    rows = b"".join(b"\x00" + (light if y in band else rgb) * width for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(rows, 9))
+            + chunk(b"IEND", b""))  # fmt: skip
 
 
 def _items(idx: int, f: _Feed, base: str, seed: int, count: int, now: datetime) -> list[_Item]:
@@ -223,7 +249,7 @@ def _items(idx: int, f: _Feed, base: str, seed: int, count: int, now: datetime) 
 
 def _body(topic: _Topic, slots: dict[str, object], first: str, *, lazy: bool) -> str:
     """The article HTML: paragraphs, a heading, a figure, a list and a quote (XHTML-safe)."""
-    image = f"/images/{topic.key}.svg"
+    image = f"/images/{topic.key}.png"
     src = f'src="{_LAZY_GIF}" data-src="{image}" class="lazyload"' if lazy else f'src="{image}"'
     caption = escape(topic.caption.format(**slots))
     points = "".join(f"<li>{escape(p)}</li>" for p in topic.points)
@@ -429,7 +455,7 @@ def _json11(f: _Feed, items: list[_Item], base: str, now: datetime) -> str:
     for it in items:
         entry: dict[str, object] = {"id": it.guid, "url": it.link, "title": it.title}
         entry |= {"summary": it.summary, "content_html": it.body}
-        entry["image"] = f"{base}/images/{it.topic}.svg"
+        entry["image"] = f"{base}/images/{it.topic}.png"
         if it.published is not None:
             entry |= {"date_published": _iso(it.published), "date_modified": _iso(it.updated)}
         entry |= {"tags": list(it.categories), "authors": [{"name": _CHROME[f.lang][8]}]}

@@ -67,6 +67,9 @@ def _templates_sig() -> str:
         "site_feeds.py",
         "site_search.py",
         "site_render.py",
+        "site_images.py",
+        "site_records.py",
+        "site_history.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)

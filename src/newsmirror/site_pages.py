@@ -50,6 +50,17 @@ LABELS = {
     "feeds": "訂閱",
     "script": "文字",
     "articles": "篇",
+    "history": "修訂紀錄",
+    "history_hint": "每一版的時間與標題；每一版與前一版的差異：刪去的文字加刪除線，新增的文字加底線。",
+    "version": "第 {n} 版",
+    "current": "目前版本",
+    "changes": "刪去 {removed} 字，新增 {added} 字",
+    "no_text_change": "內文未變",
+    "deletions": "原文已刪除的文章",
+    "deletions_hint": "原網站已刪除、本站仍保留最後一份的文章，最近刪除的在前。",
+    "deletions_link": "已刪除文章列表（{n} 篇）",
+    "no_deletions": "目前沒有。",
+    "folded": "⋯ 未變段落",
 }
 
 

@@ -19,7 +19,9 @@ from .postfile import parse_post
 from .site import SiteSettings, SourceState, make_item
 from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_entries, xml_text
 from .site_files import SiteFiles, digest, signature
-from .site_pages import Item, Pages, Tree, day_href, source_href
+from .site_images import SiteImages, resolve_marks
+from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
+from .site_records import Records
 from .site_search import SearchIndex, drop_bundles, pagefind_binary
 from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
 from .store import Store, parse_ts, ts
@@ -65,8 +67,9 @@ class Builder:
         self.root = str(config.root) + "/"
         # Page content of articles rendered in this build that a feed may still show.
         self._content: dict[str, str] = {}
-        self._escaped: dict[tuple[str, str], str] = {}  # (key, variant) -> feed entry content
+        self._escaped: dict[tuple[str, str, str], str] = {}  # (key, variant, root) -> entry content
         self.search: SearchIndex | None = None
+        self.images = SiteImages(str(config.root), files)
 
     # ------------------------------------------------------------ the pass
 
@@ -74,6 +77,7 @@ class Builder:
         learn_han_kinds(self.m.extra.get("han", {}))
         self._drop_stale_pages(store.site_published())
         self.search = self._search_index()
+        self.records = Records(self, store)
         try:
             self._pass(store)
         finally:
@@ -86,6 +90,7 @@ class Builder:
         for row in store.site_rows():
             self.count += 1
             item = early.pop(row[0], None) or self._article(row)
+            self.records.see(item, row)
             self._day(item)
             self._source(item)
             self.home.append(item)
@@ -105,6 +110,7 @@ class Builder:
         for st in self.sources.values():
             self._finish_source(st)
         self._archive_index()
+        self.records.finish()
         self._home()
         self._feeds()
         for tree in self.trees:
@@ -113,6 +119,7 @@ class Builder:
             )
         self._assets()
         self._sitemap()
+        self.images.finish(set(self.m.articles))
         bundles: dict[str, list[dict[str, str]]] = {}
         if self.search is not None:
             bundles, self.search_removed = self.search.finish()
@@ -145,7 +152,11 @@ class Builder:
         fm = rec.front_matter
         deleted = fm.get("deleted") or fm.get("deleted_at")
         mark = "deleted" if deleted else ""
-        at = deleted.isoformat() if isinstance(deleted, datetime) else ""
+        when = deleted if isinstance(deleted, datetime) else None
+        if deleted and when is None:
+            with contextlib.suppress(ValueError):
+                when = parse_ts(str(deleted))
+        at = when.isoformat() if isinstance(when, datetime) else ""
         return rec.content, mark, at, rec.legacy
 
     def _drop_stale_pages(self, published: dict[str, str]) -> None:
@@ -175,9 +186,12 @@ class Builder:
             and len(rec) == 5
             and self.files.keep_in(self.prefixes, rec[3])
         ):
+            self.images.keep(row[0])
             return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
         raw, mark, deleted_at, legacy = self._read_post(row[10])
-        content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images)
+        shown: list[str] = []
+        content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images,
+                               image_map=self.images.mapper(shown))  # fmt: skip
         lang = detect_lang(row[3] + " " + _TAGS.sub("", content[:3000]), self.s.lang)
         item = make_item(row, sig, self.clock, lang, mark)
         self._content[item.key] = content
@@ -189,7 +203,10 @@ class Builder:
                 source_name=tree.text(item.source_name), content=tree.html(content),
                 deleted_at=at,
             )  # fmt: skip
+            page = resolve_marks(page, up(tree.prefix + item.href))
             self.files.write(tree.prefix + item.href, page)
+        self.images.set(item.key, shown)
+        self.records.rendered(item.key, deleted_at if mark else "")
         self.m.articles[item.key] = [sig, lang, mark, item.href, row[5]]
         self.rendered += 1
         return item
@@ -213,7 +230,8 @@ class Builder:
         got = self._content.get(item.key)
         if got is None:
             raw, _mark, _at, legacy = self._read_post(item.path)
-            got = page_content(raw, link=item.link, legacy=legacy, images=self.s.images)
+            got = page_content(raw, link=item.link, legacy=legacy, images=self.s.images,
+                               image_map=self.images.mapper([]))  # fmt: skip
             self._content[item.key] = got
         return got
 
@@ -330,9 +348,10 @@ class Builder:
             ({"slug": st.slug, "name": st.name, "count": st.count, "last": st.last}
              for st in self.sources.values()), key=lambda d: (d["name"], d["slug"]),
         )  # fmt: skip
-        sig = signature(self.build_sig, [i.sig for i in newest],
+        sig = signature(self.build_sig, [i.sig for i in newest], self.records.count,
                         [(d["slug"], d["name"], d["count"], str(d["last"])) for d in summary])  # fmt: skip
         self._page("home", "index.html", sig, items=newest, sources=summary,
+                   deletions=self.records.count,
                    title_fn=lambda t: t.text(self.s.title))  # fmt: skip
 
     # ------------------------------------------------------------ feeds
@@ -360,8 +379,6 @@ class Builder:
     def _url(self, tree: Tree, rel: str, from_rel: str) -> str:
         if self.s.base_url:
             return self.s.base_url + tree.prefix + rel
-        from .site_pages import rel_link
-
         return rel_link(tree.prefix + from_rel, tree.prefix + rel)
 
     def _write_feeds(
@@ -383,8 +400,9 @@ class Builder:
             for i in items:
                 got = kept.get(i.sig[:16])
                 if got is None:
+                    content = self._feed_content(i, tree, self._site_root(tree.prefix + rel))
                     e = FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
-                                  tree.text(i.source_name), self._feed_content(i, tree), True)  # fmt: skip
+                                  tree.text(i.source_name), content, True)  # fmt: skip
                     got = fmt.entry(e, tree)
                 parts.append(got)
             parts.append(fmt.tail)
@@ -409,13 +427,18 @@ class Builder:
             return {}
         return dict(zip(old, entries, strict=True))
 
-    def _feed_content(self, item: Item, tree: Tree) -> str:
+    def _site_root(self, out_rel: str) -> str:
+        """The way from the feed ``out_rel`` to the output folder's root (for images)."""
+        return self.s.base_url or up(out_rel)
+
+    def _feed_content(self, item: Item, tree: Tree, root: str) -> str:
         """An entry's content in ``tree``'s script, escaped for XML (once per build:
         the overall feed and the source's feed share most entries)."""
-        key = (item.key, tree.variant)
+        key = (item.key, tree.variant, root)
         got = self._escaped.get(key)
         if got is None:
-            got = self._escaped[key] = xml_text(tree.html(self.content_of(item)))
+            got = xml_text(resolve_marks(tree.html(self.content_of(item)), root))
+            self._escaped[key] = got
         return got
 
     # ------------------------------------------------------------ search, assets, sitemap

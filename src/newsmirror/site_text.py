@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import opencc
 
+from .assets import local_asset, local_images
 from .clean import CleanOptions, clean_html
 from .errors import ItemError
 from .sanitize import sanitize
@@ -149,9 +150,13 @@ def page_content(
     content: str, *, link: str, legacy: bool, images: str, image_map: ImageMap | None = None
 ) -> str:
     """Article HTML for a page: legacy posts (not written by newsmirror) are cleaned in
-    full; every post passes the sanitizer again; images follow ``images``:
-    ``original`` keeps the original URL (lazy, no referrer), ``link`` turns each
-    image into a link to it, so that a page makes no request to another host."""
+    full; every post passes the sanitizer again. An image the mirror keeps (``src``
+    ``/assets/…``) is shown from the site's own copy (``image_map`` gives its src)
+    or, when the mirror has no copy, from its original URL (``data-orig-src``).
+    Other images follow ``images``: ``original`` keeps the original URL (lazy, no
+    referrer), ``link`` turns each image into a link to it, so that a page makes
+    no request to another host."""
+    origs = {"/" + path: url for path, url in local_images(content)}
     if legacy:
         try:
             content = clean_html(content, CleanOptions(base_url=link))
@@ -163,16 +168,20 @@ def page_content(
     def fix(m: re.Match[str]) -> str:
         attrs = {k.lower(): v for k, v in _ATTR.findall(m.group(1))}
         src = html.unescape(attrs.get("src", ""))
+        alt = attrs.get("alt", "")
         own = image_map(src) if image_map and src else None
+        sizes = "".join(f' {k}="{v}"' for k, v in sorted(attrs.items()) if k in ("width", "height"))
         if own:
-            return f'<img src="{html.escape(own)}" alt="{attrs.get("alt", "")}" loading="lazy">'
+            return f'<img src="{html.escape(own)}" alt="{alt}"{sizes} loading="lazy">'
+        if local_asset(src) is not None:  # kept by the mirror, but its file is missing
+            src = origs.get(src, "")
+            if not src:
+                return f'<span class="img-missing">{alt or "圖片"}</span>'
         if images == "link" and not src.startswith("data:"):
-            alt = attrs.get("alt", "")
             label = ("圖片：" + alt) if alt else "圖片"
             return f'<a class="img-link" href="{html.escape(src)}">{label}</a>'
-        extra = "".join(f' {k}="{v}"' for k, v in sorted(attrs.items()) if k in ("width", "height"))
         return (
-            f'<img src="{html.escape(src)}" alt="{attrs.get("alt", "")}"{extra}'
+            f'<img src="{html.escape(src)}" alt="{alt}"{sizes}'
             ' loading="lazy" referrerpolicy="no-referrer">'
         )
 
