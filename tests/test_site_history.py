@@ -17,10 +17,11 @@ from newsmirror.fsutil import MirrorFiles
 from newsmirror.mirror import MirrorWriter
 from newsmirror.models import Article
 from newsmirror.site import build_site
-from newsmirror.site_history import diff, diff_counts, diff_html, diff_inline, html_text, tokens
+from newsmirror.site_history import diff, diff_counts, diff_html, diff_inline, html_text
 from newsmirror.site_pages import article_href
 from newsmirror.site_text import Clock
 from newsmirror.store import Store
+from newsmirror.textdiff import tokenize as tokens
 
 from .test_site import fill, make_config, settings
 

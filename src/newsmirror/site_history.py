@@ -11,7 +11,7 @@ two token lists; short unchanged runs caught between two changes (a shared
 reads as one deletion and one insertion rather than confetti.
 
 Pure functions, no I/O: :func:`html_text` (an article's HTML to plain text with
-paragraph breaks), :func:`tokens`, :func:`diff` (operations) and
+paragraph breaks), :func:`diff` (from textdiff) and
 :func:`diff_inline` (a title's change as one line of HTML),
 :func:`diff_html` (the operations as HTML paragraphs with ``<del>``/``<ins>``,
 unchanged paragraphs far from any change folded away).
@@ -21,24 +21,15 @@ from __future__ import annotations
 
 import html
 import re
-from difflib import SequenceMatcher
 
-_TOKEN = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]"
-    r"|[A-Za-z0-9\u00c0-\u024f]+(?:['’.,\-][A-Za-z0-9\u00c0-\u024f]+)*"
-    r"|\n"
-    r"|[^\S\n]+"
-    r"|.",
-    re.S,
-)
+from .textdiff import Op, diff
+
 _BLOCK_END = re.compile(
     r"(?i)<br\s*/?>|</(?:p|div|h[1-6]|li|blockquote|figcaption|figure|tr|pre|section|article)>"
 )
 _TAG = re.compile(r"<[^>]*>")
 _BLANKS = re.compile(r"[^\S\n]+")
-FOLD = 2  # unchanged runs of at most this many tokens between two changes are folded in
 
-Op = tuple[str, str]  # ("=" | "-" | "+", text)
 
 
 def html_text(fragment: str) -> str:
@@ -47,43 +38,6 @@ def html_text(fragment: str) -> str:
     text = html.unescape(_TAG.sub("", _BLOCK_END.sub("\n", fragment)))
     lines = (_BLANKS.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
-
-
-def tokens(text: str) -> list[str]:
-    """``text`` cut into diff tokens (see the module's docstring); joined, they give
-    ``text`` back."""
-    return _TOKEN.findall(text)
-
-
-def diff(old: str, new: str) -> list[Op]:
-    """The operations that turn ``old`` into ``new``: ("=", text), ("-", removed),
-    ("+", added), in text order; a replacement is a "-" followed by a "+"."""
-    a, b = tokens(old), tokens(new)
-    sm = SequenceMatcher(None, a, b, autojunk=False)
-    raw: list[tuple[str, list[str], list[str]]] = []  # (tag, old tokens, new tokens)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        raw.append(("=" if tag == "equal" else "~", a[i1:i2], b[j1:j2]))
-    # Fold short equal runs between two changes into them (no paragraph break).
-    merged: list[tuple[str, list[str], list[str]]] = []
-    for n, (tag, x, y) in enumerate(raw):
-        between = 0 < n < len(raw) - 1 and raw[n - 1][0] == "~" and raw[n + 1][0] == "~"
-        if tag == "=" and between and len(x) <= FOLD and "\n" not in x:
-            tag = "~"
-        if merged and merged[-1][0] == tag == "~":
-            merged[-1][1].extend(x)
-            merged[-1][2].extend(y)
-        else:
-            merged.append((tag, list(x), list(y)))
-    ops: list[Op] = []
-    for tag, x, y in merged:
-        if tag == "=":
-            ops.append(("=", "".join(x)))
-            continue
-        if x:
-            ops.append(("-", "".join(x)))
-        if y:
-            ops.append(("+", "".join(y)))
-    return ops
 
 
 def diff_counts(ops: list[Op]) -> tuple[int, int]:
@@ -147,4 +101,4 @@ def diff_html(old: str, new: str, *, context: int = 1, folded: str = "⋯") -> s
     return "\n".join(out)
 
 
-__all__ = ["diff", "diff_counts", "diff_html", "diff_inline", "html_text", "tokens"]
+__all__ = ["diff", "diff_counts", "diff_html", "diff_inline", "html_text"]

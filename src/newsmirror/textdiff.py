@@ -44,7 +44,11 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
     "\U00020000-\U0003134f"
 )
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|.", re.S)
+# A Latin/digit word keeps inner joiners: COVID-19, 3.5, don't, U.S. are one token each.
+_WORD = rf"[^\W{_CJK}]+(?:['’.,\-][^\W{_CJK}]+)*"
+_TOKEN = re.compile(rf"[{_CJK}]|{_WORD}|\n|[^\S\n]+|.", re.S)
+FOLD = 2  # unchanged runs of at most this many tokens between two changes are folded in
+Op = tuple[str, str]  # ("=" | "-" | "+", text)
 _WS = re.compile(r"\s+")
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 _XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -65,31 +69,45 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def diff_text(old: str, new: str) -> list[DiffOp]:
-    """The word/character-level edit from ``old`` to ``new`` (see the module docstring)."""
+def diff(old: str, new: str) -> list[Op]:
+    """The operations that turn ``old`` into ``new``: ("=", text), ("-", removed),
+    ("+", added), in text order; a replacement is a "-" followed by a "+". Short
+    unchanged runs caught between two changes (a shared 的 or a space) are folded
+    into the change, so a rewritten phrase reads as one deletion and one insertion."""
     a, b = tokenize(old), tokenize(new)
-    ops: list[DiffOp] = []
-
-    def add(kind: OpKind, tokens: list[str]) -> None:
-        if not tokens:
-            return
-        text = "".join(tokens)
-        if ops and ops[-1].kind == kind:
-            ops[-1] = DiffOp(kind, ops[-1].text + text)
-        else:
-            ops.append(DiffOp(kind, text))
-
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            add("equal", a[i1:i2])
+    raw = [
+        ("=" if tag == "equal" else "~", a[i1:i2], b[j1:j2])
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+    ]
+    merged: list[tuple[str, list[str], list[str]]] = []
+    for n, (tag, x, y) in enumerate(raw):
+        between = 0 < n < len(raw) - 1 and raw[n - 1][0] == "~" and raw[n + 1][0] == "~"
+        if tag == "=" and between and len(x) <= FOLD and "\n" not in x:
+            tag = "~"
+        if merged and merged[-1][0] == tag == "~":
+            merged[-1][1].extend(x)
+            merged[-1][2].extend(y)
+        else:
+            merged.append((tag, list(x), list(y)))
+    ops: list[Op] = []
+    for tag, x, y in merged:
+        if tag == "=":
+            ops.append(("=", "".join(x)))
             continue
-        # a replacement shows what went before what came: delete, then insert
-        if tag in ("delete", "replace"):
-            add("delete", a[i1:i2])
-        if tag in ("insert", "replace"):
-            add("insert", b[j1:j2])
+        if x:
+            ops.append(("-", "".join(x)))
+        if y:
+            ops.append(("+", "".join(y)))
     return ops
+
+
+_KIND: dict[str, OpKind] = {"=": "equal", "-": "delete", "+": "insert"}
+
+
+def diff_text(old: str, new: str) -> list[DiffOp]:
+    """:func:`diff` as DiffOp segments (equal / delete / insert)."""
+    return [DiffOp(_KIND[op], text) for op, text in diff(old, new)]
 
 
 def old_text(ops: list[DiffOp]) -> str:
@@ -179,6 +197,7 @@ __all__ = [
     "changed",
     "content_signature",
     "content_text",
+    "diff",
     "diff_text",
     "is_meaningful_change",
     "new_text",
