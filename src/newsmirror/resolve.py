@@ -123,7 +123,7 @@ def _first_pass(entry: Entry, source: Source, now: datetime) -> Prepared:
     return Prepared(entry, article=art, keys=keys)
 
 
-POOL_MIN_ITEMS = 60  # fewer items are cleaned in-process (a worker's start costs more)
+POOL_MIN_ITEMS = 60  # a run's first items are cleaned in-process (a worker's start costs more)
 POOL_BATCH = 20
 
 
@@ -159,9 +159,11 @@ async def prepare(
 ) -> list[Prepared]:
     """Every entry → Prepared, in feed order; pages fetched concurrently.
 
-    Cleaning is the costliest step of a full-text feed: a large feed is cleaned
-    in the worker processes, in batches, while this process fetches and writes."""
-    if pool.workers > 1 and len(entries) >= POOL_MIN_ITEMS:
+    Cleaning is the costliest step of a full-text feed: once the run has seen
+    :data:`POOL_MIN_ITEMS` items (one big feed, or many small ones), items are
+    cleaned in the worker processes, in batches, while this process fetches and writes."""
+    pool.items_seen += len(entries)
+    if pool.workers > 1 and pool.items_seen >= POOL_MIN_ITEMS:
         chunks = [entries[i : i + POOL_BATCH] for i in range(0, len(entries), POOL_BATCH)]
         # At most two batches per worker in flight: a huge feed is not queued (and
         # pickled) all at once.
