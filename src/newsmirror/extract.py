@@ -420,7 +420,7 @@ def is_summary(content_html: str, text: str) -> bool:
         return True
     if _ELLIPSIS_END.search(text) or _MORE.search(text[-40:]):
         return True
-    cjk = len(_CJK.findall(text))
+    cjk = len(text) - len(_CJK.sub("", text))
     if cjk >= SUMMARY_CJK_CHARS and 2 * cjk >= len(text):
         return False  # every word needs a non-CJK character: words <= len - cjk <= cjk
     words = len(_LATIN_WORD.findall(_CJK.sub(" ", text)))

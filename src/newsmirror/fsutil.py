@@ -47,7 +47,7 @@ class MirrorFiles:
         self.written = 0
         self._dirs: dict[str, Path] = {}  # folder (relative) -> resolved, checked
         self._made: set[Path] = set()  # folders known to exist
-        self._tmp_names = (f".w-{os.getpid()}-{n}" for n in itertools.count())
+        self._tmp_count = itertools.count()  # (next() on it is atomic: thread-safe)
 
     def sweep(self) -> int:
         """Remove temporary files a killed run left behind; return how many."""
@@ -115,7 +115,12 @@ class MirrorFiles:
             with os.fdopen(fd, "wb") as fh:
                 os.fchmod(fh.fileno(), 0o644)
                 fh.write(raw)
-            os.replace(tmp_name, target)
+            try:
+                os.replace(tmp_name, target)
+            except FileNotFoundError:  # the folder went away since it was made
+                self._made.discard(target.parent)
+                self._mkdir(target.parent)
+                os.replace(tmp_name, target)
         except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
@@ -134,11 +139,15 @@ class MirrorFiles:
         """A new temporary file (name unique to this process; never reused)."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         while True:
-            name = os.path.join(self.tmp, next(self._tmp_names))
+            name = os.path.join(self.tmp, f".w-{os.getpid()}-{next(self._tmp_count)}")
             try:
                 return os.open(name, flags, 0o600), name
             except FileExistsError:  # left by an earlier process with the same id
                 continue
+            except FileNotFoundError:  # the temporary folder went away: make it again
+                self._made.discard(self.tmp)
+                self._mkdir(self.tmp)
+                return os.open(name, flags, 0o600), name
 
     def copy_once(self, src_rel: str | Path, dst_rel: str | Path) -> bool:
         """Copy ``src`` to ``dst`` unless ``dst`` exists (first copy wins: a rerun

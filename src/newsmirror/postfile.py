@@ -427,6 +427,7 @@ _FN_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp", "Zs"})
 _DASHES = re.compile(r"-{2,}")
 
 
+@lru_cache(maxsize=8192)
 def _fn_char(c: str) -> str:
     if c in _FN_UNSAFE or c.isspace() or unicodedata.category(c) in _FN_BAD_CATEGORIES:
         return "-"
