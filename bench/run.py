@@ -45,6 +45,14 @@ BENCH_CONFIG = """# newsmirror benchmark mirror
 per_host = 8
 retries = 0
 
+# Like for like with the baselines, which neither download images nor re-check
+# pages (the corpus's images are not served; re-checks have their own bench).
+[images]
+enabled = false
+
+[recheck]
+enabled = false
+
 [defaults]
 fulltext = "auto"
 

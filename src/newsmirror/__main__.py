@@ -1,3 +1,12 @@
-from newsmirror.cli import main
+import sys
+
+# ``python -m newsmirror`` is a whole process of ours: skip optional imports no
+# command uses, which every run would pay for at start. httpcore imports trio
+# for trio support (newsmirror runs on asyncio); httpx imports its own
+# command-line tool (click, rich, pygments) when those are installed.
+for _unused in ("trio", "httpx._main"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
+
+from newsmirror.cli import main  # noqa: E402
 
 main()

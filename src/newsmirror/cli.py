@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from . import __version__
 from .cli_common import ConfigOpt, err, load_or_exit, out
@@ -59,6 +57,14 @@ def _run_with_progress(
                 err.print(f"{slug}: done", markup=False)
 
         return run(config, only=only, progress=plain)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,
@@ -267,6 +273,8 @@ def sources_test(
         reports = test_source(src, settings, items=items)
     except NewsmirrorError as e:
         raise fail(str(e), 1) from None
+    from rich.text import Text
+
     for r in reports:
         out.print(Text.assemble((r.title, "bold"), f"  ({r.origin}, {r.chars} chars)"))
         out.print(f"  {r.url}", markup=False)

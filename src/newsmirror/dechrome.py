@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import add
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -86,6 +88,7 @@ def site_of(url_or_host: str) -> str:
     return ".".join(labels[-2:])
 
 
+@lru_cache(maxsize=4096)
 def _link_kind(href: str) -> tuple[int, str]:
     """(kind bits, site) of a link; site "" for relative links (the article's own site)."""
     href = href.strip()
@@ -161,9 +164,7 @@ def _measure(
         own = _chars(el.text)
         it, il = own, 0
         for child in el:
-            cs = stats[child]
-            for i in range(_WIDTH):
-                acc[i] += cs[i]
+            acc = list(map(add, acc, stats[child]))
             tail = _chars(child.tail)
             acc[T] += tail
             it += tail

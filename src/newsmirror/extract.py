@@ -422,7 +422,9 @@ def is_summary(content_html: str, text: str) -> bool:
         return True
     if _ELLIPSIS_END.search(text) or _MORE.search(text[-40:]):
         return True
-    cjk = len(_CJK.findall(text))
+    cjk = len(text) - len(_CJK.sub("", text))
+    if cjk >= SUMMARY_CJK_CHARS and 2 * cjk >= len(text):
+        return False  # every word needs a non-CJK character: words <= len - cjk <= cjk
     words = len(_LATIN_WORD.findall(_CJK.sub(" ", text)))
     if cjk >= words:  # mostly CJK text
         return cjk < SUMMARY_CJK_CHARS
@@ -430,6 +432,11 @@ def is_summary(content_html: str, text: str) -> bool:
 
 
 # ---------------------------------------------------------------- process pool
+
+
+def _warm_up() -> None:
+    """Worker side: import what cleaning and extraction need."""
+    from . import resolve  # noqa: F401
 
 
 def _run(func: Callable[..., Extracted], body: bytes, kw: dict[str, Any]) -> tuple[str, Any]:
@@ -469,6 +476,7 @@ class ExtractPool:
         self._func = func
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0  # bumped whenever a broken pool is replaced
+        self.items_seen = 0  # feed items prepared in this run (see resolve.prepare)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -512,6 +520,18 @@ class ExtractPool:
             "the extraction worker crashed on this page", url=kw.get("url", ""),
             reason="worker_crashed",
         )  # fmt: skip
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def warm(self) -> None:
+        """Start the workers now (they import the cleaning code while the network
+        works), without waiting for them."""
+        if self.workers and self._executor is None:
+            pool = self._pool()
+            for _ in range(self.workers):
+                pool.submit(_warm_up)
 
     async def submit(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run any picklable ``func(*args)`` in a worker (in-process with

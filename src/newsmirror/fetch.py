@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.message
+import functools
+import os
 import random
 import socket
 import ssl
@@ -41,7 +43,7 @@ from .errors import (
     TooLargeError,
 )
 from .models import FeedResponse, FeedState
-from .netpolicy import blocked_reason
+from .netpolicy import blocked_reason, literal_ip
 
 if TYPE_CHECKING:
     from .hostgate import HostGate
@@ -162,6 +164,12 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(self.settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Names are looked up once per run: the first fetch to a host goes alone
+        # (the others wait for it), a name that does not resolve fails the rest of
+        # the run's fetches to it at once, and the private-address check is kept.
+        self._contact: dict[str, asyncio.Event] = {}
+        self._unresolved: dict[str, str] = {}  # host -> why
+        self._checked: dict[tuple[str, int | None, str], str] = {}
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
@@ -174,6 +182,9 @@ class Fetcher:
                 max_connections=s.concurrency, max_keepalive_connections=s.concurrency
             ),
             proxy=s.proxy or None,
+            verify=_ssl_context(
+                os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), s.http2
+            ),
             trust_env=True,
             http2=s.http2,
             follow_redirects=False,
@@ -197,24 +208,40 @@ class Fetcher:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher() as f'")
         try:
             host = check_url(url).host
-            anchor = check_url(via).host if via else host
-            # Slots are taken before the deadline starts (time in the queue does not
-            # count) and kept through backoff; a fetch waiting for its host holds no
-            # global slot.
-            async with self._host_slot(host), self._global:
-                deadline = asyncio.get_running_loop().time() + self.settings.total_timeout
-                timeout = asyncio.timeout_at(deadline)
-                try:
-                    async with timeout:
-                        return await self._attempts(self._client, url, state, deadline, anchor)
-                except TimeoutError:
-                    if not timeout.expired():
-                        raise
-                    raise FetchTimeoutError(
-                        f"timed out after {self.settings.total_timeout:g}s in total"
-                    ) from None
+            anchor = _host_of(via) if via else host
+            if (why := self._unresolved.get(host)) is not None:
+                raise ConnectError(why, reason="dns")
+            if literal_ip(host) is not None:
+                return await self._fetch(url, host, anchor, state)
+            gate = self._contact.get(host)
+            if gate is not None:
+                await gate.wait()
+                return await self._fetch(url, host, anchor, state)
+            gate = self._contact[host] = asyncio.Event()
+            try:
+                return await self._fetch(url, host, anchor, state)
+            finally:
+                gate.set()
         except FetchError as exc:
             raise exc.with_context(source=source, url=url) from None
+
+    async def _fetch(self, url: str, host: str, anchor: str, state: FeedState) -> FeedResponse:
+        assert self._client is not None
+        # Slots are taken before the deadline starts (time in the queue does not
+        # count) and kept through backoff; a fetch waiting for its host holds no
+        # global slot.
+        async with self._host_slot(host), self._global:
+            deadline = asyncio.get_running_loop().time() + self.settings.total_timeout
+            timeout = asyncio.timeout_at(deadline)
+            try:
+                async with timeout:
+                    return await self._attempts(self._client, url, state, deadline, anchor)
+            except TimeoutError:
+                if not timeout.expired():
+                    raise
+                raise FetchTimeoutError(
+                    f"timed out after {self.settings.total_timeout:g}s in total"
+                ) from None
 
     def _host_slot(self, host: str) -> contextlib.AbstractAsyncContextManager[Any]:
         if self._gate is not None:
@@ -260,8 +287,16 @@ class Fetcher:
         try:
             request = client.build_request("GET", url, headers=headers)
             for hop in range(self.settings.max_redirects + 1):
+                if (why := self._unresolved.get(request.url.host)) is not None:
+                    raise ConnectError(why, reason="dns")
                 await self._check_host(request.url, anchor, redirect=hop > 0)
-                response = await client.send(request, stream=True)
+                try:
+                    response = await client.send(request, stream=True)
+                except httpx.ConnectError as exc:
+                    error = _map_httpx(exc, self.settings)
+                    if isinstance(error, ConnectError) and error.reason == "dns":
+                        self._unresolved[request.url.host] = error.message
+                    raise
                 try:
                     if response.next_request is None:
                         return await self._answer(response, url, state)
@@ -279,7 +314,13 @@ class Fetcher:
     async def _check_host(self, url: httpx.URL, anchor: str, *, redirect: bool) -> None:
         """Raise BlockedURLError when ``url`` would reach a private address it may not."""
         s = self.settings
-        if not s.allow_private and (why := await blocked_reason(url, anchor, proxy=s.proxy)):
+        if s.allow_private:
+            return
+        key = (url.host, url.port, anchor)
+        why = self._checked.get(key)
+        if why is None:
+            why = self._checked[key] = await blocked_reason(url, anchor, proxy=s.proxy)
+        if why:
             what = "redirect to" if redirect else "link to"
             raise BlockedURLError(f"{what} {url} is not allowed: {why} (see fetch.allow_private)")
 
@@ -345,6 +386,19 @@ async def fetch_many(
 
     reqs = [FetchRequest(r) if isinstance(r, str) else r for r in requests]
     return list(await asyncio.gather(*(one(r) for r in reqs)))
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_file: str | None, cert_dir: str | None, http2: bool) -> ssl.SSLContext:
+    """One verifying TLS context per process and HTTP/2 setting (httpcore sets its
+    ALPN), made as httpx makes it (SSL_CERT_FILE / SSL_CERT_DIR honoured): loading
+    the CA bundle is slow."""
+    return httpx.create_ssl_context(trust_env=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_of(url: str) -> str:
+    return check_url(url).host
 
 
 def check_url(url: str) -> httpx.URL:

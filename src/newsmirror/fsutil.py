@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +45,9 @@ class MirrorFiles:
         self.root = Path(root).resolve()
         self.tmp = self.root / ".newsmirror" / "tmp"
         self.written = 0
+        self._dirs: dict[str, Path] = {}  # folder (relative) -> resolved, checked
+        self._made: set[Path] = set()  # folders known to exist
+        self._tmp_count = itertools.count()  # (next() on it is atomic: thread-safe)
 
     def sweep(self) -> int:
         """Remove temporary files a killed run left behind; return how many."""
@@ -63,6 +66,19 @@ class MirrorFiles:
         rel_s = str(rel)
         if "\x00" in rel_s:
             raise PathEscapeError(f"NUL byte in path {rel_s!r}", reason="path_escape")
+        head, _, name = rel_s.rpartition("/")
+        if name and name not in (".", "..") and not rel_s.startswith("/"):
+            # The folder is resolved (and checked) once; the name itself needs only
+            # to be no symlink to stay inside it.
+            parent = self._dirs.get(head)
+            if parent is None:
+                parent = self._dirs[head] = self._resolve(head) if head else self.root
+            target = parent / name
+            if not os.path.islink(target):
+                return target
+        return self._resolve(rel_s)
+
+    def _resolve(self, rel_s: str) -> Path:
         target = (self.root / rel_s).resolve()
         if target != self.root and self.root not in target.parents:
             raise PathEscapeError(f"path {rel_s!r} leaves the mirror folder", reason="path_escape")
@@ -90,16 +106,21 @@ class MirrorFiles:
             except FileNotFoundError:
                 pass
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=".w-")
+            self._mkdir(target.parent)
+            self._mkdir(self.tmp)
+            fd, tmp_name = self._temp()
         except OSError as e:
             raise WriteError.of(e, rel) from None
         try:
             with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), 0o644)
                 fh.write(raw)
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, target)
+            try:
+                os.replace(tmp_name, target)
+            except FileNotFoundError:  # the folder went away since it was made
+                self._made.discard(target.parent)
+                self._mkdir(target.parent)
+                os.replace(tmp_name, target)
         except BaseException as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
@@ -108,6 +129,25 @@ class MirrorFiles:
             raise
         self.written += 1
         return True
+
+    def _mkdir(self, folder: Path) -> None:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+
+    def _temp(self) -> tuple[int, str]:
+        """A new temporary file (name unique to this process; never reused)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        while True:
+            name = os.path.join(self.tmp, f".w-{os.getpid()}-{next(self._tmp_count)}")
+            try:
+                return os.open(name, flags, 0o600), name
+            except FileExistsError:  # left by an earlier process with the same id
+                continue
+            except FileNotFoundError:  # the temporary folder went away: make it again
+                self._made.discard(self.tmp)
+                self._mkdir(self.tmp)
+                return os.open(name, flags, 0o600), name
 
     def copy_once(self, src_rel: str | Path, dst_rel: str | Path) -> bool:
         """Copy ``src`` to ``dst`` unless ``dst`` exists (first copy wins: a rerun

@@ -93,9 +93,8 @@ class MirrorWriter:
 
         known = self.store.find(keys.key, keys.guid_key, keys.fp)
         if known is None:
-            art = replace(art, first_seen=art.fetched)
-            path = self.assign_path(art)
-            art = replace(art, path=path)
+            path = self.assign_path(art)  # (from the title, date and key only)
+            art = replace(art, first_seen=art.fetched, path=path)
             self.files.write(path, render_post(art))
             self.store.put(art, guid_key=keys.guid_key, fp=keys.fp)
             self._claimed[path] = art.key

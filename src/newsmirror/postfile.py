@@ -59,6 +59,13 @@ _PLAIN_BAD_START = frozenset("-?:,[]{}#&*!|>'\"%@`=<~+.0123456789")
 _PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|: |:$| #|\s$")
 _FLOW_BAD = re.compile(r"[,\[\]{}:?]")
 _YAML_WORDS = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
+# Once the checks above pass, a string made only of these characters is read back
+# as itself by every YAML reader (no indicator, no comment, no break, no implicit
+# type can start it): no round trip through the parser is needed to know it.
+_PLAIN_SURE = re.compile(
+    r"[A-Za-z0-9/._~%+&=?!@$()*;,:' \u00a0-\u2027\u202a-\ud7ff"
+    r"\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff-]*"
+)
 
 
 def _fix_surrogates(s: str) -> str:
@@ -92,6 +99,8 @@ def _plain_ok(s: str, flow: bool) -> bool:
         return False
     if _SURROGATE.search(s) or _PLAIN_BAD.search(s) or (flow and _FLOW_BAD.search(s)):
         return False
+    if _PLAIN_SURE.fullmatch(s):
+        return True
     doc, want = (f"k: [ {s}, {s} ]", [s, s]) if flow else (f"k: {s}", s)
     try:  # both PyYAML readers must agree (the pure one is stricter in places)
         return all(yaml.load(doc, Loader=ld) == {"k": want} for ld in _LOADERS)
@@ -441,6 +450,7 @@ _FN_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp", "Zs"})
 _DASHES = re.compile(r"-{2,}")
 
 
+@lru_cache(maxsize=8192)
 def _fn_char(c: str) -> str:
     if c in _FN_UNSAFE or c.isspace() or unicodedata.category(c) in _FN_BAD_CATEGORIES:
         return "-"

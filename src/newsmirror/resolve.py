@@ -130,7 +130,8 @@ def _first_pass(entry: Entry, source: Source, now: datetime) -> Prepared:
     return Prepared(entry, article=art, keys=keys)
 
 
-POOL_MIN_ITEMS = 60  # fewer items are cleaned in-process (a worker's start costs more)
+POOL_MIN_ITEMS = 60  # a run's first items are cleaned in-process (a worker's start costs more)
+POOL_MIN_CHARS = 1000  # items this long on average are full text: worth a worker's time
 POOL_BATCH = 20
 
 
@@ -185,9 +186,14 @@ async def prepare(
 ) -> list[Prepared]:
     """Every entry → Prepared, in feed order; pages fetched concurrently.
 
-    Cleaning is the costliest step of a full-text feed: a large feed is cleaned
-    in the worker processes, in batches, while this process fetches and writes."""
-    if pool.workers > 1 and len(entries) >= POOL_MIN_ITEMS:
+    Cleaning is the costliest step of a full-text feed: a big feed, or full-text
+    items once the run has seen :data:`POOL_MIN_ITEMS` items, are cleaned in the
+    worker processes, in batches, while this process fetches and writes."""
+    pool.items_seen += len(entries)
+    full_text = sum(len(e.content or e.summary) for e in entries) >= POOL_MIN_CHARS * len(entries)
+    # Summaries are cheap to clean, and their pages queue in the same pool: those stay here.
+    big = len(entries) >= POOL_MIN_ITEMS or (pool.items_seen >= POOL_MIN_ITEMS and full_text)
+    if pool.workers > 1 and big:
         chunks = [entries[i : i + POOL_BATCH] for i in range(0, len(entries), POOL_BATCH)]
         # At most two batches per worker in flight: a huge feed is not queued (and
         # pickled) all at once.

@@ -273,13 +273,14 @@ def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
                 if depth == 0:
                     pres.append(el)
                 depth += 1
-            if depth == 0 and el.text:
-                el.text = _WS.sub(" ", el.text)
+            if depth == 0 and (text := el.text) and (new := _WS.sub(" ", text)) != text:
+                el.text = new
         else:
             if el.tag == "pre":
                 depth -= 1
-            if depth == 0 and el.tail and el is not root:
-                el.tail = _WS.sub(" ", el.tail)
+            tail = el.tail if depth == 0 and el is not root else None
+            if tail and (new := _WS.sub(" ", tail)) != tail:
+                el.tail = new
     return pres
 
 

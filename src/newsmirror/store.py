@@ -272,8 +272,9 @@ class Store:
         for col, value in (("key", key), ("guid_key", guid_key), ("fp", fp)):
             if not value:
                 continue
+            # "col != ''" lets SQLite use the partial indexes (else: a full scan).
             row = self.db.execute(
-                f"SELECT {cols} FROM articles WHERE {col} = ? LIMIT 1", (value,)
+                f"SELECT {cols} FROM articles WHERE {col} = ? AND {col} != '' LIMIT 1", (value,)
             ).fetchone()
             if row:
                 return self._row_to_known(row)
