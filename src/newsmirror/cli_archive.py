@@ -8,10 +8,7 @@ with it, the file appears whole or not at all (temporary file, then rename).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -20,26 +17,9 @@ import typer
 from .cli_common import ConfigOpt, err, load_or_exit
 from .config import CONFIG_NAME, Config
 from .errors import ConfigError, LockedError, NewsmirrorError
+from .fsutil import atomic_file
 
 FORMATS = ("jsonl", "warc")
-
-
-@contextlib.contextmanager
-def _atomic(out: Path, binary: bool):  # type: ignore[no-untyped-def]
-    """A file handle whose contents replace ``out`` only when the block succeeds."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        mode = "wb" if binary else "w"
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8"})) as fh:
-            yield fh
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _write(cfg: Config, fmt: str, fh: IO) -> int:  # type: ignore[type-arg]
@@ -66,7 +46,7 @@ def export_cmd(
     binary = fmt == "warc"
     try:
         if out is not None:
-            with _atomic(out, binary) as fh:
+            with atomic_file(out.resolve(), text=not binary, prefix=f".{out.name}.") as fh:
                 n = _write(cfg, fmt, fh)
             what = "articles" if fmt == "jsonl" else "capture files"
             err.print(f"wrote {n} {what} to {out}", markup=False)

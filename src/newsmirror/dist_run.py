@@ -31,11 +31,9 @@ from urllib.parse import urlsplit, urlunsplit
 from celery import states
 
 from . import wire
-from .assets import ImageRun, image_fetch_settings, retry_images
 from .config import Config
 from .dist_tasks import FeedJob, PageJob, configure, feed_task, page_task
 from .errors import NewsmirrorError
-from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
 from .health import due
 from .mirror import MirrorWriter
@@ -176,12 +174,7 @@ async def run_distributed(
             results.send(feed_task, wire.encode(job), task_id, ("feed", s.slug))
             sent.append(task_id)
         async with contextlib.AsyncExitStack() as stack:
-            images = None
-            if config.images.enabled:
-                img_fetcher = await stack.enter_async_context(
-                    Fetcher(image_fetch_settings(config.fetch, config.images))
-                )
-                images = Images(img_fetcher, files, ImageRun(config.images))
+            images = await Images.open(config, files, stack)
             by_slug = {s.slug: s for s in active}
             written = 0
             while written < len(active):
@@ -236,11 +229,7 @@ async def run_distributed(
                     results.resend_overdue()
                     await asyncio.sleep(POLL)
             if images is not None:
-                feed_urls = {s.slug: s.url for s in config.sources}
-                await retry_images(
-                    store=store, fetcher=images.fetcher, files=files, caps=images.run, now=now,
-                    via=lambda url: feed_urls.get(store.image_source(url), "https://unknown.invalid/"),
-                )  # fmt: skip
+                await images.retry(config, store, now)
         writer.rotate(now)
     results.forget(sent)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)

@@ -15,14 +15,41 @@ import fcntl
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import LockedError, NewsmirrorError
 
 
 class PathEscapeError(NewsmirrorError):
     reason = "path_escape"
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, *, text: bool = False, prefix: str = ".nm-") -> Iterator[IO[Any]]:
+    """A new file (mode 0644) that replaces ``target`` only when the block succeeds:
+    written under a temporary name in the same folder, then renamed over it. For
+    files outside the mirror's tree (the site, exports); posts go through
+    :meth:`MirrorFiles.write`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix)
+    try:
+        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as fh:
+            os.fchmod(fh.fileno(), 0o644)
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(target: Path, raw: bytes) -> None:
+    """Write ``raw`` at ``target`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(target) as fh:
+        fh.write(raw)
 
 
 class WriteError(NewsmirrorError, OSError):

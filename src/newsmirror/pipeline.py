@@ -158,6 +158,32 @@ class Images:
     files: MirrorFiles
     run: ImageRun
 
+    @classmethod
+    async def open(
+        cls, config: Config, files: MirrorFiles, stack: contextlib.AsyncExitStack
+    ) -> Images | None:
+        """The run's image work, closed with ``stack``; None when images are off."""
+        if not config.images.enabled:
+            return None
+        settings = image_fetch_settings(config.fetch, config.images)
+        fetcher = await stack.enter_async_context(Fetcher(settings))
+        return cls(fetcher, files, ImageRun(config.images))
+
+    async def retry(self, config: Config, store: Store, now: datetime) -> None:
+        """Images that failed before, and posts still showing originals."""
+        feed_urls = {s.slug: s.url for s in config.sources}
+        await retry_images(
+            store=store, fetcher=self.fetcher, files=self.files, caps=self.run, now=now,
+            via=lambda url: feed_urls.get(store.image_source(url), "https://unknown.invalid/"),
+        )  # fmt: skip
+
+
+async def open_fetcher(config: Config, stack: contextlib.AsyncExitStack, now: datetime) -> Fetcher:
+    """The run's fetcher, closed with ``stack``; with ``[capture] warc`` every 2xx
+    response is recorded as a WARC record."""
+    capture = stack.enter_context(Capture(config.root, now=now)) if config.capture.warc else None
+    return await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
+
 
 async def _with_images(
     prep: Prepared, images: Images, store: Store, now: datetime, via: str
@@ -264,19 +290,9 @@ async def run_async(
         rechecks: list[ItemOutcome] = []
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
-                capture = (  # [capture] warc: every 2xx response as a WARC record
-                    stack.enter_context(Capture(config.root, now=now))
-                    if config.capture.warc
-                    else None
-                )
-                fetcher = await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
+                fetcher = await open_fetcher(config, stack, now)
             pool = stack.enter_context(page_pool())
-            images = None
-            if config.images.enabled:
-                img_fetcher = await stack.enter_async_context(
-                    Fetcher(image_fetch_settings(config.fetch, config.images))
-                )
-                images = Images(img_fetcher, files, ImageRun(config.images))
+            images = await Images.open(config, files, stack)
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and
             # which title gets a hash suffix never depends on network timing.
@@ -325,12 +341,8 @@ async def run_async(
                     config, store=store, writer=writer, fetcher=fetcher, pool=pool, now=now,
                     sources=[s for s in sources if s.slug not in resting], images=images,
                 )  # fmt: skip
-            if images is not None:  # images that failed before, and posts still showing originals
-                feed_urls = {s.slug: s.url for s in config.sources}
-                await retry_images(
-                    store=store, fetcher=images.fetcher, files=files, caps=images.run, now=now,
-                    via=lambda url: feed_urls.get(store.image_source(url), "https://unknown.invalid/"),
-                )  # fmt: skip
+            if images is not None:
+                await images.retry(config, store, now)
         writer.rotate(now)
     ordered = tuple(reports[s.slug] for s in sources if s.slug in reports)
     return RunReport(

@@ -49,7 +49,6 @@ from .charset import decode
 from .clean import html_to_text
 from .config import Config
 from .errors import FetchError, HTTPStatusError, ItemError, NewsmirrorError
-from .export import Capture
 from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
@@ -401,8 +400,7 @@ async def recheck_async(
     fetcher: Fetcher | None = None,
 ) -> RunReport:
     """Only the re-checks (``newsmirror recheck``). Holds the mirror's lock."""
-    from .assets import ImageRun, image_fetch_settings
-    from .pipeline import Images, now_utc, select_sources
+    from .pipeline import Images, now_utc, open_fetcher, select_sources
 
     sources = select_sources(config, only)
     now = now or now_utc()
@@ -412,19 +410,9 @@ async def recheck_async(
         writer = MirrorWriter(config, store, files)
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
-                capture = (
-                    stack.enter_context(Capture(config.root, now=now))
-                    if config.capture.warc
-                    else None
-                )
-                fetcher = await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
+                fetcher = await open_fetcher(config, stack, now)
             pool = stack.enter_context(page_pool())
-            images = None
-            if config.images.enabled:
-                img = await stack.enter_async_context(
-                    Fetcher(image_fetch_settings(config.fetch, config.images))
-                )
-                images = Images(img, files, ImageRun(config.images))
+            images = await Images.open(config, files, stack)
             outcomes = await run_rechecks(
                 config, store=store, writer=writer, fetcher=fetcher, pool=pool, now=now,
                 sources=sources, every=every, images=images,

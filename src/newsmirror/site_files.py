@@ -21,12 +21,12 @@ import itertools
 import json
 import marshal
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .errors import NewsmirrorError
+from .fsutil import atomic_write
 
 MANIFEST_VERSION = 2
 
@@ -104,21 +104,6 @@ class Manifest:
         with contextlib.suppress(OSError):
             self.path.with_suffix(".json").unlink()
         return True
-
-
-def atomic_write(target: Path, raw: bytes) -> None:
-    """Write ``raw`` at ``target`` through a temporary file in the same folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".nm-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class SiteFiles:
