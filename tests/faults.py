@@ -428,6 +428,20 @@ class TreePeak:
         self._thread.join()
 
 
+
+def _own_peak_kib() -> int:
+    """This process's peak RSS since it started its program (``VmHWM``). Not
+    ``ru_maxrss``: Linux carries the parent's peak across fork + exec into it, so a
+    child of a big pytest process would report pytest's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 def run_child(config: str) -> int:
     """``newsmirror run --json``; prints the report, then a last line with the peak
     memory: of this process (``ru_maxrss``) and of its whole process tree (the pool
@@ -446,7 +460,7 @@ def run_child(config: str) -> int:
             print(f"CRASH {type(e).__name__}: {e}", file=sys.stderr)
             code = 99
         sys.stdout.flush()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _own_peak_kib()
     usage = {
         # The run's own process exactly, and the tree sampled: RUSAGE_CHILDREN would not
         # tell the workers' size (a child counts the parent's pages it shares between

@@ -3,7 +3,7 @@
 
 For each fault: the run finishes, the source is reported in one line naming it, its
 URL and the cause, its time is bounded by the configured timeouts, the peak memory of
-the child's process tree (its own ``ru_maxrss``, and the summed RSS of it and its pool
+the child's process tree (its own peak RSS, ``VmHWM``, and the summed RSS of it and its pool
 workers, sampled) stays under 300 MB, no local file's content appears
 anywhere in the output, and the good sources of the same run keep every article.
 A connect guard in the child refuses every non-loopback address, so the SSRF faults
