@@ -42,10 +42,11 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .article import derive_keys
 from .clean import html_to_text
-from .errors import ItemError, NewsmirrorError, StoreError
+from .errors import NewsmirrorError, StoreError
 from .fsutil import MirrorFiles, MirrorLock
+from .mirror import read_post
 from .models import Article
-from .postfile import PostRecord, parse_post, render_post
+from .postfile import render_post
 from .store import Store, parse_ts, ts
 
 if TYPE_CHECKING:
@@ -87,23 +88,13 @@ def article_from_json(data: Mapping[str, Any]) -> Article:
     return Article(**kw)
 
 
-def _read_post(files: MirrorFiles, rel: str) -> PostRecord | None:
-    text = files.read_text(rel)
-    if text is None:
-        return None
-    try:
-        return parse_post(text, path=rel)
-    except ItemError:
-        return None
-
-
 def iter_export(config: Config) -> Iterator[dict[str, Any]]:
     """One JSON-ready record per article (index row + post content + revisions)."""
     files = MirrorFiles(config.root)
     with Store(config.store_target) as store:
         for known in store.iter_known():
             art = known.article
-            post = _read_post(files, art.path)
+            post = read_post(files, art.path)
             content = post.content if post is not None else ""
             art = dataclasses.replace(art, content=content, text=html_to_text(content))
             rec = article_json(art)
@@ -111,7 +102,7 @@ def iter_export(config: Config) -> Iterator[dict[str, Any]]:
             rec["index"] = {"guid_key": known.guid_key, "fp": known.fp}
             revs = []
             for n, chash, title, stored, rel in store.revisions_of(art.key):
-                old = _read_post(files, rel)
+                old = read_post(files, rel)
                 kept = None
                 if old is not None:
                     kept = article_json(

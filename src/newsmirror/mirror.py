@@ -19,13 +19,14 @@ import os
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from .article import Keys, derive_keys
-from .config import Config
 from .errors import ItemError
 from .fsutil import MirrorFiles
 from .models import Article, ItemOutcome, OutcomeKind, Source
 from .postfile import (
+    PostRecord,
     full_list_filename,
     list_filename,
     parse_post,
@@ -38,6 +39,9 @@ from .store import Store
 from .textdiff import is_meaningful_change
 from .urls import short_hash
 
+if TYPE_CHECKING:  # the config module imports export, which reads posts through this one
+    from .config import Config
+
 REVISIONS_DIR = "_revisions"
 
 
@@ -45,6 +49,17 @@ def revision_path(post_path: str, revision: int) -> str:
     """Where revision ``revision`` of a post is kept: ``_revisions/<stem>/<n>.md``."""
     stem = PurePosixPath(post_path).stem
     return f"{REVISIONS_DIR}/{stem}/{revision}.md"
+
+
+def read_post(files: MirrorFiles, rel: str) -> PostRecord | None:
+    """The post at ``rel`` as written; None when there is none or it cannot be read."""
+    text = files.read_text(rel)
+    if text is None:
+        return None
+    try:
+        return parse_post(text, path=rel)
+    except ItemError:
+        return None
 
 
 class MirrorWriter:
@@ -133,12 +148,8 @@ class MirrorWriter:
 
     def _is_edit(self, old: Article, art: Article) -> bool:
         """True when ``art`` differs from the kept post in a way a reader would see."""
-        text = self.files.read_text(old.path)
-        if text is None:
-            return True
-        try:
-            post = parse_post(text, path=old.path)
-        except ItemError:
+        post = read_post(self.files, old.path)
+        if post is None:
             return True
         return is_meaningful_change(post.title, post.content, art.title, art.content)
 

@@ -52,9 +52,9 @@ from .errors import FetchError, HTTPStatusError, ItemError, NewsmirrorError
 from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
-from .mirror import MirrorWriter
+from .mirror import MirrorWriter, read_post
 from .models import Article, FeedState, ItemOutcome, OutcomeKind, RunReport, Source
-from .postfile import iso_ms, parse_post, render_post
+from .postfile import iso_ms, render_post
 from .recheck_rules import (
     gone_status,
     next_due,
@@ -320,14 +320,8 @@ class Rechecker:
 
     def _read(self, art: Article) -> Article | None:
         """The index's article with its content from the post file; None when unreadable."""
-        text = self.files.read_text(art.path)
-        if text is None:
-            return None
-        try:
-            post = parse_post(text, path=art.path)
-        except ItemError:
-            return None
-        return replace(art, content=post.content, text=post.text)
+        post = read_post(self.files, art.path)
+        return None if post is None else replace(art, content=post.content, text=post.text)
 
     def _post_signature(self, art: Article) -> str:
         full = self._read(art)
