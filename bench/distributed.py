@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # tests.servers: the throwaway Redis
 
-from tests.servers import redis_server  # noqa: E402
+from tests.servers import Workers, redis_server  # noqa: E402
 
 from newsmirror.config import sources_toml  # noqa: E402
 
@@ -59,41 +58,6 @@ def posts_digest(root: Path) -> str:
     for p in sorted((root / "_posts").rglob("*.md")):
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
-
-
-class Workers:
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        self.config, self.env = config, env
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, n: int, concurrency: int) -> None:
-        for _ in range(n):
-            self.procs.append(
-                subprocess.Popen(
-                    [*NM, "worker", "--config", str(self.config), "--concurrency", str(concurrency)],
-                    env=self.env, start_new_session=True,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-            )
-        from newsmirror.config import load_config
-        from newsmirror.dist_tasks import configure
-
-        app = configure(load_config(self.config).engine)
-        deadline = time.monotonic() + 90
-        while len(app.control.ping(timeout=0.5) or []) < n:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{n} workers did not start within 90 s")
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
 
 
 def one_run(
@@ -167,7 +131,7 @@ def main() -> int:
             wcfg.write_text(config_text(args.per_host, redis.url), encoding="utf-8")
             workers = Workers(wcfg, env)
             try:
-                workers.start(n, args.concurrency)
+                workers.start(n, concurrency=args.concurrency, ready_within=90)
                 rows.append(one_run(f"celery, {n} worker{'s' if n > 1 else ''}",
                                     work_dir / f"celery-{n}", server, sources, env,
                                     args.per_host, redis.url, work.total))  # fmt: skip

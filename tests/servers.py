@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL and Redis servers on loopback for the distributed tests.
+"""Throwaway PostgreSQL and Redis servers on loopback for the distributed tests, and
+``newsmirror worker`` processes (tests and ``bench/distributed.py``).
 
 Each is started once per test session from Debian's packages (``.ci/run``
 installs them), in a temporary folder, on a free 127.0.0.1 port, and stopped
@@ -13,8 +14,10 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -170,3 +173,58 @@ def redis_server() -> Iterator[Redis | str]:
         yield r
     finally:
         r.stop()
+
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+class Workers:
+    """``newsmirror worker`` processes of this checkout, each in its own process group."""
+
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        base = dict(os.environ if env is None else env)
+        self.env = {**base, "PYTHONPATH": SRC + os.pathsep + base.get("PYTHONPATH", "")}
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, n: int, *, concurrency: int = 1, ready_within: float = 60) -> None:
+        for _ in range(n):
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "newsmirror", "worker", "--config", str(self.config),
+                     "--concurrency", str(concurrency)],
+                    env=self.env, start_new_session=True, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+        self.wait_ready(len(self.procs), ready_within)
+
+    def wait_ready(self, n: int, seconds: float = 60) -> None:
+        """Until ``n`` workers answer a ping; RuntimeError when one exits or time is up."""
+        from newsmirror.config import load_config
+        from newsmirror.dist_tasks import configure
+
+        app = configure(load_config(self.config).engine)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if len(app.control.ping(timeout=0.5) or []) >= n:
+                return
+            if any(p.poll() is not None for p in self.procs):
+                raise RuntimeError("a worker exited at start")
+        raise RuntimeError(f"{n} workers did not answer within {seconds:g}s")
+
+    def kill(self, i: int) -> None:
+        """SIGKILL worker ``i`` and its pool processes: a machine that vanished."""
+        os.killpg(self.procs[i].pid, signal.SIGKILL)
+        self.procs[i].wait()
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()

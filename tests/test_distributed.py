@@ -5,10 +5,6 @@ embedded run's, byte for byte, and a worker killed mid-run must cost nothing.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,12 +20,12 @@ from newsmirror.samples import sample_site, sample_sources
 from newsmirror.store import Store, parse_ts
 
 from .helpers import make_mirror, snapshot
+from .servers import Workers
 from .test_assets import png
 from .test_pipeline import corpus_sources
 
 NOW = parse_ts("2026-11-28T08:00:00.000Z")
 SKIP = (".newsmirror", "newsmirror.toml")
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def engine_toml(redis: str, *, visibility: int = 3600) -> str:
@@ -37,55 +33,6 @@ def engine_toml(redis: str, *, visibility: int = 3600) -> str:
         f'[engine]\nkind = "celery"\nbroker = "{redis}"\nvisibility_timeout = {visibility}\n'
         "task_time_limit = 120\n\n"
     )
-
-
-class Workers:
-    """``newsmirror worker`` processes, each in its own process group."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, n: int, *, concurrency: int = 1) -> None:
-        env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        for _ in range(n):
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "newsmirror", "worker", "--config", str(self.config),
-                     "--concurrency", str(concurrency)],
-                    env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-            )
-        self.wait_ready(len(self.procs))
-
-    def wait_ready(self, n: int, seconds: float = 60) -> None:
-        from newsmirror.config import load_config
-        from newsmirror.dist_tasks import configure
-
-        app = configure(load_config(self.config).engine)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if len(app.control.ping(timeout=0.5) or []) >= n:
-                return
-            assert all(p.poll() is None for p in self.procs), "a worker exited at start"
-        raise AssertionError(f"{n} workers did not answer within {seconds:g}s")
-
-    def kill(self, i: int) -> None:
-        """SIGKILL worker ``i`` and its pool processes: a machine that vanished."""
-        os.killpg(self.procs[i].pid, signal.SIGKILL)
-        self.procs[i].wait()
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
 
 
 @pytest.fixture
