@@ -38,9 +38,9 @@ from .errors import NewsmirrorError
 from .extract import ExtractPool
 from .fetch import Fetcher, FetchSettings
 from .hostgate import RedisHostGate
-from .models import FeedState, ItemOutcome, OutcomeKind, Source
+from .models import FeedState, Source
 from .parse import parse_response
-from .pipeline import Gathered
+from .pipeline import Gathered, cut_entries
 from .resolve import Prepared, first_pass_batch, page_item, page_job
 
 T = TypeVar("T")
@@ -150,13 +150,7 @@ async def gather_feed(job: FeedJob, fetcher: Fetcher) -> Gathered:
     except NewsmirrorError as e:
         err = e.with_context(source=src.slug, url=src.url)
         return Gathered(source=src, error=err, seconds=time.monotonic() - start)
-    entries, extra = feed.entries, ()
-    if job.max_items and len(entries) > job.max_items:
-        extra = tuple(
-            ItemOutcome(src.slug, e.link or e.guid, OutcomeKind.FILTERED, "max_items")
-            for e in entries[job.max_items :]
-        )
-        entries = entries[: job.max_items]
+    entries, extra = cut_entries(feed.entries, job.max_items, src.slug)
     items = first_pass_batch(entries, src, job.now)
     return Gathered(
         source=src,

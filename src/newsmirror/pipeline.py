@@ -28,6 +28,7 @@ from .fsutil import MirrorFiles, MirrorLock
 from .health import due
 from .mirror import MirrorWriter
 from .models import (
+    Entry,
     FeedResponse,
     ItemOutcome,
     OutcomeKind,
@@ -100,6 +101,20 @@ def select_sources(config: Config, only: Sequence[str] = ()) -> list[Source]:
     return [s for s in config.sources if s.rules.enabled]
 
 
+def cut_entries(
+    entries: tuple[Entry, ...], limit: int, slug: str
+) -> tuple[tuple[Entry, ...], tuple[ItemOutcome, ...]]:
+    """The first ``limit`` entries (all with 0), and a ``filtered`` outcome for each
+    of the rest (``mirror.max_items_per_feed``)."""
+    if not limit or len(entries) <= limit:
+        return entries, ()
+    extra = tuple(
+        ItemOutcome(slug, e.link or e.guid, OutcomeKind.FILTERED, "max_items")
+        for e in entries[limit:]
+    )
+    return entries[:limit], extra
+
+
 async def gather_source(
     source: Source,
     *,
@@ -130,15 +145,7 @@ async def gather_source(
     if len(resp.body) >= _BIG_BODY:
         release_free_memory()  # the parse tree of a big feed is gone: give its pages back
     resp = replace(resp, body=b"")  # parsed: the bytes can go
-    entries = feed.entries
-    extra: tuple[ItemOutcome, ...] = ()
-    limit = config.mirror.max_items_per_feed
-    if limit and len(entries) > limit:
-        extra = tuple(
-            ItemOutcome(source.slug, e.link or e.guid, OutcomeKind.FILTERED, "max_items")
-            for e in entries[limit:]
-        )
-        entries = entries[:limit]
+    entries, extra = cut_entries(feed.entries, config.mirror.max_items_per_feed, source.slug)
     # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
     # first few hundred lets the rest go now, not when the run ends.
     feed = replace(feed, entries=())
