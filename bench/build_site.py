@@ -6,7 +6,7 @@
 Makes a mirror of N synthetic posts (classic post files and index, written by
 the real MirrorWriter; made-up Chinese text with a realistic vocabulary over
 30 sources), then measures, each run in a fresh process, wall time and peak
-RSS of the build process plus that of its largest child (Pagefind):
+RSS of the build process plus that of its largest child (the search indexer):
 
 * Hugo building the same post files (minimal theme, pagination), fresh output;
 * the full build without and with the search index, fresh output and state;
@@ -94,7 +94,7 @@ def make_mirror(root: Path, n: int, first: int = 0, start: datetime | None = Non
 
 
 # A build in its own process: seconds of build_site itself, the peak RSS of the
-# process and of its largest child (Pagefind).
+# process and of its largest child (the search indexer).
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""How fast can Pagefind index newsmirror's article pages? Each way of feeding it,
+"""How fast can Pagefind index newsmirror's article pages (and our own index, which
+replaced it: ``search_index``)? Each way of feeding it,
 on the same synthetic Chinese pages, measured in CPU seconds of the Pagefind
 process (wall time on a shared machine says little) and wall seconds.
 
@@ -53,6 +54,30 @@ def make_pages(n: int) -> list[tuple[str, str, str, str]]:
         rel = f"{i // 100:02d}/{i % 100:02d}-{i}.html"
         out.append((rel, PAGE.format(t=html.escape(title), body=body), title, "\n".join(paras)))
     return out
+
+
+def pagefind_binary() -> str | None:
+    """The Pagefind executable (extended build preferred), or None when not installed."""
+    for mod in ("pagefind_bin_extended", "pagefind_bin"):
+        try:
+            return str(__import__(mod).get_executable())
+        except (ImportError, FileNotFoundError):
+            continue
+    return shutil.which("pagefind_extended") or shutil.which("pagefind")
+
+
+def ours(made: list[tuple[str, str, str, str]]) -> None:
+    """newsmirror's own index (``search_index``) on the same pages, for comparison."""
+    from newsmirror.search_index import Collector
+
+    start = time.process_time()
+    col = Collector()
+    col.add((i, title + "\n" + text) for i, (_rel, _page, title, text) in enumerate(made))
+    shards = col.build([list(range(k, min(k + 6400, len(made)))) for k in range(0, len(made), 6400)])
+    cpu = time.process_time() - start
+    size = sum(len(raw) for seg in shards for _, raw in seg)
+    print(f"ours (search_index): {cpu:.2f} s CPU, {cpu / len(made) * 1000:.3f} ms per page, "
+          f"{size / 1e6:.1f} MB of shards")  # fmt: skip
 
 
 def child_cpu() -> float:
@@ -139,11 +164,10 @@ def main() -> None:
     ap.add_argument("--modes", default="cli,html,record,en")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
-    from newsmirror.site_search import pagefind_binary
-
+    ours(make_pages(a.pages))
     binary = pagefind_binary()
     if binary is None:
-        sys.exit("Pagefind is not installed (pip install 'pagefind[extended]')")
+        sys.exit("Pagefind is not installed (pip install -e '.[bench]')")
     work = Path(tempfile.mkdtemp(prefix="nm-pagefind-"))
     try:
         made = make_pages(a.pages)

@@ -30,7 +30,6 @@ from newsmirror.postfile import parse_post
 from newsmirror.reindex import reindex
 from newsmirror.site import SiteSettings, build_site
 from newsmirror.site_pages import article_href
-from newsmirror.site_search import pagefind_binary
 from newsmirror.site_text import Clock
 from newsmirror.store import Store
 
@@ -212,8 +211,6 @@ def test_images_come_from_their_originals_lazily_without_referrer(site, browser)
 
 
 def test_a_chinese_word_finds_its_article(site, browser) -> None:
-    if pagefind_binary() is None:
-        pytest.skip("pagefind[extended] not installed")
     root, bases, _ = site
     base = bases["strict"]
     out = root / "strict"

@@ -4,8 +4,10 @@ MirrorWriter (post files + index)."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -98,11 +100,11 @@ import feedparser  # noqa: E402
 import pytest  # noqa: E402
 from lxml import etree, html  # noqa: E402
 
+from newsmirror.search_index import query_tokens, read_shard  # noqa: E402
 from newsmirror.site import SiteSettings, build_site  # noqa: E402
-from newsmirror.site_search import MAX_SHARD, Shard, pagefind_binary, plan  # noqa: E402
+from newsmirror.site_search import MAX_SHARD, Shard, plan  # noqa: E402
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-HAS_PAGEFIND = pagefind_binary() is not None
 
 
 def settings(**kw: object) -> SiteSettings:
@@ -212,7 +214,7 @@ def test_pagination_lists_each_article_once(mirror: Config, tmp_path: Path) -> N
 
 
 def test_output_is_deterministic(mirror: Config, tmp_path: Path) -> None:
-    s = settings(search=HAS_PAGEFIND, variants=("zh-Hans",))
+    s = settings(search=True, variants=("zh-Hans",))
     a, b = tmp_path / "a", tmp_path / "b"
     build_site(mirror, a, settings=s)
     build_site(mirror, b, settings=s)
@@ -266,7 +268,7 @@ def test_the_manifest_of_earlier_versions_is_read(mirror: Config, tmp_path: Path
 
 def test_nothing_changed_writes_nothing(mirror: Config, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    s = settings(search=HAS_PAGEFIND)
+    s = settings(search=True)
     build_site(mirror, out, settings=s)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     rep = build_site(mirror, out, settings=s)
@@ -276,7 +278,7 @@ def test_nothing_changed_writes_nothing(mirror: Config, tmp_path: Path) -> None:
 
 def test_new_articles_rewrite_only_their_pages(mirror: Config, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    s = settings(page_size=4, search=HAS_PAGEFIND)
+    s = settings(page_size=4, search=True)
     build_site(mirror, out, settings=s)
     before = tree_hashes(out)
     fill(mirror, 2, first=30)  # one for tw, one for cn, on the same day
@@ -286,7 +288,7 @@ def test_new_articles_rewrite_only_their_pages(mirror: Config, tmp_path: Path) -
     assert rep.rendered == 2
     new_articles = {k for k in changed if k.startswith("a/")}
     assert len(new_articles) == 2 and all(k not in before for k in new_articles)
-    listings = {k for k in changed if not k.startswith(("a/", "pagefind/"))}
+    listings = {k for k in changed if not k.startswith(("a/", "search/"))}
     assert listings <= {
         "index.html", "atom.xml", "rss.xml", "sitemap.xml", "d/2026-03-01.html", "search.html",
         "s/tw/index.html", "s/tw/p3.html", "s/tw/atom.xml", "s/tw/rss.xml",
@@ -434,7 +436,7 @@ def _foreign_refs(doc: html.HtmlElement) -> list[str]:
 @pytest.mark.parametrize("images", ["original", "link"])
 def test_pages_reference_only_their_own_files(mirror: Config, tmp_path: Path, images: str) -> None:
     out = tmp_path / "site"
-    build_site(mirror, out, settings=settings(images=images, search=HAS_PAGEFIND))
+    build_site(mirror, out, settings=settings(images=images, search=True))
     imgs = []
     for p in out.rglob("*.html"):
         doc = html.fromstring(p.read_bytes())
@@ -496,47 +498,103 @@ def test_sitemap_is_split_past_the_protocol_limit(monkeypatch: pytest.MonkeyPatc
 
 def test_shard_plan_caps_the_largest_shard() -> None:
     # 60 days × 24 hours × 9 articles: without a cap the merges would make shards of
-    # thousands of articles, and a Pagefind run's memory grows with its shard.
+    # thousands of articles, and a late article re-indexes its whole segment.
     units = [(f"2026/{m:02d}/{d:02d}/{h:02d}", 9)
              for m in (1, 2) for d in range(1, 31) for h in range(24)]  # fmt: skip
-    sealed, open_ = plan(units, [], 100)
+    sealed, open_ = plan(units, [], 100, cap=500)
     sizes = [sum(n for u, n in units if s.first <= u <= s.last) for s in sealed]
-    assert max(sizes) <= MAX_SHARD and max(s.level for s in sealed) == 1
+    assert max(sizes) <= 500 < MAX_SHARD and max(s.level for s in sealed) == 1
     assert sum(sizes) + sum(n for u, n in units if open_ and u >= open_.first) == 9 * len(units)
     big = [Shard("2026/01/01/00", "2026/01/20/23", 3)]  # an earlier layout, no cap
-    assert plan(units, big, 100) == (sealed, open_)
+    assert plan(units, big, 100, cap=500) == (sealed, open_)
 
 
-@pytest.mark.skipif(not HAS_PAGEFIND, reason="pagefind[extended] not installed")
-def test_a_search_bundle_damaged_by_hand_is_made_again(mirror: Config, tmp_path: Path) -> None:
+def test_a_search_shard_damaged_by_hand_is_made_again(mirror: Config, tmp_path: Path) -> None:
     out = tmp_path / "site"
     s = settings(search=True, search_shard_size=8)
     build_site(mirror, out, settings=s)
-    entry = sorted(out.glob("pagefind/*/pagefind-entry.json"))[0]
-    frag = sorted((entry.parent / "fragment").iterdir())[0]
-    good = frag.read_bytes()
-    frag.unlink()
+    shard = sorted(out.glob("search/*/i0.bin"))[0]
+    good = shard.read_bytes()
+    shard.unlink()
     rep = build_site(mirror, out, settings=s)
-    assert rep.search_runs == 1 and frag.read_bytes() == good
+    assert rep.search_runs == 1 and shard.read_bytes() == good
     assert build_site(mirror, out, settings=s).search_runs == 0
     rep = build_site(mirror, out, settings=settings(search=False))
-    assert not (out / "pagefind").exists() and rep.removed > 10  # every bundle file
+    assert not (out / "search").exists() and rep.removed >= 4  # every segment's files
 
 
-@pytest.mark.skipif(not HAS_PAGEFIND, reason="pagefind[extended] not installed")
-def test_search_shards_reindex_only_what_changed(mirror: Config, tmp_path: Path) -> None:
+def test_search_segments_reindex_only_what_changed(mirror: Config, tmp_path: Path) -> None:
     out = tmp_path / "site"
     s = settings(search=True, search_shard_size=8)
     rep = build_site(mirror, out, settings=s)
     assert rep.search_runs >= 2
-    bundles = sorted(p.parent.name for p in out.glob("pagefind/*/pagefind-entry.json"))
-    assert "open" in bundles or len(bundles) >= 2
+    folders = sorted(p.name for p in (out / "search").iterdir())
     search = html.fromstring((out / "search.html").read_bytes())
-    data = search.cssselect("#search")[0].get("data-bundles")
-    assert all(f"pagefind/{b}/" in data for b in bundles)
+    listed = json.loads(search.cssselect("#search")[0].get("data-index"))
+    assert sorted(seg["p"] for seg in listed) == [f"search/{f}/" for f in folders]
+    assert sum(seg["n"] for seg in listed) == 30
     fill(mirror, 2, first=30)
     rep2 = build_site(mirror, out, settings=s)
-    assert rep2.search_runs == 1  # only the newest shard
+    assert rep2.search_runs == 1  # only the newest segment
+
+
+def test_a_failed_search_index_is_one_warning_and_made_next_time(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsmirror import site_search
+
+    out = tmp_path / "site"
+    s = settings(search=True, search_shard_size=8)
+    with monkeypatch.context() as mp:  # the indexing process dies at once
+        mp.setattr(site_search._Worker, "command", (sys.executable, "-c", "raise SystemExit(3)"))
+        rep = build_site(mirror, out, settings=s)
+    assert [w for w in rep.warnings if "search" in w] == [
+        "search index not made: the indexing process ended (no answer)"
+    ]
+    assert rep.search_runs == 0 and not (out / "search").exists()
+    assert len(article_pages(out)) == 30  # the rest of the site is there
+    rep = build_site(mirror, out, settings=s)
+    assert rep.search_runs >= 2 and not rep.warnings[1:]
+    assert search_site(out, "港灣")
+
+
+def search_site(out: Path, query: str) -> list[str]:
+    """What the search page lists for ``query``, newest first: the same lookup as
+    search.js, over the files of the built site."""
+    page = html.fromstring((out / "search.html").read_bytes())
+    found: list[str] = []
+    for seg in json.loads(page.cssselect("#search")[0].get("data-index")):
+        folder = out / seg["p"]
+        postings: dict[int, list[int]] = {}
+        for shard in sorted(folder.glob("i*.bin")):
+            postings.update(read_shard(shard.read_bytes()))
+        docs: set[int] | None = None
+        for lo, hi in query_tokens(query):
+            have = {d for t, ds in postings.items() if lo <= t <= hi for d in ds}
+            docs = have if docs is None else docs & have
+        rows = [r for k in range(len(list(folder.glob("d*.json"))))
+                for r in json.loads((folder / f"d{k}.json").read_text(encoding="utf-8"))]  # fmt: skip
+        found += [rows[d][0] for d in sorted(docs or (), reverse=True)]
+    return found
+
+
+def test_search_finds_every_article_by_a_word_of_its_text(mirror: Config, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(mirror, out, settings=settings(search=True, search_shard_size=8, variants=("zh-Hans",)))
+    pages = article_pages(out)
+    assert len(pages) == 30
+    for page in pages:
+        doc = html.fromstring(page.read_bytes())
+        text = "".join(doc.cssselect("div.content")[0].itertext())
+        word = next(m.group() for m in re.finditer("[\u4e00-\u9fff]{4}|[A-Za-z]{5,}", text))
+        href = page.relative_to(out).as_posix()
+        assert href in search_site(out, word), (word, href)
+        assert href in search_site(out, word.upper()), "any case"
+        if not word.isascii():
+            assert href in search_site(out, word[1]), "one character: every article holding it"
+    hans = search_site(out / "zh-hans", "港湾")  # the tree's own script
+    assert hans and all((out / "zh-hans" / h).exists() for h in hans)
+    assert search_site(out, "不存在的詞語組合") == []
 
 
 def test_serve_previews_the_site_with_its_404(mirror: Config, tmp_path: Path) -> None:

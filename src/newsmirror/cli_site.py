@@ -49,13 +49,8 @@ _Handler.extensions_map = {
     **http.server.SimpleHTTPRequestHandler.extensions_map,
     ".js": "text/javascript",
     ".json": "application/json",
-    ".wasm": "application/wasm",
     ".xml": "application/xml",
-    ".pagefind": "application/octet-stream",
-    ".pf_meta": "application/octet-stream",
-    ".pf_index": "application/octet-stream",
-    ".pf_fragment": "application/octet-stream",
-    ".pf_filter": "application/octet-stream",
+    ".bin": "application/octet-stream",
 }
 
 
@@ -98,7 +93,7 @@ def register(app: typer.Typer) -> None:
             out.print(
                 f"{rep.out}: {rep.articles} articles, {rep.rendered} rendered; "
                 f"{rep.written} files written, {rep.kept} unchanged, {rep.removed} removed; "
-                f"{rep.search_runs} search shards indexed; {rep.seconds:.2f} s",
+                f"{rep.search_runs} search segments indexed; {rep.seconds:.2f} s",
                 markup=False,
             )
 

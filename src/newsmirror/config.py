@@ -171,8 +171,8 @@ SITE = (
     Setting("lang", str, "zh-Hant", "Language of pages whose content does not tell."),
     Setting("images", str, "original", "Article images: original (lazy, no referrer) or link "
             "(a link instead: pages make no request to other hosts).", _choice("original", "link")),
-    Setting("search", bool, True, "Build the Pagefind full-text search index."),
-    Setting("search_shard_size", int, 100, "Articles per newest search shard.", _positive),
+    Setting("search", bool, True, "Build the full-text search index (Chinese and other languages)."),
+    Setting("search_shard_size", int, 100, "Articles per newest search segment.", _positive),
 )  # fmt: skip
 
 IMAGES = (

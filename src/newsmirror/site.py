@@ -2,7 +2,7 @@
 
 One pass over the index (oldest first, streamed) makes every page: article
 pages (content read from the post files), day pages, per-source pages, the
-home page, feeds, the sitemap, the search page and its Pagefind bundles. Only
+home page, feeds, the sitemap, the search page and its index segments. Only
 listing state that a page needs is held (one day, one page per source, the
 newest items for the home page and feeds).
 
@@ -11,9 +11,8 @@ row and the post file's size and mtime for an article; its items' signatures
 and its links for a listing), kept in the manifest (``.newsmirror/site-manifest.bin``).
 A page whose signature is unchanged is not even rendered; a rendered page whose
 bytes are unchanged is not written. A feed made again takes the entries of
-unchanged articles from its own file; search shards are indexed in a
-background thread while the build goes on, new articles' shard first (see
-``site_search``). Output is deterministic: the same index gives byte-identical
+unchanged articles from its own file; search segments are indexed in a
+process of their own while the build goes on (see ``site_search``). Output is deterministic: the same index gives byte-identical
 files, whether built at once or build after build.
 """
 
@@ -46,7 +45,7 @@ class SiteReport:
     written: int  # files written
     kept: int  # files left as they were
     removed: int  # files of an earlier build no longer made
-    search_runs: int  # Pagefind shard runs
+    search_runs: int  # search segments indexed
     seconds: float
     warnings: tuple[str, ...] = ()
 

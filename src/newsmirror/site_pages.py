@@ -47,6 +47,8 @@ LABELS = {
     "search_hint": "輸入關鍵詞（中文或其他語言）",
     "search_button": "搜尋",
     "search_nojs": "搜尋需要 JavaScript；也可以瀏覽按日檔案。",
+    "search_more": "更多結果",
+    "search_found": "找到 {n} 篇",
     "feeds": "訂閱",
     "script": "文字",
     "articles": "篇",
@@ -224,10 +226,10 @@ class Pages:
 
     def csp(self, *, script: bool) -> str:
         img = "'self' data:" + (" https: http:" if self.images == "original" else "")
-        js = "'self' 'wasm-unsafe-eval'" if script else "'none'"
+        js = "'self'" if script else "'none'"
         return (
             f"default-src 'none'; img-src {img}; style-src 'self'; script-src {js}; "
-            f"worker-src {'blob: ' if script else ''}'self'; connect-src 'self'; "
+            "connect-src 'self'; "
             "base-uri 'none'; form-action 'self'"
         )
 

@@ -4,12 +4,11 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,15 @@ from .site_files import SiteFiles, digest, signature
 from .site_images import SiteImages, resolve_marks
 from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
 from .site_records import Records
-from .site_search import SearchIndex, drop_bundles, pagefind_binary
+from .site_search import SearchIndex, drop_bundles
 from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
-from .store import Store, parse_ts, ts
+from .store import Store, parse_ts
 
 _TAGS = re.compile(r"<[^>]+>")
 # The body of a post as newsmirror writes it (postfile.render_post), after the front matter.
 _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
-EARLY_MAX = 2000  # articles made before the pass for the search index to start on
 
 
 class Builder:
@@ -62,7 +60,6 @@ class Builder:
         self.day_items: list[Item] = []
         self.pending_day: tuple[str, list[Item]] | None = None
         self.prev_day = ""
-        self.units: dict[str, list[Any]] = {}  # hour unit -> [count, [sigs]]
         self.sitemap: list[tuple[str, str]] = []  # (path in a tree, lastmod)
         self.root = str(config.root) + "/"
         # Page content of articles rendered in this build that a feed may still show.
@@ -86,27 +83,22 @@ class Builder:
         self.m.extra["han"] = han_kinds()
 
     def _pass(self, store: Store) -> None:
-        early = self._early_search(store)
         for row in store.site_rows():
             self.count += 1
-            item = early.pop(row[0], None) or self._article(row)
+            item = self._article(row)
+            if self.search is not None:
+                self.search.see(item)
             self.records.see(item, row)
             self._day(item)
             self._source(item)
             self.home.append(item)
-            unit = item.href[2:15]
-            u = self.units.get(unit)
-            if u is None:
-                u = self.units[unit] = [0, []]
-            u[0] += 1
-            u[1].append(item.sig)
             self.sitemap.append((item.href, (item.updated or item.published).date().isoformat()))
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
                 self._drop_old_content()
         self._flush_day(None)
         if self.search is not None:  # indexing overlaps the listings and feeds
-            self.search.start_all()
+            self.search.start()
         for st in self.sources.values():
             self._finish_source(st)
         self._archive_index()
@@ -120,14 +112,18 @@ class Builder:
         self._assets()
         self._sitemap()
         self.images.finish(set(self.m.articles))
-        bundles: dict[str, list[dict[str, str]]] = {}
+        segments: dict[str, list[dict[str, Any]]] = {}
         if self.search is not None:
-            bundles, self.search_removed = self.search.finish()
+            segments = self.search.finish()
             self.search_runs = self.search.ran
+            self.warnings.extend(self.search.warnings)
         else:
             self.search_removed = drop_bundles(self.files)
+            self.m.extra.pop("index", None)
+            for key in [k for k in self.m.pages if k.startswith("index:")]:
+                del self.m.pages[key]
         for tree in self.trees:
-            self._search_page(tree, bundles.get(tree.prefix, []))
+            self._search_page(tree, segments.get(tree.prefix, []))
 
     # ------------------------------------------------------------ articles
 
@@ -197,12 +193,15 @@ class Builder:
         self._content[item.key] = content
         at = parse_ts(deleted_at) if deleted_at else None
         for tree in self.trees:
+            shown_content = tree.html(content)
             page = self.pages.render(
                 "article", tree, item.href, lang=tree.lang(lang),
                 page_title=tree.text(item.title), it=item, title=tree.text(item.title),
-                source_name=tree.text(item.source_name), content=tree.html(content),
+                source_name=tree.text(item.source_name), content=shown_content,
                 deleted_at=at,
             )  # fmt: skip
+            if self.search is not None:
+                self.search.feed(tree, item, shown_content)
             page = resolve_marks(page, up(tree.prefix + item.href))
             self.files.write(tree.prefix + item.href, page)
         self.images.set(item.key, shown)
@@ -229,10 +228,7 @@ class Builder:
         from its post file."""
         got = self._content.get(item.key)
         if got is None:
-            raw, _mark, _at, legacy = self._read_post(item.path)
-            got = page_content(raw, link=item.link, legacy=legacy, images=self.s.images,
-                               image_map=self.images.mapper([]))  # fmt: skip
-            self._content[item.key] = got
+            got = self._content[item.key] = self._content_once(item)
         return got
 
     # ------------------------------------------------------------ listings
@@ -258,8 +254,6 @@ class Builder:
     def _day(self, item: Item) -> None:
         if self.day_items and self.day_items[0].day != item.day:
             self._flush_day(item.day)
-            if self.search is not None:
-                self.search.complete(item.href[2:15])
         self.day_items.append(item)
 
     def _flush_day(self, next_day: str | None) -> None:
@@ -443,37 +437,20 @@ class Builder:
 
     # ------------------------------------------------------------ search, assets, sitemap
 
-    def _early_search(self, store: Store) -> dict[str, Item]:
-        """The articles after the previous build's sealed search shards (the new ones,
-        mostly), made first, so that indexing them overlaps the rest of the build."""
-        if self.search is None or not self.search.sealed_until:
-            return {}
-        y, mo, d, h = (int(x) for x in self.search.sealed_until.split("/"))
-        end = datetime(y, mo, d, h, tzinfo=self.clock.tz) + timedelta(hours=1)
-        rows = list(itertools.islice(store.site_rows(ts(end) or ""), EARLY_MAX + 1))
-        if len(rows) > EARLY_MAX:
-            return {}
-        items = {row[0]: self._article(row) for row in rows}
-        units: dict[str, list[Any]] = {}
-        for item in items.values():
-            u = units.setdefault(item.href[2:15], [0, []])
-            u[0] += 1
-            u[1].append(item.sig)
-        self.search.start_region(units)
-        return items
-
     def _search_index(self) -> SearchIndex | None:
         if not self.s.search:
             return None
-        binary = pagefind_binary()
-        if binary is None:
-            self.warnings.append(
-                "Pagefind is not installed: no search index (pip install 'pagefind[extended]')"
-            )
-            return None
-        prefixes = [t.prefix for t in self.trees]
-        return SearchIndex(self.files, binary, self.build_sig, prefixes,
-                           self.s.search_shard_size, self.units)  # fmt: skip
+        return SearchIndex(self.files, self.build_sig, self.trees, self.s.search_shard_size,
+                           self._content_once)  # fmt: skip
+
+    def _content_once(self, item: Item) -> str:
+        """An article's page content, not kept (the search index reads many)."""
+        got = self._content.get(item.key)
+        if got is None:
+            raw, _mark, _at, legacy = self._read_post(item.path)
+            got = page_content(raw, link=item.link, legacy=legacy, images=self.s.images,
+                               image_map=self.images.mapper([]))  # fmt: skip
+        return got
 
     def _once(self, rel: str, sig: str, make: Callable[[], str]) -> None:
         """Write the page ``rel`` made by ``make`` unless its signature is unchanged."""
@@ -483,14 +460,13 @@ class Builder:
         self.files.write(rel, make())
         self.m.pages[key] = sig
 
-    def _search_page(self, tree: Tree, bundles: list[dict[str, str]]) -> None:
-        # Bundle paths are relative to the output root for the page's script.
-        data = [{"path": tree.prefix + b["path"], "base": tree.prefix + b["base"]} for b in bundles]
+    def _search_page(self, tree: Tree, segments: list[dict[str, Any]]) -> None:
+        data = segments  # folders relative to the tree's root, newest first
         self._once(tree.prefix + "search.html", signature(self.build_sig, data),
                    lambda: self.pages.render(
                        "search", tree, "search.html", lang=tree.lang(self.s.lang),
                        page_title=self.pages._labels[tree.variant]["search"], script=True,
-                       bundles=data))  # fmt: skip
+                       segments=data))  # fmt: skip
 
     def _assets(self) -> None:
         folder = Path(__file__).parent / "templates" / "site"

@@ -1,51 +1,53 @@
-"""Full-text search: Pagefind (extended build, with Chinese word segmentation)
-run at build time over the article pages, in shards.
+"""Full-text search, built with the site: a static index of our own
+(``search_index``) that the search page reads with a small script of our own
+(``templates/site/search.js``); no server.
 
-Pagefind indexes a whole set of pages at once; there is no adding to an
-index. To keep a build after a run short, the articles are split into
-shards by their local publish hour (article pages live at
-``a/YYYY/MM/DD/HHMM-…``, so a shard is a file glob), and a build re-indexes
-only the shards whose articles changed:
+The articles are split into segments by their local publish hour (as the
+article pages are, ``a/YYYY/MM/DD/HHMM-…``), and a build indexes again only
+the segments whose articles changed:
 
-* new articles go to the *open* shard (everything after the last sealed one);
+* new articles go to the *open* segment (everything after the last sealed one);
   when it holds ``shard_size`` articles it is sealed;
-* when the last ``FANOUT`` sealed shards have the same level they are merged
-  into one shard of the next level (a log-structured merge), so a search
-  loads a few bundles, about ``FANOUT`` per level;
-* but no shard grows past ``MAX_SHARD`` articles: a Pagefind run holds its
-  whole shard in memory (about 0.3 MB per page with Chinese segmentation),
-  so the largest shard sets the build's peak memory.
+* when the last ``FANOUT`` sealed segments have the same level they are merged
+  into one of the next level (a log-structured merge), so a search reads a few
+  segments, about ``FANOUT`` per level;
+* no segment grows past ``MAX_SHARD`` articles, so a late or edited article
+  re-indexes at most that many.
 
-The layout is kept in the manifest; sealed boundaries never move, so a late
-article only re-indexes the one shard whose hours contain it. The search page
-merges the bundles (``pagefind.mergeIndex``).
-
-Pagefind runs in background threads while the build goes on (one large shard
-at a time, two small ones side by side): a shard that can no longer change (at
-the top level, its hours all streamed by) starts during the pass over the
-articles, the shards of the new articles before it, the rest at its end.
+The layout is kept in the manifest; sealed boundaries never move. A segment is
+named by what it indexes, so an unchanged one keeps its files. Indexing runs in
+a process of its own (numpy), fed with each article's text as the build renders
+it; the texts of unchanged articles in a segment made again are read from their
+post files. The segments are made while the build writes the listings and feeds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
+import json
 import os
+import re
 import shutil
+import socket
 import subprocess
-import tempfile
-import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
-from .errors import NewsmirrorError
-from .site_files import SiteFiles, digest, signature
+from .site_files import SiteFiles, signature
+from .site_pages import Item, Tree
 
 FANOUT = 4
-MAX_SHARD = 500  # articles in one Pagefind run, at most (merges stop below it)
-RUN_BASE = 200  # a Pagefind process's own memory, in pages (~0.3 MB each; ~70 MB)
-UI_FILES = ("-ui.", "-highlight.", "playground")  # Pagefind's own UI: the site has its own
+MAX_SHARD = 6400  # articles in one segment, about (merges stop below it)
+MAX_DOCS = 8192  # articles in one segment, at most (search_index.MAX_DOCS)
+META_CHUNK = 256  # articles per file of result titles
+LEAD = 120  # characters of text shown under a result
+BATCH = 256  # texts sent to the indexing process at once
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
 Units = dict[str, list]  # hour unit "YYYY/MM/DD/HH" -> [article count, [article sigs]]
 
 
@@ -60,19 +62,6 @@ class Shard:
         if self.level < 0:
             return "open"
         return self.first.replace("/", "") + "-" + self.last.replace("/", "")
-
-
-def pagefind_binary() -> str | None:
-    """The Pagefind executable (extended build preferred), or None when not installed."""
-    with contextlib.suppress(ImportError, FileNotFoundError):
-        import pagefind_bin_extended
-
-        return str(pagefind_bin_extended.get_executable())
-    with contextlib.suppress(ImportError, FileNotFoundError):
-        import pagefind_bin
-
-        return str(pagefind_bin.get_executable())
-    return shutil.which("pagefind_extended") or shutil.which("pagefind")
 
 
 def top_level(shard_size: int, cap: int = MAX_SHARD) -> int:
@@ -131,34 +120,9 @@ def plan(
     return p.sealed, p.open
 
 
-def common_dir(first: str, last: str) -> str:
-    """The deepest ``a/…/`` folder holding every article of the hour range."""
-    a, b = first.split("/")[:3], last.split("/")[:3]
-    common: list[str] = []
-    for x, y in zip(a, b, strict=True):
-        if x != y:
-            break
-        common.append(x)
-    return "a/" + "".join(c + "/" for c in common)
-
-
-def shard_glob(shard: Shard, units: Sequence[str]) -> str:
-    """A glob (relative to the shard's common folder) for the units in the shard."""
-    base = common_dir(shard.first, shard.last)[2:]
-    by_day: dict[str, list[str]] = {}
-    for u in units:
-        by_day.setdefault(u[:10], []).append(u[11:13])
-    alts = []
-    for day, hours in sorted(by_day.items()):
-        rel_day = day[len(base) :] if len(base) <= len(day) else ""
-        pre = (rel_day + "/") if rel_day else ""
-        alts.extend(f"{pre}{h}*.html" for h in hours)
-    return "{" + ",".join(alts) + "}" if len(alts) > 1 else alts[0]
-
-
 def drop_bundles(files: SiteFiles) -> int:
-    """Remove every bundle an earlier build made (a build without search); the
-    number of their files."""
+    """Remove what an earlier build's Pagefind search left (its bundle folders were
+    not the manifest's files); the number of their files."""
     m, removed = files.manifest, 0
     for folder, rec in m.extra.pop("bundles", {}).items():
         shutil.rmtree(files.path(folder), ignore_errors=True)
@@ -171,246 +135,237 @@ def drop_bundles(files: SiteFiles) -> int:
     return removed
 
 
-class _Budget:
-    """Pagefind runs at once, within a memory budget counted in pages: a run of a
-    large shard runs alone; small ones (a sealed shard and the new open one) run
-    side by side, where one run would mostly wait for Pagefind's start-up."""
+def plain_text(content: str) -> str:
+    """The text of an article's page content (HTML), for the index and the lead."""
+    return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", content))).strip()
 
-    def __init__(self, cap: int) -> None:
-        self.cap, self.used = cap, 0
-        self.cond = threading.Condition()
 
-    @contextlib.contextmanager
-    def taken(self, weight: int) -> Iterator[None]:
-        with self.cond:
-            while self.used and self.used + weight > self.cap:
-                self.cond.wait()
-            self.used += weight
+class _Worker:
+    """The indexing process (``python -m newsmirror.search_index``), started at once
+    so that its start overlaps the build; texts are sent in batches as they come.
+    It ends when its socket closes (the build ended, or was killed)."""
+
+    command = (sys.executable, "-m", "newsmirror.search_index")
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [*self.command, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.batch: list[tuple[int, str]] = []
+        self.gone = False
+
+    def add(self, seq: int, text: str) -> None:
+        self.batch.append((seq, text))
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def _send(self, msg: tuple[str, Any]) -> None:
+        if self.gone:
+            return
         try:
-            yield
-        finally:
-            with self.cond:
-                self.used -= weight
-                self.cond.notify_all()
+            self.conn.send(msg)
+        except OSError:  # it died: the build goes on, and says so at the end
+            self.gone = True
+
+    def flush(self) -> None:
+        if self.batch:
+            self._send(("add", self.batch))
+            self.batch = []
+
+    def build(self, segments: list[list[int]]) -> None:
+        self.flush()
+        self._send(("build", segments))
+
+    def results(self) -> Iterator[list[tuple[int, bytes]]]:
+        """The shards of each segment asked for, in turn."""
+        if self.gone:
+            raise RuntimeError("the indexing process ended (no answer)")
+        while True:
+            try:
+                status, got = self.conn.recv()
+            except (EOFError, OSError) as e:
+                raise RuntimeError(f"the indexing process ended ({e or 'no answer'})") from e
+            if status == "done":
+                return
+            if status != "segment":
+                raise RuntimeError(str(got))
+            yield got
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(("stop", None))
+        self.conn.close()
+        try:
+            self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    folder: str  # the bundle, relative to the output folder: "<prefix>pagefind/<name>/"
-    key: str  # its manifest entry
-    sig: str  # what it indexes
-
-
-Bundle = dict[str, Any]  # what the manifest keeps of a bundle folder (see SearchIndex)
+@dataclass(slots=True)
+class _Segment:
+    shard: Shard
+    items: list[Item]
+    names: dict[str, str]  # tree prefix -> segment name
+    build: list[str]  # the prefixes whose files are made anew
 
 
 class SearchIndex:
-    """The Pagefind bundles of every tree of one build: a shard whose articles are
-    unchanged keeps its bundle; the others are indexed again in background threads
-    (see ``_Budget``), each into a temporary folder then swapped in.
-
-    A bundle is Pagefind's and is only ever replaced whole, so the manifest keeps
-    not its files (hundreds each) but its folders' modification times (a file
-    added or removed by hand changes them), its entry file's size and mtime and
-    its file count."""
+    """The search segments of every tree of one build. ``see`` every article in
+    the pass, ``feed`` those rendered in it; ``start`` after the pass sends the
+    layout to the indexing process; ``finish`` writes the segments made."""
 
     def __init__(
         self,
         files: SiteFiles,
-        binary: str,
         build_sig: str,
-        prefixes: Sequence[str],
+        trees: Sequence[Tree],
         shard_size: int,
-        units: Units,
+        content_of: Callable[[Item], str],
     ) -> None:
-        self.files, self.binary, self.build_sig = files, binary, build_sig
+        self.files, self.build_sig, self.trees = files, build_sig, tuple(trees)
         self.m = files.manifest
-        self.root = str(files.out) + "/"
-        self.prefixes, self.size, self.units = tuple(prefixes), shard_size, units
-        prev = [Shard(*x) for x in self.m.extra.get("search", {}).get("sealed", [])]
-        self.planner = Planner(prev, shard_size)
-        self.prev = prev
-        self.fed = 0  # units given to the planner
-        stored = self.m.extra.get("bundles", {})
-        self.bundles: dict[str, Bundle] = {  # older manifests listed the files: indexed anew
-            k: v if isinstance(v, dict) else {"dirs": {}, "entry": None, "files": len(v)}
-            for k, v in stored.items()
-        }
-        self.started: set[str] = set()  # shard names looked at
-        self.jobs: list[tuple[_Job, Future[Bundle]]] = []
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pagefind")
-        self.budget = _Budget(MAX_SHARD + RUN_BASE)
+        self.size, self.content_of = shard_size, content_of
+        if "bundles" in self.m.extra:  # a Pagefind index of an earlier version
+            drop_bundles(files)
+        state = self.m.extra.get("index", {})
+        if state.get("build") != build_sig:
+            state = {}
+        self.prev = [Shard(*x) for x in state.get("sealed", [])]
+        self.had: dict[str, dict[str, list[str]]] = state.get(
+            "trees", {}
+        )  # prefix -> name -> files
+        self.units: dict[str, list[Item]] = {}
+        self.seq: dict[tuple[str, str], int] = {}  # (prefix, key) -> number in the process
+        self.meta: dict[tuple[str, str], list[str]] = {}  # (prefix, key) -> result line
+        self.worker: _Worker | None = _Worker()
+        self.segments: list[_Segment] = []
         self.ran = 0
-        self.shards: list[Shard] = []
-        self.sealed: list[Shard] = []
-        for prefix in self.prefixes:
-            folder = self.root + prefix + "pagefind"
-            with contextlib.suppress(FileNotFoundError):
-                for name in os.listdir(folder):  # temporary folders of an interrupted build
-                    if name.startswith(".nm-"):
-                        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
-        # Bundle files are not the manifest's files (older manifests listed them).
-        for rel in [r for r in self.m.files if "pagefind/" in r]:
-            if any(rel.startswith(p + "pagefind/") for p in self.prefixes):
-                del self.m.files[rel]
+        self.warnings: list[str] = []
 
-    def _members(self, shard: Shard, units: Units | None = None) -> list[tuple[str, str]]:
-        last = shard.last if shard.level >= 0 else "\uffff"
-        return [(u, digest("".join(v[1]))) for u, v in sorted((units or self.units).items())
-                if shard.first <= u <= last]  # fmt: skip
+    # ------------------------------------------------------------ the pass
 
-    @property
-    def sealed_until(self) -> str:
-        """The last unit of the previous build's sealed shards ("" when none)."""
-        return self.planner.last if self.fed == 0 else ""
+    def see(self, item: Item) -> None:
+        """Every article of the site, oldest first."""
+        unit = self.units.get(item.href[2:15])
+        if unit is None:
+            self.units[item.href[2:15]] = [item]
+        else:
+            unit.append(item)
 
-    def start_region(self, units: Units) -> None:
-        """``units``: every unit after ``sealed_until``, each complete (its pages
-        written) before the pass over all the articles. Start the shards made of
-        them alone: new articles are indexed while the rest of the build goes on."""
-        p = Planner(self.prev, self.size)
-        for unit in sorted(units):
-            p.add(unit, units[unit][0])
-        shards = p.sealed + ([p.open] if p.open else [])
-        for shard in shards:
-            if shard.first > self.planner.last:
-                self._start(shard, units)
+    def feed(self, tree: Tree, item: Item, content: str) -> None:
+        """An article rendered in this build: its page content in ``tree``."""
+        title = tree.text(item.title)
+        text = plain_text(content)
+        self._send(tree.prefix, item, title + "\n" + text)
+        self.meta[tree.prefix, item.key] = [
+            item.href,
+            title,
+            tree.text(item.source_name),
+            item.day,
+            text[:LEAD],
+        ]
 
-    def complete(self, before: str) -> None:
-        """Every unit before ``before`` is complete (all its pages written): start
-        the shards that can no longer change (at the top level)."""
-        units = list(self.units)
-        while self.fed < len(units) and units[self.fed] < before:
-            unit = units[self.fed]
-            self.planner.add(unit, self.units[unit][0])
-            self.fed += 1
-        for shard in self.planner.sealed:
-            if shard.level == self.planner.top and shard.last < before:
-                self._start(shard)
+    def _send(self, prefix: str, item: Item, text: str) -> None:
+        seq = len(self.seq)
+        self.seq[prefix, item.key] = seq
+        if self.worker is not None:
+            self.worker.add(seq, text)
 
-    def _intact(self, folder: str, rec: Bundle | None) -> bool:
-        if rec is None:
-            return False
-        try:
-            for d, mtime in rec["dirs"].items():
-                if os.stat(self.root + folder + d).st_mtime_ns != mtime:
-                    return False
-            st = os.stat(self.root + folder + "pagefind-entry.json")
-        except (OSError, TypeError, AttributeError):
-            return False
-        return [st.st_size, st.st_mtime_ns] == rec.get("entry")
+    # ------------------------------------------------------------ after the pass
 
-    def _start(self, shard: Shard, units: Units | None = None) -> None:
-        if shard.name in self.started:
-            return
-        self.started.add(shard.name)
-        members = self._members(shard, units)
-        if not members:
-            return
-        sig = signature(self.build_sig, shard.first, shard.last, members)
-        base = common_dir(shard.first, shard.last)
-        glob = shard_glob(shard, [u for u, _ in members])
-        for prefix in self.prefixes:
-            folder = f"{prefix}pagefind/{shard.name}/"
-            job = _Job(folder, "search:" + folder, sig)
-            if self.m.pages.get(job.key) == sig and self._intact(folder, self.bundles.get(folder)):
-                self.files.kept += self.bundles[folder]["files"]
-                continue
-            site = self.root + prefix + base
-            pages = sum(self.units[u][0] if units is None else units[u][0] for u, _ in members)
-            run = self.pool.submit(self._index, site, glob, prefix, folder, pages)
-            self.jobs.append((job, run))
-
-    def start_all(self) -> None:
-        """Every article page is written: start every shard not started yet."""
-        units = sorted((u, v[0]) for u, v in self.units.items())
+    def start(self) -> None:
+        """Every article was seen: plan the segments and start making those whose
+        articles changed (while the build writes the listings and feeds)."""
+        units = sorted((u, len(v)) for u, v in self.units.items())
         sealed, open_shard = plan(units, self.prev, self.size)
-        self.shards = sealed + ([open_shard] if open_shard else [])
         self.sealed = sealed
-        for shard in self.shards:
-            self._start(shard)
+        order = sorted(self.units)
+        for shard in sealed + ([open_shard] if open_shard else []):
+            last = shard.last if shard.level >= 0 else "\uffff"
+            items = [i for u in order if shard.first <= u <= last for i in self.units[u]]
+            for k in range(0, len(items), MAX_DOCS):  # an hour of thousands (an import)
+                self._segment(shard, items[k : k + MAX_DOCS])
+        todo = [(s, p) for s in self.segments for p in s.build]
+        if not todo or self.worker is None:
+            return
+        for seg, prefix in todo:  # articles not rendered in this build: read again
+            tree = next(t for t in self.trees if t.prefix == prefix)
+            for item in seg.items:
+                if (prefix, item.key) not in self.seq:
+                    self.feed(tree, item, tree.html(self.content_of(item)))
+        self.worker.build([[self.seq[p, i.key] for i in s.items] for s, p in todo])
 
-    def finish(self) -> tuple[dict[str, list[dict[str, str]]], int]:
-        """Wait for every run and record its bundle. Returns, for each tree prefix,
-        the bundles its search page merges, oldest first; and the number of files
-        of the bundles no longer made (removed)."""
-        if not self.shards:
-            self.start_all()
-        shards, sealed = self.shards, self.sealed
-        try:
-            for job, fut in self.jobs:
-                self.bundles[job.folder] = rec = fut.result()
-                self.files.written += rec["files"]
-                self.m.pages[job.key] = job.sig
-                self.ran += 1
-        finally:
-            self.close()
-        out: dict[str, list[dict[str, str]]] = {p: [] for p in self.prefixes}
-        live: set[str] = set()
-        for shard in shards:
-            if not self._members(shard):
-                continue
-            for prefix in self.prefixes:
-                folder = f"{prefix}pagefind/{shard.name}/"
-                live.add(folder)
-                out[prefix].append({"path": folder[len(prefix) :],
-                                    "base": common_dir(shard.first, shard.last)})  # fmt: skip
-        removed = 0
-        for folder in [f for f in self.bundles if f not in live]:
-            shutil.rmtree(self.root + folder, ignore_errors=True)
-            removed += self.bundles.pop(folder)["files"]
-        self.m.extra["bundles"] = dict(sorted(self.bundles.items()))
-        self.m.extra["search"] = {"sealed": [[s.first, s.last, s.level] for s in sealed]}
-        for key in [k for k in self.m.pages if k.startswith("search:")]:
-            if key[len("search:") :] not in live:
-                del self.m.pages[key]
-        return out, removed
+    def _segment(self, shard: Shard, items: list[Item]) -> None:
+        seg = _Segment(shard, items, {}, [])
+        sigs = [i.sig for i in items]
+        for tree in self.trees:
+            name = signature(self.build_sig, tree.prefix, sigs)[:16]
+            seg.names[tree.prefix] = name
+            had = self.had.get(tree.prefix, {}).get(name)
+            if had is None or not all(self.files.keep(r) for r in had):
+                seg.build.append(tree.prefix)
+        self.segments.append(seg)
+
+    def finish(self) -> dict[str, list[dict[str, Any]]]:
+        """Write the segments made (as the indexing process hands them over); for
+        each tree prefix, the segments its search page reads, newest first."""
+        todo = [(s, p) for s in self.segments for p in s.build]
+        made: dict[tuple[int, str], list[str]] = {}
+        if todo and self.worker is not None:
+            try:
+                for (seg, prefix), shards in zip(todo, self.worker.results(), strict=True):
+                    made[id(seg), prefix] = self._write(prefix, seg.names[prefix], seg, shards)
+                    self.ran += 1
+            except ValueError:  # zip: a different number of segments came back
+                self.warnings.append("search index not made: the indexing process went wrong")
+            except RuntimeError as e:
+                self.warnings.append(f"search index not made: {e}")
+        self.close()
+        trees: dict[str, dict[str, list[str]]] = {t.prefix: {} for t in self.trees}
+        out: dict[str, list[dict[str, Any]]] = {t.prefix: [] for t in self.trees}
+        for seg in self.segments:
+            for prefix, name in seg.names.items():
+                listed = made.get((id(seg), prefix))
+                if listed is None:
+                    if prefix in seg.build:  # not made (the indexing process failed)
+                        continue
+                    listed = self.had[prefix][name]
+                trees[prefix][name] = listed
+                firsts = json.loads(self.m.pages.get(f"index:{prefix}{name}", "[]"))
+                out[prefix].append({"p": f"search/{name}/", "n": len(seg.items), "s": firsts})
+        self.m.extra["index"] = {
+            "build": self.build_sig,
+            "sealed": [[s.first, s.last, s.level] for s in self.sealed],
+            "trees": trees,
+        }
+        live = {f"index:{p}{n}" for p, names in trees.items() for n in names}
+        for key in [k for k in self.m.pages if k.startswith("index:") and k not in live]:
+            del self.m.pages[key]
+        return {p: segs[::-1] for p, segs in out.items()}
+
+    def _write(
+        self, prefix: str, name: str, seg: _Segment, shards: list[tuple[int, bytes]]
+    ) -> list[str]:
+        folder = f"{prefix}search/{name}/"
+        listed: list[str] = []
+        for k, (_first, raw) in enumerate(shards):
+            listed.append(f"{folder}i{k}.bin")
+            self.files.write(listed[-1], raw)
+        for k in range(0, len(seg.items), META_CHUNK):
+            rows = [self.meta[prefix, i.key] for i in seg.items[k : k + META_CHUNK]]
+            listed.append(f"{folder}d{k // META_CHUNK}.json")
+            self.files.write(
+                listed[-1], json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+            )
+        self.m.pages[f"index:{prefix}{name}"] = json.dumps([f for f, _ in shards])
+        return listed
 
     def close(self) -> None:
-        """Wait for a run under way; drop those not started (also after a failure)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def _index(self, site: str, glob: str, prefix: str, folder: str, pages: int) -> Bundle:
-        """One Pagefind run (in a worker thread): the bundle ``folder`` made anew."""
-        with self.budget.taken(pages + RUN_BASE):
-            return self._run(site, glob, prefix, folder)
-
-    def _run(self, site: str, glob: str, prefix: str, folder: str) -> Bundle:
-        parent = self.root + prefix + "pagefind"
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(dir=parent, prefix=".nm-")
-        cmd = [
-            self.binary, "--site", site, "--glob", glob, "--output-path", tmp,
-            "--force-language", "zh", "--silent",
-        ]  # fmt: skip
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-            if proc.returncode != 0 or not os.path.exists(tmp + "/pagefind-entry.json"):
-                why = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise NewsmirrorError(
-                    f"search index for {folder} failed: {why[0]}", reason="site_search"
-                )
-            for name in os.listdir(tmp):
-                if any(m in name for m in UI_FILES):
-                    path = os.path.join(tmp, name)
-                    shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
-            final = self.root + folder.rstrip("/")
-            old = ""
-            if os.path.exists(final):
-                old = tmp + "-old"
-                os.rename(final, old)
-            os.rename(tmp, final)
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        dirs: dict[str, int] = {}
-        count = 0
-        for dirpath, _dirs, names in os.walk(final):
-            rel = dirpath[len(final) + 1 :]
-            dirs[rel + "/" if rel else ""] = os.stat(dirpath).st_mtime_ns
-            count += len(names)
-        st = os.stat(final + "/pagefind-entry.json")
-        return {"dirs": dict(sorted(dirs.items())), "entry": [st.st_size, st.st_mtime_ns],
-                "files": count}  # fmt: skip
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
