@@ -72,10 +72,11 @@ def ours(made: list[tuple[str, str, str, str]]) -> None:
 
     start = time.process_time()
     col = Collector()
-    col.add((i, title + "\n" + text) for i, (_rel, _page, title, text) in enumerate(made))
-    shards = col.build([list(range(k, min(k + 6400, len(made)))) for k in range(0, len(made), 6400)])
+    col.add((i, title, text) for i, (_rel, _page, title, text) in enumerate(made))
+    segments = [list(range(k, min(k + 6400, len(made)))) for k in range(0, len(made), 6400)]
+    shards = list(col.build(segments))
     cpu = time.process_time() - start
-    size = sum(len(raw) for seg in shards for _, raw in seg)
+    size = sum(len(raw) for seg, _leads in shards for _, raw in seg)
     print(f"ours (search_index): {cpu:.2f} s CPU, {cpu / len(made) * 1000:.3f} ms per page, "
           f"{size / 1e6:.1f} MB of shards")  # fmt: skip
 

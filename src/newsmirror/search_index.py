@@ -34,6 +34,7 @@ a little-endian base-128 varint.
 
 from __future__ import annotations
 
+import html
 import re
 import struct
 import zlib
@@ -257,6 +258,17 @@ def unpack(data: np.ndarray) -> np.ndarray:
     return np.cumsum(_unvarints(data), dtype=_U64) if len(data) else np.zeros(0, _U64)
 
 
+LEAD = 120  # characters of text shown under a result
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+Segment = tuple[list[tuple[int, bytes]], list[str]]  # (shards, lead of each document)
+
+
+def plain_text(content: str) -> str:
+    """The text of an article's page content (HTML), for the index and the lead."""
+    return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", content))).strip()
+
+
 class Collector:
     """Texts in, posting keys of numbered documents out; documents are kept by
     their number (``seq``, any int) until ``build`` places them in segments. Each
@@ -267,10 +279,14 @@ class Collector:
     def __init__(self) -> None:
         self.pending: list[tuple[int, str]] = []
         self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # (seqs of a batch, packed keys)
+        self.leads: dict[int, str] = {}
 
-    def add(self, items: Iterable[tuple[int, str]]) -> None:
-        for seq, text in items:
-            self.pending.append((seq, normalise(text)))
+    def add(self, items: Iterable[tuple[int, str, str]]) -> None:
+        """``(seq, title, page content)`` of articles (HTML content, the title apart)."""
+        for seq, title, content in items:
+            text = plain_text(content)
+            self.leads[seq] = text[:LEAD]
+            self.pending.append((seq, normalise(title + "\n" + text)))
             if len(self.pending) >= self.BATCH:
                 self._flush()
 
@@ -282,10 +298,11 @@ class Collector:
         self.parts.append((seqs, pack(keys)))
         self.pending = []
 
-    def build(self, segments: Sequence[Sequence[int]]) -> Iterator[list[tuple[int, bytes]]]:
-        """The shards of each segment in turn, segments given as the seqs of their
-        documents in order (every one added before). One segment's keys are held at
-        a time; a batch is dropped after the last segment it has documents in."""
+    def build(self, segments: Sequence[Sequence[int]]) -> Iterator[Segment]:
+        """The shards of each segment in turn, and the leads of its documents;
+        segments given as the seqs of their documents in order (every one added
+        before). One segment's keys are held at a time; a batch is dropped after
+        the last segment it has documents in."""
         self._flush()
         where: dict[int, tuple[int, int]] = {}
         for si, seqs in enumerate(segments):
@@ -314,13 +331,13 @@ class Collector:
             keys = np.concatenate(mine) if mine else np.zeros(0, dtype=_U64)
             del mine
             keys.sort()
-            yield segment_shards(keys)
+            yield segment_shards(keys), [self.leads.get(seq, "") for seq in segments[si]]
 
 
 def serve(conn: Any) -> None:
-    """The indexing process: ``("add", [(seq, text), …])`` any number of times,
-    then ``("build", [[seq, …], …])``, answered with ``("segment", shards)`` for
-    each segment in turn, then ``("done", None)`` (or ``("error", why)``)."""
+    """The indexing process: ``("add", [(seq, title, content), …])`` any number of
+    times, then ``("build", [[seq, …], …])``, answered with ``("segment", (shards,
+    leads))`` for each segment in turn, then ``("done", None)`` (or ``("error", why)``)."""
     col = Collector()
     while True:
         try:
@@ -332,8 +349,8 @@ def serve(conn: Any) -> None:
         elif msg == "build":
             try:
                 try:
-                    for shards in col.build(arg):
-                        conn.send(("segment", shards))
+                    for made in col.build(arg):
+                        conn.send(("segment", made))
                     conn.send(("done", None))
                 except OSError:
                     raise

@@ -24,10 +24,8 @@ post files. The segments are made while the build writes the listings and feeds.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -44,11 +42,8 @@ FANOUT = 4
 MAX_SHARD = 6400  # articles in one segment, about (merges stop below it)
 MAX_DOCS = 8192  # articles in one segment, at most (search_index.MAX_DOCS)
 META_CHUNK = 256  # articles per file of result titles
-LEAD = 120  # characters of text shown under a result
 BATCH = 256  # texts sent to the indexing process at once
-_TAGS = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-Units = dict[str, list]  # hour unit "YYYY/MM/DD/HH" -> [article count, [article sigs]]
+Made = tuple[list[tuple[int, bytes]], list[str]]  # (shards, lead of each article)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +130,6 @@ def drop_bundles(files: SiteFiles) -> int:
     return removed
 
 
-def plain_text(content: str) -> str:
-    """The text of an article's page content (HTML), for the index and the lead."""
-    return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", content))).strip()
-
-
 class _Worker:
     """The indexing process (``python -m newsmirror.search_index``), started at once
     so that its start overlaps the build; texts are sent in batches as they come.
@@ -155,11 +145,11 @@ class _Worker:
         )  # fmt: skip
         theirs.close()
         self.conn = Connection(ours.detach())
-        self.batch: list[tuple[int, str]] = []
+        self.batch: list[tuple[int, str, str]] = []
         self.gone = False
 
-    def add(self, seq: int, text: str) -> None:
-        self.batch.append((seq, text))
+    def add(self, seq: int, title: str, content: str) -> None:
+        self.batch.append((seq, title, content))
         if len(self.batch) >= BATCH:
             self.flush()
 
@@ -180,8 +170,8 @@ class _Worker:
         self.flush()
         self._send(("build", segments))
 
-    def results(self) -> Iterator[list[tuple[int, bytes]]]:
-        """The shards of each segment asked for, in turn."""
+    def results(self) -> Iterator[Made]:
+        """The shards of each segment asked for, in turn, and its articles' leads."""
         if self.gone:
             raise RuntimeError("the indexing process ended (no answer)")
         while True:
@@ -260,21 +250,11 @@ class SearchIndex:
     def feed(self, tree: Tree, item: Item, content: str) -> None:
         """An article rendered in this build: its page content in ``tree``."""
         title = tree.text(item.title)
-        text = plain_text(content)
-        self._send(tree.prefix, item, title + "\n" + text)
-        self.meta[tree.prefix, item.key] = [
-            item.href,
-            title,
-            tree.text(item.source_name),
-            item.day,
-            text[:LEAD],
-        ]
-
-    def _send(self, prefix: str, item: Item, text: str) -> None:
         seq = len(self.seq)
-        self.seq[prefix, item.key] = seq
+        self.seq[tree.prefix, item.key] = seq
         if self.worker is not None:
-            self.worker.add(seq, text)
+            self.worker.add(seq, title, content)
+        self.meta[tree.prefix, item.key] = [item.href, title, tree.text(item.source_name), item.day]
 
     # ------------------------------------------------------------ after the pass
 
@@ -318,8 +298,8 @@ class SearchIndex:
         made: dict[tuple[int, str], list[str]] = {}
         if todo and self.worker is not None:
             try:
-                for (seg, prefix), shards in zip(todo, self.worker.results(), strict=True):
-                    made[id(seg), prefix] = self._write(prefix, seg.names[prefix], seg, shards)
+                for (seg, prefix), got in zip(todo, self.worker.results(), strict=True):
+                    made[id(seg), prefix] = self._write(prefix, seg.names[prefix], seg, got)
                     self.ran += 1
             except ValueError:  # zip: a different number of segments came back
                 self.warnings.append("search index not made: the indexing process went wrong")
@@ -348,16 +328,20 @@ class SearchIndex:
             del self.m.pages[key]
         return {p: segs[::-1] for p, segs in out.items()}
 
-    def _write(
-        self, prefix: str, name: str, seg: _Segment, shards: list[tuple[int, bytes]]
-    ) -> list[str]:
+    def _write(self, prefix: str, name: str, seg: _Segment, made: Made) -> list[str]:
+        shards, leads = made
         folder = f"{prefix}search/{name}/"
         listed: list[str] = []
         for k, (_first, raw) in enumerate(shards):
             listed.append(f"{folder}i{k}.bin")
             self.files.write(listed[-1], raw)
         for k in range(0, len(seg.items), META_CHUNK):
-            rows = [self.meta[prefix, i.key] for i in seg.items[k : k + META_CHUNK]]
+            rows = [
+                [*self.meta[prefix, i.key], lead]
+                for i, lead in zip(
+                    seg.items[k : k + META_CHUNK], leads[k : k + META_CHUNK], strict=True
+                )
+            ]
             listed.append(f"{folder}d{k // META_CHUNK}.json")
             self.files.write(
                 listed[-1], json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
