@@ -549,7 +549,7 @@ def test_a_failed_search_index_is_one_warning_and_made_next_time(
         mp.setattr(site_search._Worker, "command", (sys.executable, "-c", "raise SystemExit(3)"))
         rep = build_site(mirror, out, settings=s)
     assert [w for w in rep.warnings if "search" in w] == [
-        "search index not made: the indexing process ended (no answer)"
+        "search index not made: the indexing process ended (exit status 3)"
     ]
     assert rep.search_runs == 0 and not (out / "search").exists()
     assert len(article_pages(out)) == 30  # the rest of the site is there

@@ -30,6 +30,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -146,7 +147,7 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.batch: list[tuple[int, str, str]] = []
-        self.gone = False
+        self.gone = self.used = False
 
     def add(self, seq: int, title: str, content: str) -> None:
         self.batch.append((seq, title, content))
@@ -163,6 +164,7 @@ class _Worker:
 
     def flush(self) -> None:
         if self.batch:
+            self.used = True
             self._send(("add", self.batch))
             self.batch = []
 
@@ -173,27 +175,36 @@ class _Worker:
     def results(self) -> Iterator[Made]:
         """The shards of each segment asked for, in turn, and its articles' leads."""
         if self.gone:
-            raise RuntimeError("the indexing process ended (no answer)")
+            raise RuntimeError(self._ended())
         while True:
             try:
                 status, got = self.conn.recv()
             except (EOFError, OSError) as e:
-                raise RuntimeError(f"the indexing process ended ({e or 'no answer'})") from e
+                raise RuntimeError(self._ended()) from e
             if status == "done":
                 return
             if status != "segment":
                 raise RuntimeError(str(got))
             yield got
 
+    def _ended(self) -> str:
+        try:
+            code = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return "the indexing process stopped answering"
+        return f"the indexing process ended (exit status {code})"
+
     def close(self) -> None:
+        """Stop the process: at once when it was given nothing (it may still be
+        starting up, and holds nothing), else when it has read its last message."""
+        if not self.used:
+            self.proc.kill()
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(("stop", None))
         self.conn.close()
-        try:
-            self.proc.wait(2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        # It exits on reading "stop" (or the closed socket): reaped in the
+        # background, so the build does not wait for its interpreter to end.
+        threading.Thread(target=self.proc.wait, daemon=True).start()
 
 
 @dataclass(slots=True)
