@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -100,7 +99,6 @@ import feedparser  # noqa: E402
 import pytest  # noqa: E402
 from lxml import etree, html  # noqa: E402
 
-from newsmirror.search_index import query_tokens, read_shard  # noqa: E402
 from newsmirror.site import SiteSettings, build_site  # noqa: E402
 from newsmirror.site_search import MAX_SHARD, Shard, plan  # noqa: E402
 
@@ -536,65 +534,6 @@ def test_search_segments_reindex_only_what_changed(mirror: Config, tmp_path: Pat
     fill(mirror, 2, first=30)
     rep2 = build_site(mirror, out, settings=s)
     assert rep2.search_runs == 1  # only the newest segment
-
-
-def test_a_failed_search_index_is_one_warning_and_made_next_time(
-    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from newsmirror import site_search
-
-    out = tmp_path / "site"
-    s = settings(search=True, search_shard_size=8)
-    with monkeypatch.context() as mp:  # the indexing process dies at once
-        mp.setattr(site_search._Worker, "command", (sys.executable, "-c", "raise SystemExit(3)"))
-        rep = build_site(mirror, out, settings=s)
-    assert [w for w in rep.warnings if "search" in w] == [
-        "search index not made: the indexing process ended (exit status 3)"
-    ]
-    assert rep.search_runs == 0 and not (out / "search").exists()
-    assert len(article_pages(out)) == 30  # the rest of the site is there
-    rep = build_site(mirror, out, settings=s)
-    assert rep.search_runs >= 2 and not rep.warnings[1:]
-    assert search_site(out, "港灣")
-
-
-def search_site(out: Path, query: str) -> list[str]:
-    """What the search page lists for ``query``, newest first: the same lookup as
-    search.js, over the files of the built site."""
-    page = html.fromstring((out / "search.html").read_bytes())
-    found: list[str] = []
-    for seg in json.loads(page.cssselect("#search")[0].get("data-index")):
-        folder = out / seg["p"]
-        postings: dict[int, list[int]] = {}
-        for shard in sorted(folder.glob("i*.bin")):
-            postings.update(read_shard(shard.read_bytes()))
-        docs: set[int] | None = None
-        for lo, hi in query_tokens(query):
-            have = {d for t, ds in postings.items() if lo <= t <= hi for d in ds}
-            docs = have if docs is None else docs & have
-        rows = [r for k in range(len(list(folder.glob("d*.json"))))
-                for r in json.loads((folder / f"d{k}.json").read_text(encoding="utf-8"))]  # fmt: skip
-        found += [rows[d][0] for d in sorted(docs or (), reverse=True)]
-    return found
-
-
-def test_search_finds_every_article_by_a_word_of_its_text(mirror: Config, tmp_path: Path) -> None:
-    out = tmp_path / "site"
-    build_site(mirror, out, settings=settings(search=True, search_shard_size=8, variants=("zh-Hans",)))
-    pages = article_pages(out)
-    assert len(pages) == 30
-    for page in pages:
-        doc = html.fromstring(page.read_bytes())
-        text = "".join(doc.cssselect("div.content")[0].itertext())
-        word = next(m.group() for m in re.finditer("[\u4e00-\u9fff]{4}|[A-Za-z]{5,}", text))
-        href = page.relative_to(out).as_posix()
-        assert href in search_site(out, word), (word, href)
-        assert href in search_site(out, word.upper()), "any case"
-        if not word.isascii():
-            assert href in search_site(out, word[1]), "one character: every article holding it"
-    hans = search_site(out / "zh-hans", "港湾")  # the tree's own script
-    assert hans and all((out / "zh-hans" / h).exists() for h in hans)
-    assert search_site(out, "不存在的詞語組合") == []
 
 
 def test_serve_previews_the_site_with_its_404(mirror: Config, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ a little-endian base-128 varint.
 from __future__ import annotations
 
 import html
+import json
 import re
 import struct
 import zlib
@@ -206,6 +207,23 @@ def segment_shards(keys: np.ndarray) -> list[tuple[int, bytes]]:
     return out
 
 
+def shard_keys(raw: bytes) -> np.ndarray:
+    """The posting keys of a shard file, sorted (the inverse of ``segment_shards``)."""
+    if raw[:4] != MAGIC:
+        raise ValueError("not a search shard")
+    (n,) = struct.unpack_from("<I", raw, 4)
+    tokens = np.frombuffer(raw, dtype="<f8", count=n, offset=8).astype(_U64)
+    ends = np.frombuffer(raw, dtype="<u4", count=n, offset=8 + 8 * n).astype(np.int64)
+    data = np.frombuffer(raw, dtype=np.uint8, offset=8 + 12 * n)
+    gaps = _unvarints(data).astype(np.int64)
+    upto = np.searchsorted(np.flatnonzero(data < 128), ends)  # postings before each end
+    counts = np.diff(np.concatenate(([0], upto)))
+    total = np.cumsum(gaps)
+    before = np.concatenate(([0], total))[upto - counts]  # the sum up to each token's first
+    doc = total - np.repeat(before, counts) - 1
+    return (np.repeat(tokens, counts) << _U64(DOC_BITS)) | doc.astype(_U64)
+
+
 def read_shard(raw: bytes) -> dict[int, list[int]]:
     """A shard file back as {token: doc numbers} (tests and tools)."""
     if raw[:4] != MAGIC:
@@ -298,6 +316,23 @@ class Collector:
         self.parts.append((seqs, pack(keys)))
         self.pending = []
 
+    def reuse(self, base: int, files: Sequence[str]) -> None:
+        """The documents of an earlier segment, numbered ``base``, ``base + 1``, …
+        from its files (``i*.bin`` shards in order, ``d*.json`` result lines)."""
+        self._flush()
+        keys, rows = [], []
+        for path in files:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+            if path.endswith(".bin"):
+                keys.append(shard_keys(raw))
+            else:
+                rows.extend(json.loads(raw))
+        for k, row in enumerate(rows):
+            self.leads[base + k] = row[4] if len(row) > 4 else ""
+        packed = pack(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.uint8)
+        self.parts.append((np.arange(base, base + len(rows), dtype=np.int64), packed))
+
     def build(self, segments: Sequence[Sequence[int]]) -> Iterator[Segment]:
         """The shards of each segment in turn, and the leads of its documents;
         segments given as the seqs of their documents in order (every one added
@@ -335,30 +370,37 @@ class Collector:
 
 
 def serve(conn: Any) -> None:
-    """The indexing process: ``("add", [(seq, title, content), …])`` any number of
-    times, then ``("build", [[seq, …], …])``, answered with ``("segment", (shards,
-    leads))`` for each segment in turn, then ``("done", None)`` (or ``("error", why)``)."""
-    col = Collector()
+    """The indexing process: ``("add", [(seq, title, content), …])`` and ``("reuse",
+    (base, files))`` any number of times, then ``("build", [[seq, …], …])``, answered
+    with ``("segment", (shards, leads))`` for each segment in turn, then ``("done",
+    None)``; or ``("error", why)`` when a message could not be done."""
+    col, failed = Collector(), ""
     while True:
         try:
             msg, arg = conn.recv()
         except EOFError:
             return
-        if msg == "add":
-            col.add(arg)
-        elif msg == "build":
+        if msg == "build":
             try:
-                try:
-                    for made in col.build(arg):
+                if failed:
+                    conn.send(("error", failed))
+                else:
+                    for made in col.build(arg):  # no I/O: an OSError is the socket's
                         conn.send(("segment", made))
                     conn.send(("done", None))
-                except OSError:
-                    raise
-                except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
-                    conn.send(("error", f"{type(e).__name__}: {e}"))
             except OSError:  # the build is gone
                 return
-            col = Collector()
+            except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
+                try:
+                    conn.send(("error", f"{type(e).__name__}: {e}"))
+                except OSError:
+                    return
+            col, failed = Collector(), ""
+        elif msg in ("add", "reuse"):
+            try:
+                col.add(arg) if msg == "add" else col.reuse(*arg)
+            except Exception as e:  # noqa: BLE001 - said when the build asks
+                failed = failed or f"{type(e).__name__}: {e}"
         else:
             return
 

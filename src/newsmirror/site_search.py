@@ -168,6 +168,13 @@ class _Worker:
             self._send(("add", self.batch))
             self.batch = []
 
+    def reuse(self, base: int, files: list[str]) -> None:
+        """Articles ``base``, ``base + 1``, … are those of an earlier segment, whose
+        files (shards and result lines) are ``files``."""
+        self.flush()
+        self.used = True
+        self._send(("reuse", (base, files)))
+
     def build(self, segments: list[list[int]]) -> None:
         self.flush()
         self._send(("build", segments))
@@ -240,6 +247,11 @@ class SearchIndex:
         self.had: dict[str, dict[str, list[str]]] = state.get(
             "trees", {}
         )  # prefix -> name -> files
+        # prefix -> key of a segment's first article -> (its name, its article count)
+        self.heads: dict[str, dict[str, tuple[str, int]]] = {
+            p: {k: (name, n) for name, (k, n) in segs.items()}
+            for p, segs in state.get("heads", {}).items()
+        }
         self.units: dict[str, list[Item]] = {}
         self.seq: dict[tuple[str, str], int] = {}  # (prefix, key) -> number in the process
         self.meta: dict[tuple[str, str], list[str]] = {}  # (prefix, key) -> result line
@@ -265,6 +277,10 @@ class SearchIndex:
         self.seq[tree.prefix, item.key] = seq
         if self.worker is not None:
             self.worker.add(seq, title, content)
+        self._meta(tree, item, title)
+
+    def _meta(self, tree: Tree, item: Item, title: str = "") -> None:
+        title = title or tree.text(item.title)
         self.meta[tree.prefix, item.key] = [item.href, title, tree.text(item.source_name), item.day]
 
     # ------------------------------------------------------------ after the pass
@@ -284,12 +300,54 @@ class SearchIndex:
         todo = [(s, p) for s in self.segments for p in s.build]
         if not todo or self.worker is None:
             return
-        for seg, prefix in todo:  # articles not rendered in this build: read again
-            tree = next(t for t in self.trees if t.prefix == prefix)
-            for item in seg.items:
-                if (prefix, item.key) not in self.seq:
-                    self.feed(tree, item, tree.html(self.content_of(item)))
+        for seg, prefix in todo:
+            self._gather(seg, next(t for t in self.trees if t.prefix == prefix))
         self.worker.build([[self.seq[p, i.key] for i in s.items] for s, p in todo])
+
+    def _gather(self, seg: _Segment, tree: Tree) -> None:
+        """Give the indexing process every article of a segment to make that it
+        does not have: a run of them that an earlier segment (intact) holds, from
+        that segment's files; any other, read again from its post file."""
+        prefix, items, j = tree.prefix, seg.items, 0
+        heads = self.heads.get(prefix, {})
+        while j < len(items):
+            item = items[j]
+            if (prefix, item.key) in self.seq:
+                j += 1
+                continue
+            old = heads.get(item.key)
+            if old is not None:
+                name, n = old
+                run = items[j : j + n]
+                files = self.had[prefix].get(name, [])
+                if (
+                    len(run) == n
+                    and signature(self.build_sig, prefix, [i.sig for i in run])[:16] == name
+                    and self._intact(files)
+                    and not any((prefix, i.key) in self.seq for i in run)
+                ):
+                    base = len(self.seq)
+                    for k, i in enumerate(run):
+                        self.seq[prefix, i.key] = base + k
+                        self._meta(tree, i)
+                    assert self.worker is not None
+                    self.worker.reuse(base, [self.files.path(f) for f in files])
+                    j += n
+                    continue
+            self.feed(tree, item, tree.html(self.content_of(item)))
+            j += 1
+
+    def _intact(self, rels: Sequence[str]) -> bool:
+        """The files are as this build's manifest says (not claimed: see ``keep``)."""
+        for rel in rels:
+            rec = self.m.files.get(rel)
+            try:
+                st = os.stat(self.files.path(rel))
+            except OSError:
+                return False
+            if rec is None or [st.st_size, st.st_mtime_ns] != rec[1:3]:
+                return False
+        return bool(rels)
 
     def _segment(self, shard: Shard, items: list[Item]) -> None:
         seg = _Segment(shard, items, {}, [])
@@ -329,10 +387,14 @@ class SearchIndex:
                 trees[prefix][name] = listed
                 firsts = json.loads(self.m.pages.get(f"index:{prefix}{name}", "[]"))
                 out[prefix].append({"p": f"search/{name}/", "n": len(seg.items), "s": firsts})
+        heads = {p: {n: [seg.items[0].key, len(seg.items)] for seg in self.segments
+                     for q, n in seg.names.items() if q == p and n in names}
+                 for p, names in trees.items()}  # fmt: skip
         self.m.extra["index"] = {
             "build": self.build_sig,
             "sealed": [[s.first, s.last, s.level] for s in self.sealed],
             "trees": trees,
+            "heads": heads,
         }
         live = {f"index:{p}{n}" for p, names in trees.items() for n in names}
         for key in [k for k in self.m.pages if k.startswith("index:") and k not in live]:

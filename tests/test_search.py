@@ -1,0 +1,156 @@
+"""The site's search index: what the search page finds (the same lookup as
+``search.js``, over the built files), its segments made again from their own
+files, its shard format, and a failed indexing process."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lxml import html
+
+from newsmirror import site_render
+from newsmirror.config import Config
+from newsmirror.search_index import (
+    Collector,
+    query_tokens,
+    read_shard,
+    segment_shards,
+    shard_keys,
+)
+from newsmirror.site import build_site
+
+from .test_site import article_pages, fill, make_config, settings
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Config:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 30, images_every=5)
+    return cfg
+
+
+def test_a_failed_search_index_is_one_warning_and_made_next_time(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsmirror import site_search
+
+    out = tmp_path / "site"
+    s = settings(search=True, search_shard_size=8)
+    with monkeypatch.context() as mp:  # the indexing process dies at once
+        mp.setattr(site_search._Worker, "command", (sys.executable, "-c", "raise SystemExit(3)"))
+        rep = build_site(mirror, out, settings=s)
+    assert [w for w in rep.warnings if "search" in w] == [
+        "search index not made: the indexing process ended (exit status 3)"
+    ]
+    assert rep.search_runs == 0 and not (out / "search").exists()
+    assert len(article_pages(out)) == 30  # the rest of the site is there
+    rep = build_site(mirror, out, settings=s)
+    assert rep.search_runs >= 2 and not rep.warnings[1:]
+    assert search_site(out, "港灣")
+
+
+def search_site(out: Path, query: str) -> list[str]:
+    """What the search page lists for ``query``, newest first: the same lookup as
+    search.js, over the files of the built site."""
+    page = html.fromstring((out / "search.html").read_bytes())
+    found: list[str] = []
+    for seg in json.loads(page.cssselect("#search")[0].get("data-index")):
+        folder = out / seg["p"]
+        postings: dict[int, list[int]] = {}
+        for shard in sorted(folder.glob("i*.bin")):
+            postings.update(read_shard(shard.read_bytes()))
+        docs: set[int] | None = None
+        for lo, hi in query_tokens(query):
+            have = {d for t, ds in postings.items() if lo <= t <= hi for d in ds}
+            docs = have if docs is None else docs & have
+        rows = [r for k in range(len(list(folder.glob("d*.json"))))
+                for r in json.loads((folder / f"d{k}.json").read_text(encoding="utf-8"))]  # fmt: skip
+        found += [rows[d][0] for d in sorted(docs or (), reverse=True)]
+    return found
+
+
+def test_search_finds_every_article_by_a_word_of_its_text(mirror: Config, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(
+        mirror, out, settings=settings(search=True, search_shard_size=8, variants=("zh-Hans",))
+    )
+    pages = article_pages(out)
+    assert len(pages) == 30
+    for page in pages:
+        doc = html.fromstring(page.read_bytes())
+        text = "".join(doc.cssselect("div.content")[0].itertext())
+        word = next(m.group() for m in re.finditer("[\u4e00-\u9fff]{4}|[A-Za-z]{5,}", text))
+        href = page.relative_to(out).as_posix()
+        assert href in search_site(out, word), (word, href)
+        assert href in search_site(out, word.upper()), "any case"
+        if not word.isascii():
+            assert href in search_site(out, word[1]), "one character: every article holding it"
+    hans = search_site(out / "zh-hans", "港湾")  # the tree's own script
+    assert hans and all((out / "zh-hans" / h).exists() for h in hans)
+    assert search_site(out, "不存在的詞語組合") == []
+
+
+def test_shard_files_read_back_to_their_keys() -> None:
+    rng = np.random.default_rng(7)
+    tokens = np.unique(rng.integers(1, 1 << 41, 3000, dtype=np.uint64))
+    keys = np.unique(
+        (rng.choice(tokens, 40000) << np.uint64(13)) | rng.integers(0, 8192, 40000, dtype=np.uint64)
+    )
+    shards = segment_shards(keys)
+    assert len(shards) > 1  # several shards, cut at token boundaries
+    back = np.concatenate([shard_keys(raw) for _, raw in shards])
+    assert np.array_equal(back, keys)
+    ref = {t: d for _, raw in shards for t, d in read_shard(raw).items()}
+    assert sum(map(len, ref.values())) == len(keys)
+    assert [first for first, _ in shards] == sorted(first for first, _ in shards)
+
+
+def test_query_tokens_are_the_index_tokens() -> None:
+    col = Collector()
+    col.add([(0, "標題", "<p>中華民國 Taiwan ＡＢＣ 2026年</p>"), (1, "", "<p>民國 taiwanese</p>")])
+    ((shards, leads),) = col.build([[0, 1]])
+    post = {t: d for _, raw in shards for t, d in read_shard(raw).items()}
+
+    def find(q: str) -> set[int]:
+        got = [
+            {d for t, ds in post.items() if lo <= t <= hi for d in ds} for lo, hi in query_tokens(q)
+        ]
+        return set.intersection(*got) if got else set()
+
+    assert find("中華民國") == {0} and find("民國") == {0, 1} and find("華") == {0}
+    assert find("TAIWAN") == {0} and find("abc") == {0} and find("2026") == {0}
+    assert find("國") == {0, 1}  # a run's last character too
+    assert find("台灣") == set() and leads == ["中華民國 Taiwan ＡＢＣ 2026年", "民國 taiwanese"]
+
+
+def test_merged_segments_are_made_from_their_files(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = settings(search=True, search_shard_size=4)
+    inc, fresh = tmp_path / "inc", tmp_path / "fresh"
+    build_site(mirror, inc, settings=s)
+    reads: list[str] = []
+    real = site_render.Builder._content_once
+
+    def counted(self: site_render.Builder, item: object) -> str:
+        reads.append(getattr(item, "key", ""))
+        return real(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_render.Builder, "_content_once", counted)
+    for k in range(4):  # new articles seal segments, and sealed ones merge
+        fill(mirror, 3, first=30 + 3 * k)
+        rep = build_site(mirror, inc, settings=s)
+        assert rep.search_runs >= 1
+    assert reads == []  # every article not rendered came from a segment's files
+    build_site(mirror, fresh, settings=s)
+    rng = random.Random(3)
+    for page in rng.sample(article_pages(fresh), 12):
+        text = "".join(html.fromstring(page.read_bytes()).cssselect("div.content")[0].itertext())
+        word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", text))
+        assert search_site(inc, word) == search_site(fresh, word), word
