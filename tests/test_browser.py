@@ -230,6 +230,32 @@ def test_a_chinese_word_finds_its_article(site, browser) -> None:
         v.close()
 
 
+def test_search_pages_through_many_results_in_the_browser(site, browser) -> None:
+    """A one-character query that most articles hold: the count, the first 30,
+    then 30 more; the same results as a search over the built files (search.js
+    and search_index read the index alike)."""
+    from .test_search import search_site
+
+    root, bases, _ = site
+    out = root / "strict"
+    want = search_site(out, "的")
+    assert len(want) > 60
+    v = Visit(browser, bases["strict"])
+    v.goto(bases["strict"] + "search.html?q=的")
+    v.page.wait_for_selector("#search-results li")
+    assert v.page.text_content("#search-status") == f"找到 {len(want)} 篇"
+    hrefs = "els => els.map(e => e.getAttribute('href'))"
+    first = v.page.eval_on_selector_all("#search-results li > a", hrefs)
+    assert [h.split("/", 3)[3] for h in first] == want[:30]
+    v.page.click("#search-more")
+    v.page.wait_for_function("document.querySelectorAll('#search-results li').length > 30")
+    more = v.page.eval_on_selector_all("#search-results li > a", hrefs)
+    assert [h.split("/", 3)[3] for h in more] == want[:60]
+    assert v.page.eval_on_selector_all("#search-results mark", "els => els.length") > 0
+    assert v.foreign() == [] and v.console == []
+    v.close()
+
+
 def test_every_article_is_in_each_tree_exactly_once(site) -> None:
     root, _, index = site
     out = root / "strict"
