@@ -79,4 +79,7 @@ def test_distributed_bench_runs_and_the_shared_limit_holds(tmp_path: Path) -> No
     rows = [line.split() for line in proc.stdout.splitlines()[1:4]]
     assert [r[0] for r in rows] == ["embedded", "celery,", "celery,"]
     for r in rows:
-        assert r[-1] == "ok" and r[-2] == "2/2", r  # the same posts; never over per_host
+        assert r[-1] == "ok" and r[-2] in ("1/2", "2/2"), r  # the same posts; never over per_host
+    # Requests do overlap up to the limit somewhere (on a loaded machine the workers
+    # may not always have two in flight at once).
+    assert any(r[-2] == "2/2" for r in rows), rows
