@@ -96,14 +96,20 @@ def make_mirror(root: Path, n: int, first: int = 0, start: datetime | None = Non
 # A build in its own process: seconds of build_site itself, the peak RSS of the
 # process and of its largest child (the search indexer).
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from pathlib import Path
 from newsmirror.config import load_config
 from newsmirror.site import SiteSettings, build_site
 cfg = load_config(Path(sys.argv[1]))
 t = time.perf_counter()
 rep = build_site(cfg, Path(sys.argv[2]), settings=SiteSettings(search=sys.argv[3] == "1"))
-print(json.dumps({"seconds": time.perf_counter() - t, "rendered": rep.rendered,
+seconds = time.perf_counter() - t
+try:  # the search indexer ends on its own after the build: wait for it to count its peak
+    while True:
+        os.wait()
+except ChildProcessError:
+    pass
+print(json.dumps({"seconds": seconds, "rendered": rep.rendered,
     "written": rep.written, "search_runs": rep.search_runs,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

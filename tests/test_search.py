@@ -154,3 +154,37 @@ def test_merged_segments_are_made_from_their_files(
         text = "".join(html.fromstring(page.read_bytes()).cssselect("div.content")[0].itertext())
         word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", text))
         assert search_site(inc, word) == search_site(fresh, word), word
+
+
+def test_final_segments_are_made_during_the_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A top-level segment whose days are all behind is made while the pass goes on,
+    and its articles forgotten: the index holds a few segments' articles at a time."""
+    from newsmirror import site_search
+
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 40, step_minutes=180)  # 8 a day over 5 days
+    held: list[tuple[int, int]] = []
+    real = site_search.SearchIndex.start
+
+    def start(self: site_search.SearchIndex) -> None:
+        held.append((len(self.segments), sum(len(v) for v in self.units.values())))
+        real(self)
+
+    monkeypatch.setattr(site_search.SearchIndex, "start", start)
+    s = settings(search=True, search_shard_size=2)
+    monkeypatch.setattr(site_search, "MAX_SHARD", 8)  # top level: segments of ~8
+    early = build_site(cfg, tmp_path / "early", settings=s)
+    monkeypatch.setattr(site_search, "MAX_SHARD", 6400)
+    build_site(cfg, tmp_path / "late", settings=s)
+    (made, left), _ = held
+    assert made >= 2 and left <= 24, held  # made during the pass; the rest held
+    assert early.search_runs > made and not early.warnings[1:]
+    for page in article_pages(tmp_path / "late")[::4]:
+        text = "".join(html.fromstring(page.read_bytes()).cssselect("div.content")[0].itertext())
+        word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", text))
+        assert search_site(tmp_path / "early", word) == search_site(tmp_path / "late", word)
+        assert page.relative_to(tmp_path / "late").as_posix() in search_site(
+            tmp_path / "early", word
+        )

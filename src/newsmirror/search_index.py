@@ -336,8 +336,9 @@ class Collector:
     def build(self, segments: Sequence[Sequence[int]]) -> Iterator[Segment]:
         """The shards of each segment in turn, and the leads of its documents;
         segments given as the seqs of their documents in order (every one added
-        before). One segment's keys are held at a time; a batch is dropped after
-        the last segment it has documents in."""
+        before; each document in one build only). One segment's keys are held at a
+        time; a batch is dropped after the last segment it has documents in,
+        unless it has documents for a later build."""
         self._flush()
         where: dict[int, tuple[int, int]] = {}
         for si, seqs in enumerate(segments):
@@ -346,13 +347,16 @@ class Collector:
             for local, seq in enumerate(seqs):
                 where[seq] = (si, local)
         parts = []  # (segment and local number of each batch document, packed keys, last)
+        kept = []  # batches with documents for a later build
         for seqs, packed in self.parts:
             at = [where.get(s, (-1, 0)) for s in seqs.tolist()]
             seg = np.array([x[0] for x in at], dtype=np.int64)
             loc = np.array([x[1] for x in at], dtype=_U64)
+            if (seg < 0).any():
+                kept.append((seqs, packed))
             if (seg >= 0).any():
                 parts.append((seg, loc, packed, int(seg.max())))
-        self.parts = []
+        self.parts = kept
         for si in range(len(segments)):
             mine = []
             for seg, loc, packed, _last in parts:
@@ -366,14 +370,15 @@ class Collector:
             keys = np.concatenate(mine) if mine else np.zeros(0, dtype=_U64)
             del mine
             keys.sort()
-            yield segment_shards(keys), [self.leads.get(seq, "") for seq in segments[si]]
+            yield segment_shards(keys), [self.leads.pop(seq, "") for seq in segments[si]]
 
 
 def serve(conn: Any) -> None:
-    """The indexing process: ``("add", [(seq, title, content), …])`` and ``("reuse",
-    (base, files))`` any number of times, then ``("build", [[seq, …], …])``, answered
-    with ``("segment", (shards, leads))`` for each segment in turn, then ``("done",
-    None)``; or ``("error", why)`` when a message could not be done."""
+    """The indexing process: ``("add", [(seq, title, content), …])``, ``("reuse",
+    (base, files))`` and ``("build", [[seq, …], …])`` in any order, each build
+    answered with ``("segment", (shards, leads))`` for each segment in turn, then
+    ``("done", None)``; or ``("error", why)`` once something could not be done
+    (every later build gets the same answer)."""
     col, failed = Collector(), ""
     while True:
         try:
@@ -391,11 +396,11 @@ def serve(conn: Any) -> None:
             except OSError:  # the build is gone
                 return
             except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
+                failed = f"{type(e).__name__}: {e}"
                 try:
-                    conn.send(("error", f"{type(e).__name__}: {e}"))
+                    conn.send(("error", failed))
                 except OSError:
                     return
-            col, failed = Collector(), ""
         elif msg in ("add", "reuse"):
             try:
                 col.add(arg) if msg == "add" else col.reuse(*arg)

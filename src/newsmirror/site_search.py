@@ -26,13 +26,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -60,7 +62,7 @@ class Shard:
         return self.first.replace("/", "") + "-" + self.last.replace("/", "")
 
 
-def top_level(shard_size: int, cap: int = MAX_SHARD) -> int:
+def top_level(shard_size: int, cap: int) -> int:
     """The highest merge level: shards of it hold about ``shard_size × FANOUT**level``
     articles, at most ``cap`` (level 0 when even one shard is larger)."""
     level = 0
@@ -73,8 +75,8 @@ class Planner:
     """The shard layout, planned as the hour units stream by, oldest first (the
     sealed shards of the previous build are kept; new units go after them)."""
 
-    def __init__(self, sealed: Sequence[Shard], shard_size: int, cap: int = MAX_SHARD) -> None:
-        self.size, self.top = shard_size, top_level(shard_size, cap)
+    def __init__(self, sealed: Sequence[Shard], shard_size: int, cap: int = 0) -> None:
+        self.size, self.top = shard_size, top_level(shard_size, cap or MAX_SHARD)
         self.sealed = sorted((s for s in sealed if s.level >= 0), key=lambda s: s.first)
         if any(s.level > self.top for s in self.sealed):  # larger shards: planned anew
             self.sealed = []
@@ -106,7 +108,7 @@ class Planner:
 
 
 def plan(
-    units: Sequence[tuple[str, int]], sealed: Sequence[Shard], shard_size: int, cap: int = MAX_SHARD
+    units: Sequence[tuple[str, int]], sealed: Sequence[Shard], shard_size: int, cap: int = 0
 ) -> tuple[list[Shard], Shard | None]:
     """The shard layout for ``units`` (hour, articles), oldest first, given the sealed
     shards of the previous build. Returns (sealed shards, open shard or None)."""
@@ -133,8 +135,10 @@ def drop_bundles(files: SiteFiles) -> int:
 
 class _Worker:
     """The indexing process (``python -m newsmirror.search_index``), started at once
-    so that its start overlaps the build; texts are sent in batches as they come.
-    It ends when its socket closes (the build ended, or was killed)."""
+    so that its start overlaps the build. Texts are sent in batches as they come;
+    its answers are read by a thread into ``answers`` as they come (so neither side
+    ever waits on a full socket). It ends when told, or when its socket closes (the
+    build ended, or was killed); the reading thread closes the socket then."""
 
     command = (sys.executable, "-m", "newsmirror.search_index")
 
@@ -148,11 +152,25 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.batch: list[tuple[int, str, str]] = []
         self.gone = self.used = False
+        self.answers: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def add(self, seq: int, title: str, content: str) -> None:
-        self.batch.append((seq, title, content))
-        if len(self.batch) >= BATCH:
-            self.flush()
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                self.answers.put(("ended", self._ended()))
+                self.conn.close()
+                return
+            self.answers.put(msg)
+
+    def _ended(self) -> str:
+        try:
+            code = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return "the indexing process stopped answering"
+        return f"the indexing process ended (exit status {code})"
 
     def _send(self, msg: tuple[str, Any]) -> None:
         if self.gone:
@@ -161,6 +179,11 @@ class _Worker:
             self.conn.send(msg)
         except OSError:  # it died: the build goes on, and says so at the end
             self.gone = True
+
+    def add(self, seq: int, title: str, content: str) -> None:
+        self.batch.append((seq, title, content))
+        if len(self.batch) >= BATCH:
+            self.flush()
 
     def flush(self) -> None:
         if self.batch:
@@ -177,55 +200,35 @@ class _Worker:
 
     def build(self, segments: list[list[int]]) -> None:
         self.flush()
+        self.used = True
         self._send(("build", segments))
-
-    def results(self) -> Iterator[Made]:
-        """The shards of each segment asked for, in turn, and its articles' leads."""
-        if self.gone:
-            raise RuntimeError(self._ended())
-        while True:
-            try:
-                status, got = self.conn.recv()
-            except (EOFError, OSError) as e:
-                raise RuntimeError(self._ended()) from e
-            if status == "done":
-                return
-            if status != "segment":
-                raise RuntimeError(str(got))
-            yield got
-
-    def _ended(self) -> str:
-        try:
-            code = self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            return "the indexing process stopped answering"
-        return f"the indexing process ended (exit status {code})"
 
     def close(self) -> None:
         """Stop the process: at once when it was given nothing (it may still be
-        starting up, and holds nothing), else when it has read its last message."""
+        starting up, and holds nothing), else when it has read its last message;
+        it is reaped in the background (the build does not wait for it to end)."""
         if not self.used:
             self.proc.kill()
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send(("stop", None))
-        self.conn.close()
-        # It exits on reading "stop" (or the closed socket): reaped in the
-        # background, so the build does not wait for its interpreter to end.
-        threading.Thread(target=self.proc.wait, daemon=True).start()
+        self._send(("stop", None))
+        self.gone = True
 
 
 @dataclass(slots=True)
 class _Segment:
-    shard: Shard
-    items: list[Item]
+    items: list[Item]  # emptied once its files are written
     names: dict[str, str]  # tree prefix -> segment name
     build: list[str]  # the prefixes whose files are made anew
+    n: int = 0  # articles
+    head: str = ""  # the key of its first article
+    listed: dict[str, list[str]] = field(default_factory=dict)  # prefix -> its files
 
 
 class SearchIndex:
     """The search segments of every tree of one build. ``see`` every article in
-    the pass, ``feed`` those rendered in it; ``start`` after the pass sends the
-    layout to the indexing process; ``finish`` writes the segments made."""
+    the pass, ``feed`` those rendered in it: a segment that can no longer change
+    (at the top level, its days all passed) is made during the pass, so only a
+    few segments' articles are held at a time; ``start`` after the pass asks for
+    the others, ``finish`` writes what is left."""
 
     def __init__(
         self,
@@ -237,13 +240,13 @@ class SearchIndex:
     ) -> None:
         self.files, self.build_sig, self.trees = files, build_sig, tuple(trees)
         self.m = files.manifest
-        self.size, self.content_of = shard_size, content_of
+        self.content_of = content_of
         if "bundles" in self.m.extra:  # a Pagefind index of an earlier version
             drop_bundles(files)
         state = self.m.extra.get("index", {})
         if state.get("build") != build_sig:
             state = {}
-        self.prev = [Shard(*x) for x in state.get("sealed", [])]
+        self.planner = Planner([Shard(*x) for x in state.get("sealed", [])], shard_size)
         self.had: dict[str, dict[str, list[str]]] = state.get(
             "trees", {}
         )  # prefix -> name -> files
@@ -252,28 +255,35 @@ class SearchIndex:
             p: {k: (name, n) for name, (k, n) in segs.items()}
             for p, segs in state.get("heads", {}).items()
         }
-        self.units: dict[str, list[Item]] = {}
+        self.units: dict[str, list[Item]] = {}  # hour -> its articles (not yet in a segment)
+        self.unit = ""  # the hour being seen
+        self.made: set[tuple[str, str]] = set()  # (first, last) of shards made into segments
         self.seq: dict[tuple[str, str], int] = {}  # (prefix, key) -> number in the process
+        self.next_seq = 0
         self.meta: dict[tuple[str, str], list[str]] = {}  # (prefix, key) -> result line
         self.worker: _Worker | None = _Worker()
         self.segments: list[_Segment] = []
+        self.pending: deque[tuple[_Segment, str]] = deque()  # asked for, in answer order
         self.ran = 0
+        self.failed = ""
         self.warnings: list[str] = []
 
     # ------------------------------------------------------------ the pass
 
     def see(self, item: Item) -> None:
         """Every article of the site, oldest first."""
-        unit = self.units.get(item.href[2:15])
-        if unit is None:
-            self.units[item.href[2:15]] = [item]
-        else:
-            unit.append(item)
+        unit = item.href[2:15]
+        if unit > self.unit:
+            if self.unit:
+                self._unit_done(self.unit, unit)
+            self.unit = unit
+        self.units.setdefault(unit, []).append(item)
 
     def feed(self, tree: Tree, item: Item, content: str) -> None:
         """An article rendered in this build: its page content in ``tree``."""
         title = tree.text(item.title)
-        seq = len(self.seq)
+        seq = self.next_seq
+        self.next_seq += 1
         self.seq[tree.prefix, item.key] = seq
         if self.worker is not None:
             self.worker.add(seq, title, content)
@@ -283,26 +293,63 @@ class SearchIndex:
         title = title or tree.text(item.title)
         self.meta[tree.prefix, item.key] = [item.href, title, tree.text(item.source_name), item.day]
 
-    # ------------------------------------------------------------ after the pass
+    def _unit_done(self, unit: str, next_unit: str) -> None:
+        """Every article of ``unit`` was seen: plan it; make the top-level shards
+        whose days are all behind (a repeated hour, at a clock change, stays in
+        its day); write the segments made meanwhile."""
+        self.planner.add(unit, len(self.units.get(unit, ())))
+        for shard in self.planner.sealed:
+            top, behind = shard.level == self.planner.top, shard.last[:10] < next_unit[:10]
+            if top and behind and (shard.first, shard.last) not in self.made:
+                self._make([shard])
+        self._collect(block=False)
+
+    # ------------------------------------------------------------ segments
 
     def start(self) -> None:
-        """Every article was seen: plan the segments and start making those whose
-        articles changed (while the build writes the listings and feeds)."""
-        units = sorted((u, len(v)) for u, v in self.units.items())
-        sealed, open_shard = plan(units, self.prev, self.size)
-        self.sealed = sealed
+        """Every article was seen: make every segment not made yet (while the
+        build writes the listings and feeds)."""
+        if self.unit:
+            self.planner.add(self.unit, len(self.units.get(self.unit, ())))
+        p = self.planner
+        rest = [s for s in p.sealed if (s.first, s.last) not in self.made]
+        self._make(rest + ([p.open] if p.open else []))
+
+    def _make(self, shards: Sequence[Shard]) -> None:
+        """Plan the segments of ``shards`` and ask for those whose articles changed."""
         order = sorted(self.units)
-        for shard in sealed + ([open_shard] if open_shard else []):
+        new: list[_Segment] = []
+        for shard in shards:
+            self.made.add((shard.first, shard.last))
             last = shard.last if shard.level >= 0 else "\uffff"
-            items = [i for u in order if shard.first <= u <= last for i in self.units[u]]
+            units = [u for u in order if shard.first <= u <= last]
+            items = [i for u in units for i in self.units.pop(u)]
             for k in range(0, len(items), MAX_DOCS):  # an hour of thousands (an import)
-                self._segment(shard, items[k : k + MAX_DOCS])
-        todo = [(s, p) for s in self.segments for p in s.build]
+                new.append(self._segment(items[k : k + MAX_DOCS]))
+        todo = [(s, p) for s in new for p in s.build]
+        for seg in new:
+            if not seg.build:
+                seg.items = []
         if not todo or self.worker is None:
             return
         for seg, prefix in todo:
             self._gather(seg, next(t for t in self.trees if t.prefix == prefix))
         self.worker.build([[self.seq[p, i.key] for i in s.items] for s, p in todo])
+        self.pending.extend(todo)
+
+    def _segment(self, items: list[Item]) -> _Segment:
+        seg = _Segment(items, {}, [], len(items), items[0].key)
+        sigs = [i.sig for i in items]
+        for tree in self.trees:
+            name = signature(self.build_sig, tree.prefix, sigs)[:16]
+            seg.names[tree.prefix] = name
+            had = self.had.get(tree.prefix, {}).get(name)
+            if had is None or not all(self.files.keep(r) for r in had):
+                seg.build.append(tree.prefix)
+            else:
+                seg.listed[tree.prefix] = had
+        self.segments.append(seg)
+        return seg
 
     def _gather(self, seg: _Segment, tree: Tree) -> None:
         """Give the indexing process every article of a segment to make that it
@@ -326,7 +373,8 @@ class SearchIndex:
                     and self._intact(files)
                     and not any((prefix, i.key) in self.seq for i in run)
                 ):
-                    base = len(self.seq)
+                    base = self.next_seq
+                    self.next_seq += n
                     for k, i in enumerate(run):
                         self.seq[prefix, i.key] = base + k
                         self._meta(tree, i)
@@ -349,50 +397,49 @@ class SearchIndex:
                 return False
         return bool(rels)
 
-    def _segment(self, shard: Shard, items: list[Item]) -> None:
-        seg = _Segment(shard, items, {}, [])
-        sigs = [i.sig for i in items]
-        for tree in self.trees:
-            name = signature(self.build_sig, tree.prefix, sigs)[:16]
-            seg.names[tree.prefix] = name
-            had = self.had.get(tree.prefix, {}).get(name)
-            if had is None or not all(self.files.keep(r) for r in had):
-                seg.build.append(tree.prefix)
-        self.segments.append(seg)
+    def _collect(self, *, block: bool) -> None:
+        """Write the segments the indexing process has made (all asked for, when
+        ``block``), then forget their articles."""
+        while self.pending and self.worker is not None and not self.failed:
+            try:
+                kind, got = self.worker.answers.get(block=block)
+            except queue.Empty:
+                return
+            if kind == "done":
+                continue
+            if kind != "segment":
+                self.failed = str(got)
+                return
+            seg, prefix = self.pending.popleft()
+            seg.listed[prefix] = self._write(prefix, seg.names[prefix], seg, got)
+            self.ran += 1
+            if len(seg.listed) == len(seg.names):
+                for i in seg.items:
+                    for t in self.trees:
+                        self.seq.pop((t.prefix, i.key), None)
+                        self.meta.pop((t.prefix, i.key), None)
+                seg.items = []
 
     def finish(self) -> dict[str, list[dict[str, Any]]]:
-        """Write the segments made (as the indexing process hands them over); for
-        each tree prefix, the segments its search page reads, newest first."""
-        todo = [(s, p) for s in self.segments for p in s.build]
-        made: dict[tuple[int, str], list[str]] = {}
-        if todo and self.worker is not None:
-            try:
-                for (seg, prefix), got in zip(todo, self.worker.results(), strict=True):
-                    made[id(seg), prefix] = self._write(prefix, seg.names[prefix], seg, got)
-                    self.ran += 1
-            except ValueError:  # zip: a different number of segments came back
-                self.warnings.append("search index not made: the indexing process went wrong")
-            except RuntimeError as e:
-                self.warnings.append(f"search index not made: {e}")
+        """Write the segments left; for each tree prefix, the segments its search
+        page reads, newest first."""
+        self._collect(block=True)
+        if self.failed:
+            self.warnings.append(f"search index not made: {self.failed}")
         self.close()
         trees: dict[str, dict[str, list[str]]] = {t.prefix: {} for t in self.trees}
+        heads: dict[str, dict[str, list[Any]]] = {t.prefix: {} for t in self.trees}
         out: dict[str, list[dict[str, Any]]] = {t.prefix: [] for t in self.trees}
         for seg in self.segments:
-            for prefix, name in seg.names.items():
-                listed = made.get((id(seg), prefix))
-                if listed is None:
-                    if prefix in seg.build:  # not made (the indexing process failed)
-                        continue
-                    listed = self.had[prefix][name]
+            for prefix, listed in seg.listed.items():
+                name = seg.names[prefix]
                 trees[prefix][name] = listed
+                heads[prefix][name] = [seg.head, seg.n]
                 firsts = json.loads(self.m.pages.get(f"index:{prefix}{name}", "[]"))
-                out[prefix].append({"p": f"search/{name}/", "n": len(seg.items), "s": firsts})
-        heads = {p: {n: [seg.items[0].key, len(seg.items)] for seg in self.segments
-                     for q, n in seg.names.items() if q == p and n in names}
-                 for p, names in trees.items()}  # fmt: skip
+                out[prefix].append({"p": f"search/{name}/", "n": seg.n, "s": firsts})
         self.m.extra["index"] = {
             "build": self.build_sig,
-            "sealed": [[s.first, s.last, s.level] for s in self.sealed],
+            "sealed": [[s.first, s.last, s.level] for s in self.planner.sealed],
             "trees": trees,
             "heads": heads,
         }
