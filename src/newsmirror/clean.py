@@ -46,6 +46,7 @@ from .sanitize import (
     tidy_tree,
     url_scheme,
 )
+from .settings import CONVERSIONS
 
 __all__ = [
     "CHROME_PASSES",
@@ -58,16 +59,6 @@ __all__ = [
     "html_to_text",
     "validate_selector",
 ]
-
-_KNOWN_CONVERSIONS = (
-    "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk",
-    "hk2t", "t2jp", "jp2t", "s2hkp", "hk2sp",
-)  # fmt: skip
-_AVAILABLE = {c.removesuffix(".json") for c in getattr(opencc, "CONFIGS", ())}
-#: Valid values of ``convert`` ("none" = no conversion), for config validation.
-CONVERSIONS: tuple[str, ...] = ("none",) + tuple(
-    c for c in _KNOWN_CONVERSIONS if not _AVAILABLE or c in _AVAILABLE
-)
 
 
 @dataclass(frozen=True)

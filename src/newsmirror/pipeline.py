@@ -16,13 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .assets import ImageRun, image_fetch_settings, localize_images, retry_images
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
-from .export import Capture
-from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
 from .health import due
@@ -38,9 +35,12 @@ from .models import (
     SourceReport,
 )
 from .parse import parse_response
-from .recheck import run_rechecks
 from .resolve import Prepared, page_pool, prepare
 from .store import Store
+
+if TYPE_CHECKING:  # images, WARC capture and re-checks are imported when a run uses them
+    from .assets import ImageRun
+    from .extract import ExtractPool
 
 Progress = Callable[[str, str, int, int], None]  # (slug, phase, done, total)
 
@@ -172,12 +172,16 @@ class Images:
         """The run's image work, closed with ``stack``; None when images are off."""
         if not config.images.enabled:
             return None
+        from .assets import ImageRun, image_fetch_settings
+
         settings = image_fetch_settings(config.fetch, config.images)
         fetcher = await stack.enter_async_context(Fetcher(settings))
         return cls(fetcher, files, ImageRun(config.images))
 
     async def retry(self, config: Config, store: Store, now: datetime) -> None:
         """Images that failed before, and posts still showing originals."""
+        from .assets import retry_images
+
         feed_urls = {s.slug: s.url for s in config.sources}
         await retry_images(
             store=store, fetcher=self.fetcher, files=self.files, caps=self.run, now=now,
@@ -188,7 +192,11 @@ class Images:
 async def open_fetcher(config: Config, stack: contextlib.AsyncExitStack, now: datetime) -> Fetcher:
     """The run's fetcher, closed with ``stack``; with ``[capture] warc`` every 2xx
     response is recorded as a WARC record."""
-    capture = stack.enter_context(Capture(config.root, now=now)) if config.capture.warc else None
+    capture = None
+    if config.capture.warc:
+        from .export import Capture
+
+        capture = stack.enter_context(Capture(config.root, now=now))
     return await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
 
 
@@ -199,6 +207,8 @@ async def _with_images(
     a downloaded image is not an edit)."""
     if prep.article is None:
         return prep
+    from .assets import localize_images
+
     art = await localize_images(
         prep.article, fetcher=images.fetcher, files=images.files, store=store, caps=images.run,
         via=via, now=now,
@@ -344,6 +354,8 @@ async def run_async(
                 for task in tasks.values():
                     task.cancel()
             if config.recheck.enabled:  # after the new articles, within the run's budget
+                from .recheck import run_rechecks
+
                 rechecks = await run_rechecks(
                     config, store=store, writer=writer, fetcher=fetcher, pool=pool, now=now,
                     sources=[s for s in sources if s.slug not in resting], images=images,
