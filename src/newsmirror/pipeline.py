@@ -34,13 +34,16 @@ from .models import (
     Source,
     SourceReport,
 )
-from .parse import parse_response
-from .resolve import Prepared, page_pool, prepare
+from .procpool import ExtractPool
 from .store import Store
 
-if TYPE_CHECKING:  # images, WARC capture and re-checks are imported when a run uses them
+if TYPE_CHECKING:  # parsing, cleaning, images, WARC capture and re-checks are imported
+    # when a run uses them: a run whose feeds all answer 304 needs none of them
     from .assets import ImageRun
-    from .extract import ExtractPool
+    from .resolve import Prepared
+
+#: The worker function for article pages (imported when the first page is extracted).
+PAGE_JOB = "newsmirror.resolve:page_job"
 
 Progress = Callable[[str, str, int, int], None]  # (slug, phase, done, total)
 
@@ -137,6 +140,8 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
+        from .parse import parse_response
+
         # Parsing a big feed takes a while: off the event loop, so other sources'
         # fetches keep moving (lxml releases the GIL while it parses).
         feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
@@ -149,6 +154,8 @@ async def gather_source(
     # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
     # first few hundred lets the rest go now, not when the run ends.
     feed = replace(feed, entries=())
+    from .resolve import prepare
+
     items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
     if images is not None:
         items = await asyncio.gather(
@@ -308,7 +315,7 @@ async def run_async(
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
                 fetcher = await open_fetcher(config, stack, now)
-            pool = stack.enter_context(page_pool())
+            pool = stack.enter_context(ExtractPool(func=PAGE_JOB))
             images = await Images.open(config, files, stack)
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and
