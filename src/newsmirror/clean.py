@@ -395,7 +395,8 @@ def html_to_text(html: str) -> str:
             in_pre -= tag == "pre"
             if el.tail and el is not root:
                 add(el.tail)
-    lines = (_HWS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    # (_HWS never matches a newline: one pass over the whole text collapses every line)
+    lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
