@@ -31,7 +31,14 @@ import opencc
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import (
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+    document_fromstring,
+)
 
 from .dechrome import remove_chrome, site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
@@ -75,6 +82,13 @@ class CleanOptions:
 # ---------------------------------------------------------------- parsing
 
 _PARSER = HTMLParser(huge_tree=True, remove_comments=False)
+# Element classes chosen in C: lxml.html's own lookup is a Python call for every element
+# object made, only to give form controls classes of their own, which cleaning never uses.
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 # C0/C1 controls (not tab/newline/CR), lone surrogates and non-characters: lxml refuses them.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
