@@ -8,7 +8,6 @@ the workers import the cleaning code, and the main process only when it extracts
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import importlib
 import multiprocessing
@@ -111,6 +110,8 @@ class ExtractPool:
         """Extract one page (keyword arguments as for :func:`extract_page`)."""
         if self.workers == 0:
             return self._unwrap(_run(self._func, body, kw), kw.get("url", ""))
+        import asyncio  # (here: the workers, which import this module, need no event loop)
+
         loop = asyncio.get_running_loop()
         call = functools.partial(_run, self._func, body, kw)
         for _attempt in range(self.RETRIES + 1):
@@ -143,6 +144,8 @@ class ExtractPool:
         ``workers=0``); its NewsmirrorError comes back as raised there."""
         if self.workers == 0:
             return func(*args)
+        import asyncio
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool(), func, *args)
 
