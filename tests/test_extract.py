@@ -300,6 +300,15 @@ def test_pool_defaults_to_one_worker_per_cpu() -> None:
     assert ExtractPool(0).workers == 0
 
 
+def test_pool_function_named_as_module_and_name_is_imported_when_used() -> None:
+    page = b"<html><body><article><p>" + "長文。".encode() * 40 + b"</p></article></body></html>"
+    named = ExtractPool(0, func="newsmirror.extract:extract_page")
+    assert named._func_ref == "newsmirror.extract:extract_page"  # not imported yet
+    got = asyncio.run(named.extract(page, url="http://a.test/1"))
+    assert named._func_ref is extract_page
+    assert got == asyncio.run(ExtractPool(0).extract(page, url="http://a.test/1"))
+
+
 ORPHAN_SCRIPT = """
 import asyncio, os, sys, time
 from newsmirror.extract import ExtractPool

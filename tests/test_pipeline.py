@@ -253,3 +253,23 @@ def test_failing_source_rests_then_is_retried(tmp_path: Path, server: LoopbackSe
     assert forced.sources[0].error_reason == "http_503"  # --source always tries
     later = run(cfg, now=parse_ts("2026-11-28T12:00:00.000Z"))
     assert later.sources[0].skipped == "" and server.hits["/down.xml"] > hits + 1
+
+
+RUN_IMPORTS = """
+import sys
+import newsmirror.cli, newsmirror.pipeline
+heavy = ("lxml", "yaml", "nh3", "cssselect", "warcio", "newsmirror.clean", "newsmirror.parse",
+         "newsmirror.resolve", "newsmirror.extract", "newsmirror.assets", "newsmirror.export")
+print(" ".join(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_the_run_command_starts_without_parsing_or_cleaning_code() -> None:
+    """A run whose feeds all answer 304 never needs them: they are imported per use."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_IMPORTS], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == []

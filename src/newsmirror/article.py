@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .clean import CleanOptions, clean_html, clean_title, html_to_text
 from .errors import ItemError, NewsmirrorError
 from .models import Article, Entry, Source
 from .store import ts
@@ -102,6 +101,9 @@ def derive_keys(art: Article) -> Keys:
 
 def build_article(entry: Entry, source: Source, now: datetime) -> tuple[Article, Keys]:
     """The clean, identified article for one entry."""
+    # (imported here: the writer needs this module's keys, not the cleaning code)
+    from .clean import CleanOptions, clean_html, clean_title, html_to_text
+
     check_filters(entry, source)
     link = article_link(entry, source)
     rules = source.rules

@@ -42,6 +42,7 @@ from .fetch import Fetcher, FetchSettings
 from .fsutil import MirrorFiles
 from .models import Article
 from .postfile import parse_post, render_post
+from .settings import ImageSettings
 from .store import Store
 
 MiB = 1024 * 1024
@@ -236,16 +237,6 @@ def asset_path(data: bytes, ext: str) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------ settings, run state
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSettings:
-    """``[images]`` in newsmirror.toml."""
-
-    enabled: bool = True
-    max_bytes: int = 5 * MiB  # one image
-    run_max_bytes: int = 200 * MiB  # all images accepted in one run
-    max_tries: int = 5  # failed attempts before an image keeps its original URL for good
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,14 @@ import opencc
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import (
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+    document_fromstring,
+)
 
 from .dechrome import remove_chrome, site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
@@ -46,6 +53,7 @@ from .sanitize import (
     tidy_tree,
     url_scheme,
 )
+from .settings import CONVERSIONS
 
 __all__ = [
     "CHROME_PASSES",
@@ -58,16 +66,6 @@ __all__ = [
     "html_to_text",
     "validate_selector",
 ]
-
-_KNOWN_CONVERSIONS = (
-    "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk",
-    "hk2t", "t2jp", "jp2t", "s2hkp", "hk2sp",
-)  # fmt: skip
-_AVAILABLE = {c.removesuffix(".json") for c in getattr(opencc, "CONFIGS", ())}
-#: Valid values of ``convert`` ("none" = no conversion), for config validation.
-CONVERSIONS: tuple[str, ...] = ("none",) + tuple(
-    c for c in _KNOWN_CONVERSIONS if not _AVAILABLE or c in _AVAILABLE
-)
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,13 @@ class CleanOptions:
 # ---------------------------------------------------------------- parsing
 
 _PARSER = HTMLParser(huge_tree=True, remove_comments=False)
+# Element classes chosen in C: lxml.html's own lookup is a Python call for every element
+# object made, only to give form controls classes of their own, which cleaning never uses.
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 # C0/C1 controls (not tab/newline/CR), lone surrogates and non-characters: lxml refuses them.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
@@ -404,7 +409,8 @@ def html_to_text(html: str) -> str:
             in_pre -= tag == "pre"
             if el.tail and el is not root:
                 add(el.tail)
-    lines = (_HWS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    # (_HWS never matches a newline: one pass over the whole text collapses every line)
+    lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -19,17 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .assets import ImageSettings
-from .clean import CONVERSIONS, validate_selector
 from .defaults import DEFAULT_SOURCES
 from .engine import ENGINE_KINDS, EngineSettings
 from .errors import ConfigError
-from .export import CaptureSettings
 from .fetch import FetchSettings
 from .health import BackoffPolicy
 from .models import Rules, Source
 from .publish import PublishSettings
 from .recheck_rules import RecheckSettings, schedule_problem
+from .settings import CONVERSIONS, CaptureSettings, ImageSettings
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -69,7 +67,11 @@ def _regex_problem(v: str) -> str:
 
 
 def _selector_problem(v: str) -> str:
-    return (validate_selector(v) or "") if v else ""
+    if not v:
+        return ""
+    from .clean import validate_selector  # lxml and cssselect: only for configs with selectors
+
+    return validate_selector(v) or ""
 
 
 def _selectors_problem(v: list[Any]) -> str:

@@ -30,7 +30,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import add
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -154,24 +153,28 @@ def _measure(
         site = site_of(site) if site else ""
     stats: dict[HtmlElement, list[int]] = {}
     inline: dict[HtmlElement, tuple[int, int]] = {}  # text/link chars not inside nested blocks
+    blocks: set[HtmlElement] = set()  # elements measured so far that are blocks
     for el in reversed(list(root.iter())):
         tag = el.tag
         if not isinstance(tag, str) or tag in _SKIP_TEXT:
             stats[el] = [0] * _WIDTH
             inline[el] = (0, 0)
             continue
-        acc = [0] * _WIDTH
-        own = _chars(el.text)
-        it, il = own, 0
-        for child in el:
-            acc = list(map(add, acc, stats[child]))
-            tail = _chars(child.tail)
-            acc[T] += tail
-            it += tail
-            if not (isinstance(child.tag, str) and child.tag in BLOCK_TAGS):
+        if tag in BLOCK_TAGS:
+            blocks.add(el)
+        text = _chars(el.text)  # its own text and its children's tails
+        it = il = 0  # the inline children's text and link-text chars
+        rows = []
+        for child in el:  # (children were measured before their parent)
+            rows.append(stats[child])
+            if child.tail:
+                text += _chars(child.tail)
+            if child not in blocks:
                 ct, cl = inline[child]
                 it, il = it + ct, il + cl
-        acc[T] += own
+        it += text
+        acc = [*map(sum, zip(*rows, strict=True))] if rows else [0] * _WIDTH
+        acc[T] += text
         if tag == "a" and el in kinds:
             kind, lsite = kinds[el]
             acc[L] = acc[T]

@@ -47,6 +47,7 @@ from .fsutil import MirrorFiles, MirrorLock
 from .mirror import read_post
 from .models import Article
 from .postfile import render_post
+from .settings import CaptureSettings as CaptureSettings  # re-exported (config)
 from .store import Store, parse_ts, ts
 
 if TYPE_CHECKING:
@@ -176,13 +177,6 @@ def import_jsonl(path: Path, config: Config) -> ImportReport:
 # -------------------------------------------------------------------------- WARC
 
 _DROP = ("content-encoding", "transfer-encoding", "content-length")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CaptureSettings:
-    """``[capture]`` in newsmirror.toml."""
-
-    warc: bool = False  # keep every fetched response as WARC records
 
 
 class Capture:

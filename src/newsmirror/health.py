@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from .models import Source
 from .store import FeedHealth, Store, ts
+
+if TYPE_CHECKING:  # rich is imported by the printing only: a run needs due() alone
+    from rich.console import Console
 
 DAYS = 7
 MB = 1_000_000
@@ -353,6 +353,8 @@ def sparkline(values: Sequence[int]) -> str:
 def print_health(
     rows: Sequence[SourceHealth], usage: RepoUsage | None, now: datetime, console: Console
 ) -> None:
+    from rich.table import Table
+
     table = Table(title="newsmirror status")
     for col in ("source", "last success", "last new", "failures", "next attempt",
                 "per day (7 d)", "articles", "last error"):  # fmt: skip

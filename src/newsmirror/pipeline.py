@@ -16,13 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .assets import ImageRun, image_fetch_settings, localize_images, retry_images
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
-from .export import Capture
-from .extract import ExtractPool
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
 from .health import due
@@ -37,10 +34,16 @@ from .models import (
     Source,
     SourceReport,
 )
-from .parse import parse_response
-from .recheck import run_rechecks
-from .resolve import Prepared, page_pool, prepare
+from .procpool import ExtractPool
 from .store import Store
+
+if TYPE_CHECKING:  # parsing, cleaning, images, WARC capture and re-checks are imported
+    # when a run uses them: a run whose feeds all answer 304 needs none of them
+    from .assets import ImageRun
+    from .resolve import Prepared
+
+#: The worker function for article pages (imported when the first page is extracted).
+PAGE_JOB = "newsmirror.resolve:page_job"
 
 Progress = Callable[[str, str, int, int], None]  # (slug, phase, done, total)
 
@@ -137,6 +140,8 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
+        from .parse import parse_response
+
         # Parsing a big feed takes a while: off the event loop, so other sources'
         # fetches keep moving (lxml releases the GIL while it parses).
         feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
@@ -149,6 +154,8 @@ async def gather_source(
     # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
     # first few hundred lets the rest go now, not when the run ends.
     feed = replace(feed, entries=())
+    from .resolve import prepare
+
     items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
     if images is not None:
         items = await asyncio.gather(
@@ -172,12 +179,16 @@ class Images:
         """The run's image work, closed with ``stack``; None when images are off."""
         if not config.images.enabled:
             return None
+        from .assets import ImageRun, image_fetch_settings
+
         settings = image_fetch_settings(config.fetch, config.images)
         fetcher = await stack.enter_async_context(Fetcher(settings))
         return cls(fetcher, files, ImageRun(config.images))
 
     async def retry(self, config: Config, store: Store, now: datetime) -> None:
         """Images that failed before, and posts still showing originals."""
+        from .assets import retry_images
+
         feed_urls = {s.slug: s.url for s in config.sources}
         await retry_images(
             store=store, fetcher=self.fetcher, files=self.files, caps=self.run, now=now,
@@ -188,7 +199,11 @@ class Images:
 async def open_fetcher(config: Config, stack: contextlib.AsyncExitStack, now: datetime) -> Fetcher:
     """The run's fetcher, closed with ``stack``; with ``[capture] warc`` every 2xx
     response is recorded as a WARC record."""
-    capture = stack.enter_context(Capture(config.root, now=now)) if config.capture.warc else None
+    capture = None
+    if config.capture.warc:
+        from .export import Capture
+
+        capture = stack.enter_context(Capture(config.root, now=now))
     return await stack.enter_async_context(Fetcher(config.fetch, capture=capture))
 
 
@@ -199,6 +214,8 @@ async def _with_images(
     a downloaded image is not an edit)."""
     if prep.article is None:
         return prep
+    from .assets import localize_images
+
     art = await localize_images(
         prep.article, fetcher=images.fetcher, files=images.files, store=store, caps=images.run,
         via=via, now=now,
@@ -298,7 +315,7 @@ async def run_async(
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
                 fetcher = await open_fetcher(config, stack, now)
-            pool = stack.enter_context(page_pool())
+            pool = stack.enter_context(ExtractPool(func=PAGE_JOB))
             images = await Images.open(config, files, stack)
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and
@@ -344,6 +361,8 @@ async def run_async(
                 for task in tasks.values():
                     task.cancel()
             if config.recheck.enabled:  # after the new articles, within the run's budget
+                from .recheck import run_rechecks
+
                 rechecks = await run_rechecks(
                     config, store=store, writer=writer, fetcher=fetcher, pool=pool, now=now,
                     sources=[s for s in sources if s.slug not in resting], images=images,

@@ -35,16 +35,21 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-import lxml.etree
-import lxml.html
-import yaml
-
 from .errors import ItemError
 from .frontmatter import as_yaml, read_block
 from .models import Article
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_LOADERS: tuple[Any, ...] = tuple(dict.fromkeys([_LOADER, yaml.SafeLoader]))
+
+@lru_cache(maxsize=1)
+def _yaml() -> tuple[Any, Any, tuple[Any, ...]]:
+    """PyYAML, its fastest safe loader, and every safe loader it has. Imported on first
+    use: the posts newsmirror writes are written and read back without it."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml, loader, tuple(dict.fromkeys([loader, yaml.SafeLoader]))
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_NAME_BYTES = 200
 FULL_LIST_LABEL = "完整列表"
@@ -102,8 +107,9 @@ def _plain_ok(s: str, flow: bool) -> bool:
     if _PLAIN_SURE.fullmatch(s):
         return True
     doc, want = (f"k: [ {s}, {s} ]", [s, s]) if flow else (f"k: {s}", s)
+    yaml, _, loaders = _yaml()
     try:  # both PyYAML readers must agree (the pure one is stricter in places)
-        return all(yaml.load(doc, Loader=ld) == {"k": want} for ld in _LOADERS)
+        return all(yaml.load(doc, Loader=ld) == {"k": want} for ld in loaders)
     except yaml.YAMLError:
         return False
 
@@ -318,6 +324,9 @@ class PostRecord:
 def html_text(content: str) -> str:
     if not content.strip():
         return ""
+    import lxml.etree
+    import lxml.html
+
     try:
         root = lxml.html.fragment_fromstring(_XML_BAD.sub("", content), create_parent="div")
     except (lxml.etree.ParserError, ValueError):
@@ -388,8 +397,9 @@ def parse_post(text: str, *, path: str = "") -> PostRecord:
     if fast is not None:
         fm: Any = as_yaml(fast)
     else:
+        yaml, loader, _ = _yaml()
         try:
-            fm = yaml.load(m.group(1), Loader=_LOADER)
+            fm = yaml.load(m.group(1), Loader=loader)
         except yaml.YAMLError as e:
             raise _bad(path, f"broken YAML front matter ({' '.join(str(e).split())})") from e
     if fm is None:

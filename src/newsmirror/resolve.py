@@ -19,7 +19,6 @@ run: later edits are the business of re-checks.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,10 +26,12 @@ from typing import TYPE_CHECKING
 from .article import Filtered, Keys, build_article, content_hash, derive_keys
 from .clean import CleanOptions, clean_html, clean_title, html_to_text
 from .errors import ItemError, NewsmirrorError
-from .extract import ExtractPool, extract_page, is_summary
 from .models import Article, Entry, ItemOutcome, OutcomeKind, ParsedFeed, Source
+from .procpool import ExtractPool
 
-if TYPE_CHECKING:  # the pool's workers import this module: no network code there
+# The pool's workers import this module to clean feed items: no network code here, and
+# page extraction (``extract``) and asyncio are imported by the functions that use them.
+if TYPE_CHECKING:
     from .fetch import Fetcher
     from .store import Store
 
@@ -58,6 +59,8 @@ class PageResult:
 
 def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> PageResult:
     """Extract and clean one article page (runs in a worker process)."""
+    from .extract import extract_page
+
     rules = source.rules
     ex = extract_page(
         body,
@@ -94,6 +97,8 @@ def wants_page(art: Article, source: Source) -> bool:
         return True
     if mode == "feed":
         return False
+    from .extract import is_summary
+
     return is_summary(art.content, art.text)
 
 
@@ -138,6 +143,15 @@ POOL_BATCH = 20
 def first_pass_batch(entries: tuple[Entry, ...], source: Source, now: datetime) -> list[Prepared]:
     """Build (filter, clean, identify) a batch of entries; runs in a worker for big feeds."""
     return [_first_pass(e, source, now) for e in entries]
+
+
+Parts = tuple[Article | None, Keys | None, ItemOutcome | None]  # (a Prepared without its entry)
+
+
+def first_pass_parts(entries: tuple[Entry, ...], source: Source, now: datetime) -> list[Parts]:
+    """:func:`first_pass_batch` as a worker runs it: the results without their entries,
+    which the caller holds (a third of the bytes a batch would send back)."""
+    return [(p.article, p.keys, p.outcome) for p in first_pass_batch(entries, source, now)]
 
 
 async def _page(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractPool) -> Prepared:
@@ -189,6 +203,8 @@ async def prepare(
     Cleaning is the costliest step of a full-text feed: a big feed, or full-text
     items once the run has seen :data:`POOL_MIN_ITEMS` items, are cleaned in the
     worker processes, in batches, while this process fetches and writes."""
+    import asyncio
+
     pool.items_seen += len(entries)
     full_text = sum(len(e.content or e.summary) for e in entries) >= POOL_MIN_CHARS * len(entries)
     # Summaries are cheap to clean, and their pages queue in the same pool: those stay here.
@@ -201,7 +217,11 @@ async def prepare(
 
         async def one(chunk: tuple[Entry, ...]) -> list[Prepared]:
             async with gate:
-                return await pool.submit(first_pass_batch, chunk, source, now)  # type: ignore[no-any-return]
+                parts: list[Parts] = await pool.submit(first_pass_parts, chunk, source, now)
+            return [
+                Prepared(e, article=art, keys=keys, outcome=out)
+                for e, (art, keys, out) in zip(chunk, parts, strict=True)
+            ]
 
         parts = await asyncio.gather(*(one(c) for c in chunks))
         prepared = [p for part in parts for p in part]

@@ -104,6 +104,11 @@ _WS = re.compile(r"[ \t\n\r\f]+")
 _C0_SPACE = "".join(map(chr, range(0x21)))
 
 
+def _collapsible(s: str) -> bool:
+    """Whether ``_WS.sub(" ", s)`` would change ``s`` (a run other than one space)."""
+    return "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s
+
+
 def url_scheme(value: str) -> str:
     """The lower-cased scheme of a URL as a browser reads it ("" when relative)."""
     m = _SCHEME.match(_URL_STRIP.sub("", value).strip(_C0_SPACE))
@@ -273,14 +278,14 @@ def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
                 if depth == 0:
                     pres.append(el)
                 depth += 1
-            if depth == 0 and (text := el.text) and (new := _WS.sub(" ", text)) != text:
-                el.text = new
+            if depth == 0 and (text := el.text) and _collapsible(text):
+                el.text = _WS.sub(" ", text)
         else:
             if el.tag == "pre":
                 depth -= 1
             tail = el.tail if depth == 0 and el is not root else None
-            if tail and (new := _WS.sub(" ", tail)) != tail:
-                el.tail = new
+            if tail and _collapsible(tail):
+                el.tail = _WS.sub(" ", tail)
     return pres
 
 

@@ -27,13 +27,13 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import lxml.etree
-import lxml.html
-
 from .urls import strip_tracking
+
+if TYPE_CHECKING:  # lxml is imported on first use: the config (re-check rules) needs none
+    import lxml.html
 
 OpKind = Literal["equal", "insert", "delete"]
 
@@ -157,6 +157,9 @@ def normalize_image(url: str) -> str:
 def _tree(content: str) -> lxml.html.HtmlElement | None:
     if not content.strip():
         return None
+    import lxml.etree
+    import lxml.html
+
     try:
         return lxml.html.fragment_fromstring(_XML_BAD.sub("", content), create_parent="div")
     except (lxml.etree.ParserError, ValueError):
