@@ -246,6 +246,10 @@ def main() -> None:
     )
     ap.add_argument("--json", type=Path, help="write the results here too")
     a = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from measure import byte_compile
+
+    byte_compile()
     work = a.keep or Path(tempfile.mkdtemp(prefix="nm-bench-"))
     root = work / "mirror"
     t = time.perf_counter()

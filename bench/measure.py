@@ -189,3 +189,16 @@ def _last_int(text: str) -> int:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def byte_compile() -> None:
+    """Byte-compile the newsmirror package being measured, as installing it does
+    (``pip install .``): where PYTHONDONTWRITEBYTECODE is set (as on the machine
+    these numbers come from) an editable install never gets its ``.pyc`` files,
+    and every process would compile every module it imports."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("newsmirror")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        compileall.compile_dir(folder, quiet=1)

@@ -29,7 +29,7 @@ from typing import Any
 
 import posts
 from corpus import NOW_ENV, CorpusServer, Mounted, Workload
-from measure import Measurement, has_gnu_time, run_measured
+from measure import Measurement, byte_compile, has_gnu_time, run_measured
 from table import Row, compare, render, set_goal, write_json
 
 from newsmirror.config import sources_toml
@@ -381,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
+    byte_compile()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when stopped
     sizes = QUICK if args.quick else FULL
     if args.repeat:
