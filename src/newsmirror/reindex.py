@@ -11,6 +11,7 @@ so which of two posts with one key is kept never depends on timing).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections import deque
@@ -85,7 +86,8 @@ class _Readers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def rows(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[Any]:
+    def chunks(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[list[Any]]:
+        """The rows of ``files`` (``read_rows``), a chunk's list at a time, in order."""
         chunks = iter(lambda: list(islice(files, self.chunk)), [])
         head = list(islice(chunks, self.head))
         todo = _chain(head, chunks)
@@ -94,7 +96,7 @@ class _Readers:
             pool = self._pool()
         if pool is None:
             for c in todo:
-                yield from read_rows(kind, c)
+                yield read_rows(kind, c)
             return
         pending: deque[tuple[Future[list[Any]], list[tuple[str, str]]]] = deque()
         for c in islice(todo, 2 * self.workers):
@@ -106,14 +108,14 @@ class _Readers:
             except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
                 self.workers = 1
                 for c in (chunk, *(c for _, c in pending)):
-                    yield from read_rows(kind, c)
+                    yield read_rows(kind, c)
                 for c in todo:
-                    yield from read_rows(kind, c)
+                    yield read_rows(kind, c)
                 return
             nxt = next(todo, None)
             if nxt is not None:
                 pending.append((pool.submit(read_rows, kind, nxt), nxt))
-            yield from done
+            yield done
 
     def _pool(self) -> ProcessPoolExecutor | None:
         """The worker pool, started on first use; None where processes cannot be had."""
@@ -135,55 +137,105 @@ def reindex(
     config: Config, *, workers: int | None = None, chunk: int = CHUNK, pool_min: int = POOL_MIN
 ) -> ReindexReport:
     """Replace the index's articles and revisions with what the files say
-    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes)."""
+    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes).
+
+    When there is no index file yet (a mirror restored from its repository), the
+    index is built in a scratch file (no journal, no syncs: nobody can see it) that
+    is synced and then linked into place, which only succeeds while the name is
+    still free; otherwise (an index to update, PostgreSQL) the rows are replaced
+    in one transaction of the index itself."""
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    with MirrorLock(config.root), _Readers(workers, chunk, pool_min) as readers:
+        target = config.store_target
+        scratch = _scratch_path(target)
+        if scratch is not None:
+            try:
+                with Store(scratch, scratch=True) as store:
+                    report = _load(config, store, readers, chunk)
+                    store.seal()
+                if _move_into_place(scratch, Path(target)):
+                    return report
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    scratch.unlink()
+        with Store(target) as store:
+            return _load(config, store, readers, chunk)
+
+
+def _scratch_path(target: Path | str) -> Path | None:
+    """Where to build a new SQLite index file, or None when the index must be
+    updated in place (it exists, or is not a file)."""
+    if not isinstance(target, Path) or str(target) == ":memory:":
+        return None
+    if any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-shm", "-journal")):
+        return None
+    scratch = target.with_name(target.name + ".reindex")
+    with contextlib.suppress(FileNotFoundError):
+        scratch.unlink()  # a crashed reindex's (we hold the mirror's lock)
+    return scratch
+
+
+def _move_into_place(scratch: Path, target: Path) -> bool:
+    """Sync the built file and give it the index's name, only if that is still
+    free (a link, not a rename: never over an index someone made meanwhile)."""
+    _fsync(scratch)
+    if any(Path(f"{target}{end}").exists() for end in ("-wal", "-shm", "-journal")):
+        return False
+    try:
+        os.link(scratch, target)
+    except OSError:  # the name was taken meanwhile, or no hard links here
+        return False
+    _fsync(target.parent)
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> ReindexReport:
+    """Fill the store's articles and revisions from the files, in one transaction."""
     from .assets import index_post_images
 
     root = config.root
+    files = MirrorFiles(root)
     skipped: list[str] = []
     posts = revisions = 0
-    files = MirrorFiles(root)
-    workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    with (
-        MirrorLock(root),
-        Store(config.store_target) as store,
-        _Readers(workers, chunk, pool_min) as readers,
-        store.batch(),
-        store.bulk_articles(),
-    ):
+    with store.batch(), store.bulk_articles():
         store.clear_articles()
         seen: set[str] = set()
-        batch: list[tuple[Any, ...]] = []
-        for got in readers.rows("post", walk_posts(root / config.mirror.posts_dir, root)):
-            if isinstance(got, str):
-                skipped.append(got)
-                continue
-            row, content, when = got
-            key = row[0]
-            if not key:
-                continue
-            if key in seen:
-                skipped.append(f"{row[16]}: same key as another post ({key})")
-                continue
-            seen.add(key)
-            batch.append(row)
-            if content:
-                stamp: datetime = parse_ts(when)  # type: ignore[assignment]
-                index_post_images(store, files, key, content, stamp)
-            if len(batch) >= chunk:
-                store.put_rows(batch)
-                batch.clear()
-            posts += 1
-        store.put_rows(batch)
+        for rows in readers.chunks("post", walk_posts(root / config.mirror.posts_dir, root)):
+            batch: list[tuple[Any, ...]] = []
+            for got in rows:
+                if isinstance(got, str):
+                    skipped.append(got)
+                    continue
+                row, content, when = got
+                key = row[0]
+                if not key:
+                    continue
+                if key in seen:
+                    skipped.append(f"{row[16]}: same key as another post ({key})")
+                    continue
+                seen.add(key)
+                batch.append(row)
+                if content:
+                    stamp: datetime = parse_ts(when)  # type: ignore[assignment]
+                    index_post_images(store, files, key, content, stamp)
+            store.put_rows(batch)
+            posts += len(batch)
         seen.clear()
-        revs: list[Any] = []
-        for got in readers.rows("revision", walk_posts(root / REVISIONS_DIR, root)):
-            if isinstance(got, str):
-                skipped.append(got)
-                continue
-            revs.append(got)
-            revisions += 1
-            if len(revs) >= chunk:
-                store.add_revision_rows(revs)
-                revs.clear()
-        store.add_revision_rows(revs)
+        for rows in readers.chunks("revision", walk_posts(root / REVISIONS_DIR, root)):
+            revs = []
+            for got in rows:
+                if isinstance(got, str):
+                    skipped.append(got)
+                else:
+                    revs.append(got)
+            store.add_revision_rows(revs)
+            revisions += len(revs)
     return ReindexReport(posts=posts, revisions=revisions, skipped=tuple(skipped))
