@@ -78,6 +78,7 @@ class _Readers:
         self.workers, self.chunk = workers, chunk
         self.head = max(2, -(-pool_min // chunk))  # chunks read before deciding
         self.pool: ProcessPoolExecutor | None = None
+        self.answered = False  # a worker has answered (the pool is up)
 
     def __enter__(self) -> _Readers:
         return self
@@ -86,9 +87,18 @@ class _Readers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def chunks(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[list[Any]]:
-        """The rows of ``files`` (``read_rows``), a chunk's list at a time, in order."""
-        chunks = iter(lambda: list(islice(files, self.chunk)), [])
+    def chunks(self, kind: str, folder: Path, root: Path) -> Iterator[list[Any]]:
+        """The rows of the posts under ``folder`` (``walk_posts``, ``read_rows``), a
+        chunk's list at a time, in order. Until the first worker answers (a spawned
+        process takes a while to start), this process reads the chunks after those
+        it handed out."""
+        files = walk_posts(folder, root)
+        top: str | None = os.path.join(str(root), "")
+        if os.path.join(str(folder), "").startswith(top):  # every path is top + relative path
+            chunks = iter(lambda: [rel for _, rel in islice(files, self.chunk)], [])
+        else:
+            top = None
+            chunks = iter(lambda: list(islice(files, self.chunk)), [])
         head = list(islice(chunks, self.head))
         todo = _chain(head, chunks)
         pool = None
@@ -96,25 +106,33 @@ class _Readers:
             pool = self._pool()
         if pool is None:
             for c in todo:
-                yield read_rows(kind, c)
+                yield read_rows(kind, c, top)
             return
-        pending: deque[tuple[Future[list[Any]], list[tuple[str, str]]]] = deque()
+        # (a worker's future, or None with the rows read here; the chunk's files)
+        pending: deque[tuple[Future[list[Any]] | None, list[Any], list[Any]]] = deque()
         for c in islice(todo, 2 * self.workers):
-            pending.append((pool.submit(read_rows, kind, c), c))
+            pending.append((pool.submit(read_rows, kind, c, top), [], c))
         while pending:
-            future, chunk = pending.popleft()
-            try:
-                done = future.result()
-            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
-                self.workers = 1
-                for c in (chunk, *(c for _, c in pending)):
-                    yield read_rows(kind, c)
-                for c in todo:
-                    yield read_rows(kind, c)
-                return
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append((pool.submit(read_rows, kind, nxt), nxt))
+            future, done, chunk = pending.popleft()
+            if future is not None:
+                while not self.answered and not future.done():
+                    c = next(todo, None)
+                    if c is None:
+                        break
+                    pending.append((None, read_rows(kind, c, top), c))
+                try:
+                    done = future.result()
+                except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                    self.workers = 1
+                    for f, rows, c in ((future, [], chunk), *pending):
+                        yield read_rows(kind, c, top) if f is not None else rows
+                    for c in todo:
+                        yield read_rows(kind, c, top)
+                    return
+                self.answered = True
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((pool.submit(read_rows, kind, nxt, top), [], nxt))
             yield done
 
     def _pool(self) -> ProcessPoolExecutor | None:
@@ -128,7 +146,7 @@ class _Readers:
         return self.pool
 
 
-def _chain(head: list[list[tuple[str, str]]], rest: Iterator[list[tuple[str, str]]]) -> Iterator:
+def _chain(head: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
     yield from head
     yield from rest
 
@@ -208,7 +226,7 @@ def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> Reinde
     with store.batch(), store.bulk_articles():
         store.clear_articles()
         seen: set[str] = set()
-        for rows in readers.chunks("post", walk_posts(root / config.mirror.posts_dir, root)):
+        for rows in readers.chunks("post", root / config.mirror.posts_dir, root):
             batch: list[tuple[Any, ...]] = []
             for got in rows:
                 if isinstance(got, str):
@@ -229,7 +247,7 @@ def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> Reinde
             store.put_rows(batch)
             posts += len(batch)
         seen.clear()
-        for rows in readers.chunks("revision", walk_posts(root / REVISIONS_DIR, root)):
+        for rows in readers.chunks("revision", root / REVISIONS_DIR, root):
             revs = []
             for got in rows:
                 if isinstance(got, str):

@@ -140,15 +140,18 @@ def revision_row(text: str, rel: str) -> RevisionRow:
     return (r[0], r[15], r[13], r[6], r[12] or r[11] or r[10], rel)
 
 
-def read_rows(kind: str, files: list[tuple[str, str]]) -> list[Any]:
-    """For each (path, relative path): its row (``post_row`` for ``kind`` "post",
-    ``revision_row`` for "revision"), or the string "path: cause" when the file
-    cannot be read. Runs in ``reindex``'s worker processes."""
+def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
+    """For each file (its path relative to the mirror, whose folder is ``top`` with
+    its trailing separator; when ``top`` is None, a pair of its own path and that):
+    its row (``post_row`` for ``kind`` "post", ``revision_row`` for "revision"), or
+    the string "path: cause" when the file cannot be read. Runs in ``reindex``'s
+    worker processes."""
     make = post_row if kind == "post" else revision_row
     out: list[Any] = []
     folder, dir_fd = "", -1  # files are opened relative to their folder (fewer lookups)
     try:
-        for path, rel in files:
+        for item in files:
+            path, rel = (top + item, item) if top is not None else item
             head, _, name = path.rpartition(os.sep)
             try:
                 if head != folder:
