@@ -91,7 +91,7 @@ class _Readers:
         """The rows of the posts under ``folder`` (``walk_posts``, ``read_rows``), a
         chunk's list at a time, in order. Until the first worker answers (a spawned
         process takes a while to start), this process reads the chunks after those
-        it handed out."""
+        it handed out (a few: their rows wait in memory)."""
         files = walk_posts(folder, root)
         top: str | None = os.path.join(str(root), "")
         if os.path.join(str(folder), "").startswith(top):  # every path is top + relative path
@@ -115,7 +115,7 @@ class _Readers:
         while pending:
             future, done, chunk = pending.popleft()
             if future is not None:
-                while not self.answered and not future.done():
+                while not self.answered and not future.done() and len(pending) < 8 * self.workers:
                     c = next(todo, None)
                     if c is None:
                         break
