@@ -27,7 +27,7 @@ from typing import Any
 from .config import Config
 from .fsutil import MirrorFiles, MirrorLock
 from .mirror import REVISIONS_DIR
-from .reindex_rows import read_rows
+from .reindex_rows import gc_paused, read_rows
 from .store import Store, parse_ts
 
 CHUNK = 500  # files per unit of work
@@ -163,7 +163,7 @@ def reindex(
     still free; otherwise (an index to update, PostgreSQL) the rows are replaced
     in one transaction of the index itself."""
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    with MirrorLock(config.root), _Readers(workers, chunk, pool_min) as readers:
+    with MirrorLock(config.root), _Readers(workers, chunk, pool_min) as readers, gc_paused():
         target = config.store_target
         scratch = _scratch_path(target)
         if scratch is not None:

@@ -11,9 +11,12 @@ same file: the tests hold them to it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import ItemError
@@ -148,6 +151,28 @@ def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
     worker processes."""
     make = post_row if kind == "post" else revision_row
     out: list[Any] = []
+    with gc_paused():
+        _read_into(out, make, files, top)
+    return out
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: rows are tuples of strings, made by
+    the hundred thousand and freed by reference counting; the collector's passes
+    over them cost about a tenth of the time and find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_into(
+    out: list[Any], make: Callable[[str, str], Any], files: list[Any], top: str | None
+) -> None:
     folder, dir_fd = "", -1  # files are opened relative to their folder (fewer lookups)
     try:
         for item in files:
@@ -176,4 +201,3 @@ def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
     finally:
         if dir_fd >= 0:
             os.close(dir_fd)
-    return out
