@@ -15,7 +15,7 @@ import contextlib
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -42,10 +42,13 @@ class ReindexReport:
     skipped: tuple[str, ...]  # "path: cause" for files that could not be read
 
 
-def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
+def walk_posts(
+    posts_dir: Path, root: Path, listed: Callable[[int], object] | None = None
+) -> Iterator[tuple[str, str]]:
     """(absolute path, path relative to ``root``) of every post under ``posts_dir``
     (``_archive`` included) in ``fsutil.iter_posts``'s order, streamed. Only names
-    are held (sorted), not a ``DirEntry`` per file: a folder can hold 100,000 posts."""
+    are held (sorted), not a ``DirEntry`` per file: a folder can hold 100,000 posts.
+    ``listed(n)`` is told of each folder's ``n`` posts as soon as it is read."""
     start = len(str(root).rstrip(os.sep)) + 1
     stack = [str(posts_dir)]
     while stack:
@@ -60,6 +63,8 @@ def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
                         names.append(e.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
+        if listed is not None:
+            listed(len(names))
         names.sort()
         prefix = os.path.join(d, "")
         for name in names:
@@ -78,6 +83,7 @@ class _Readers:
         self.workers, self.chunk = workers, chunk
         self.head = max(2, -(-pool_min // chunk))  # chunks read before deciding
         self.pool: ProcessPoolExecutor | None = None
+        self.listed = 0  # posts listed by the current walk
         self.answered = False  # a worker has answered (the pool is up)
 
     def __enter__(self) -> _Readers:
@@ -92,7 +98,8 @@ class _Readers:
         chunk's list at a time, in order. Until the first worker answers (a spawned
         process takes a while to start), this process reads the chunks after those
         it handed out (a few: their rows wait in memory)."""
-        files = walk_posts(folder, root)
+        self.listed = 0
+        files = walk_posts(folder, root, self._listed)
         top: str | None = os.path.join(str(root), "")
         if os.path.join(str(folder), "").startswith(top):  # every path is top + relative path
             chunks = iter(lambda: [rel for _, rel in islice(files, self.chunk)], [])
@@ -134,6 +141,16 @@ class _Readers:
                 if nxt is not None:
                     pending.append((pool.submit(read_rows, kind, nxt, top), [], nxt))
             yield done
+
+    def _listed(self, n: int) -> None:
+        """A folder's ``n`` posts were listed: once there are enough for the workers,
+        start them now (they take a while), before the walk gets that far."""
+        self.listed += n
+        if self.pool is None and self.workers >= 2 and self.listed >= self.head * self.chunk:
+            pool = self._pool()
+            if pool is not None:
+                for _ in range(self.workers):  # one process is spawned per task
+                    pool.submit(read_rows, "post", [], None)
 
     def _pool(self) -> ProcessPoolExecutor | None:
         """The worker pool, started on first use; None where processes cannot be had."""
