@@ -202,11 +202,11 @@ def _scratch_path(target: Path | str) -> Path | None:
     updated in place (it exists, or is not a file)."""
     if not isinstance(target, Path) or str(target) == ":memory:":
         return None
-    if any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-shm", "-journal")):
-        return None
     scratch = target.with_name(target.name + ".reindex")
     with contextlib.suppress(FileNotFoundError):
-        scratch.unlink()  # a crashed reindex's (we hold the mirror's lock)
+        scratch.unlink()  # a killed reindex's (we hold the mirror's lock)
+    if any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-shm", "-journal")):
+        return None
     return scratch
 
 
