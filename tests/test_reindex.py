@@ -108,7 +108,7 @@ def test_reindex_over_an_index_or_a_taken_name_gives_the_same_index(
         raise FileExistsError(17, "File exists")
 
     monkeypatch.setattr(newsmirror.reindex.os, "link", link)
-    rep = reindex(cfg)
+    rep = reindex(cfg, workers=2, chunk=7, pool_min=0)  # read twice, by two pools
     assert made == [cfg.index_path] and rep.posts == len(before["articles"])
     with Store(cfg.index_path) as store:
         assert store.dump() == before and [f.slug for f in store.feeds()] == ["x"]

@@ -85,13 +85,23 @@ class _Readers:
         self.pool: ProcessPoolExecutor | None = None
         self.listed = 0  # posts listed by the current walk
         self.answered = False  # a worker has answered (the pool is up)
+        self.closing: list[ProcessPoolExecutor] = []  # pools let go, to be joined
 
     def __enter__(self) -> _Readers:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for pool in (self.pool, *self.closing):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def done(self) -> None:
+        """No more files to read for now: let the workers go while the index is
+        finished (a later read starts new ones)."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=False)
+            self.closing.append(self.pool)
+            self.pool, self.answered = None, False
 
     def chunks(self, kind: str, folder: Path, root: Path) -> Iterator[list[Any]]:
         """The rows of the posts under ``folder`` (``walk_posts``, ``read_rows``), a
@@ -273,4 +283,5 @@ def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> Reinde
                     revs.append(got)
             store.add_revision_rows(revs)
             revisions += len(revs)
+        readers.done()
     return ReindexReport(posts=posts, revisions=revisions, skipped=tuple(skipped))
