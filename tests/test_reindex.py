@@ -79,3 +79,68 @@ def test_reindex_in_workers_gives_the_same_index(
     assert "same key as another post" in one.skipped[2]
     legacy = [r for r in inline["articles"] if r[7] == "http://legacy.example/1"]
     assert len(legacy) == 1 and legacy[0][8] == "2020-03-03T21:06:07.000Z"
+
+
+def test_reindex_over_an_index_or_a_taken_name_gives_the_same_index(
+    tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new index is built aside and linked into place; an existing one is updated in
+    place (its other tables kept); when the name is taken meanwhile, in place too."""
+    cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
+    run(cfg, now=NOW)
+    with Store(cfg.index_path) as store:
+        before, feeds = store.dump(), store.feeds()
+    assert feeds
+    scratch = cfg.index_path.with_name(cfg.index_path.name + ".reindex")
+
+    reindex(cfg)  # in place: the feeds' state stays
+    with Store(cfg.index_path) as store:
+        assert store.dump() == before and store.feeds() == feeds
+    assert not scratch.exists()
+
+    cfg.index_path.unlink()
+    made = []
+
+    def link(src: object, dst: object) -> None:  # someone opens the index meanwhile
+        with Store(cfg.index_path) as store:
+            store.record_failure("x", "http://x.example/", NOW, "boom", "http")  # type: ignore[arg-type]
+        made.append(dst)
+        raise FileExistsError(17, "File exists")
+
+    monkeypatch.setattr(newsmirror.reindex.os, "link", link)
+    rep = reindex(cfg, workers=2, chunk=7, pool_min=0)  # read twice, by two pools
+    assert made == [cfg.index_path] and rep.posts == len(before["articles"])
+    with Store(cfg.index_path) as store:
+        assert store.dump() == before and [f.slug for f in store.feeds()] == ["x"]
+    assert not scratch.exists()
+
+
+def test_reindex_goes_on_here_when_a_worker_dies(
+    tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Pool:  # answers two chunks, then breaks
+        def __init__(self, workers: int, **kw: Any) -> None:
+            self.answered = 0
+
+        def submit(self, fn: Any, *args: Any) -> Future:
+            f: Future = Future()
+            self.answered += 1
+            if self.answered <= 2:
+                f.set_result(fn(*args))
+            else:
+                f.set_exception(BrokenProcessPool("a worker died"))
+            return f
+
+        def shutdown(self, **kw: Any) -> None:
+            pass
+
+    cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
+    run(cfg, now=NOW)
+    before = dump(cfg.index_path)
+    cfg.index_path.unlink()
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
+    rep = reindex(cfg, workers=2, chunk=5, pool_min=0)
+    assert rep.skipped == () and dump(cfg.index_path) == before

@@ -1,3 +1,4 @@
+import gc
 import sys
 
 # ``python -m newsmirror`` is a whole process of ours: skip optional imports no
@@ -7,6 +8,12 @@ import sys
 for _unused in ("trio", "httpx._main"):
     sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
 
+# Importing makes many long-lived objects and little garbage: no collector passes
+# meanwhile (about a sixth of the import time), and the modules' objects are kept
+# out of later passes.
+gc.disable()
 from newsmirror.cli import main  # noqa: E402
 
+gc.freeze()
+gc.enable()
 main()

@@ -11,10 +11,11 @@ so which of two posts with one key is kept never depends on timing).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 from .config import Config
 from .fsutil import MirrorFiles, MirrorLock
 from .mirror import REVISIONS_DIR
-from .reindex_rows import read_rows
+from .reindex_rows import gc_paused, read_rows
 from .store import Store, parse_ts
 
 CHUNK = 500  # files per unit of work
@@ -41,10 +42,13 @@ class ReindexReport:
     skipped: tuple[str, ...]  # "path: cause" for files that could not be read
 
 
-def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
+def walk_posts(
+    posts_dir: Path, root: Path, listed: Callable[[int], object] | None = None
+) -> Iterator[tuple[str, str]]:
     """(absolute path, path relative to ``root``) of every post under ``posts_dir``
     (``_archive`` included) in ``fsutil.iter_posts``'s order, streamed. Only names
-    are held (sorted), not a ``DirEntry`` per file: a folder can hold 100,000 posts."""
+    are held (sorted), not a ``DirEntry`` per file: a folder can hold 100,000 posts.
+    ``listed(n)`` is told of each folder's ``n`` posts as soon as it is read."""
     start = len(str(root).rstrip(os.sep)) + 1
     stack = [str(posts_dir)]
     while stack:
@@ -59,6 +63,8 @@ def walk_posts(posts_dir: Path, root: Path) -> Iterator[tuple[str, str]]:
                         names.append(e.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
+        if listed is not None:
+            listed(len(names))
         names.sort()
         prefix = os.path.join(d, "")
         for name in names:
@@ -77,16 +83,39 @@ class _Readers:
         self.workers, self.chunk = workers, chunk
         self.head = max(2, -(-pool_min // chunk))  # chunks read before deciding
         self.pool: ProcessPoolExecutor | None = None
+        self.listed = 0  # posts listed by the current walk
+        self.answered = False  # a worker has answered (the pool is up)
+        self.closing: list[ProcessPoolExecutor] = []  # pools let go, to be joined
 
     def __enter__(self) -> _Readers:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self.pool, *self.closing):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
-    def rows(self, kind: str, files: Iterator[tuple[str, str]]) -> Iterator[Any]:
-        chunks = iter(lambda: list(islice(files, self.chunk)), [])
+    def done(self) -> None:
+        """No more files to read for now: let the workers go while the index is
+        finished (a later read starts new ones)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
+            self.closing.append(self.pool)
+            self.pool, self.answered = None, False
+
+    def chunks(self, kind: str, folder: Path, root: Path) -> Iterator[list[Any]]:
+        """The rows of the posts under ``folder`` (``walk_posts``, ``read_rows``), a
+        chunk's list at a time, in order. Until the first worker answers (a spawned
+        process takes a while to start), this process reads the chunks after those
+        it handed out (a few: their rows wait in memory)."""
+        self.listed = 0
+        files = walk_posts(folder, root, self._listed)
+        top: str | None = os.path.join(str(root), "")
+        if os.path.join(str(folder), "").startswith(top):  # every path is top + relative path
+            chunks = iter(lambda: [rel for _, rel in islice(files, self.chunk)], [])
+        else:
+            top = None
+            chunks = iter(lambda: list(islice(files, self.chunk)), [])
         head = list(islice(chunks, self.head))
         todo = _chain(head, chunks)
         pool = None
@@ -94,26 +123,44 @@ class _Readers:
             pool = self._pool()
         if pool is None:
             for c in todo:
-                yield from read_rows(kind, c)
+                yield read_rows(kind, c, top)
             return
-        pending: deque[tuple[Future[list[Any]], list[tuple[str, str]]]] = deque()
+        # (a worker's future, or None with the rows read here; the chunk's files)
+        pending: deque[tuple[Future[list[Any]] | None, list[Any], list[Any]]] = deque()
         for c in islice(todo, 2 * self.workers):
-            pending.append((pool.submit(read_rows, kind, c), c))
+            pending.append((pool.submit(read_rows, kind, c, top), [], c))
         while pending:
-            future, chunk = pending.popleft()
-            try:
-                done = future.result()
-            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
-                self.workers = 1
-                for c in (chunk, *(c for _, c in pending)):
-                    yield from read_rows(kind, c)
-                for c in todo:
-                    yield from read_rows(kind, c)
-                return
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append((pool.submit(read_rows, kind, nxt), nxt))
-            yield from done
+            future, done, chunk = pending.popleft()
+            if future is not None:
+                while not self.answered and not future.done() and len(pending) < 8 * self.workers:
+                    c = next(todo, None)
+                    if c is None:
+                        break
+                    pending.append((None, read_rows(kind, c, top), c))
+                try:
+                    done = future.result()
+                except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                    self.workers = 1
+                    for f, rows, c in ((future, [], chunk), *pending):
+                        yield read_rows(kind, c, top) if f is not None else rows
+                    for c in todo:
+                        yield read_rows(kind, c, top)
+                    return
+                self.answered = True
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((pool.submit(read_rows, kind, nxt, top), [], nxt))
+            yield done
+
+    def _listed(self, n: int) -> None:
+        """A folder's ``n`` posts were listed: once there are enough for the workers,
+        start them now (they take a while), before the walk gets that far."""
+        self.listed += n
+        if self.pool is None and self.workers >= 2 and self.listed >= self.head * self.chunk:
+            pool = self._pool()
+            if pool is not None:
+                for _ in range(self.workers):  # one process is spawned per task
+                    pool.submit(read_rows, "post", [], None)
 
     def _pool(self) -> ProcessPoolExecutor | None:
         """The worker pool, started on first use; None where processes cannot be had."""
@@ -126,7 +173,7 @@ class _Readers:
         return self.pool
 
 
-def _chain(head: list[list[tuple[str, str]]], rest: Iterator[list[tuple[str, str]]]) -> Iterator:
+def _chain(head: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
     yield from head
     yield from rest
 
@@ -135,55 +182,106 @@ def reindex(
     config: Config, *, workers: int | None = None, chunk: int = CHUNK, pool_min: int = POOL_MIN
 ) -> ReindexReport:
     """Replace the index's articles and revisions with what the files say
-    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes)."""
+    (``workers``, ``chunk`` and ``pool_min`` tune the worker processes).
+
+    When there is no index file yet (a mirror restored from its repository), the
+    index is built in a scratch file (no journal, no syncs: nobody can see it) that
+    is synced and then linked into place, which only succeeds while the name is
+    still free; otherwise (an index to update, PostgreSQL) the rows are replaced
+    in one transaction of the index itself."""
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    with MirrorLock(config.root), _Readers(workers, chunk, pool_min) as readers, gc_paused():
+        target = config.store_target
+        scratch = _scratch_path(target)
+        if scratch is not None:
+            try:
+                with Store(scratch, scratch=True) as store:
+                    report = _load(config, store, readers, chunk)
+                    store.seal()
+                if _move_into_place(scratch, Path(target)):
+                    return report
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    scratch.unlink()
+        with Store(target) as store:
+            return _load(config, store, readers, chunk)
+
+
+def _scratch_path(target: Path | str) -> Path | None:
+    """Where to build a new SQLite index file, or None when the index must be
+    updated in place (it exists, or is not a file)."""
+    if not isinstance(target, Path) or str(target) == ":memory:":
+        return None
+    scratch = target.with_name(target.name + ".reindex")
+    with contextlib.suppress(FileNotFoundError):
+        scratch.unlink()  # a killed reindex's (we hold the mirror's lock)
+    if any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-shm", "-journal")):
+        return None
+    return scratch
+
+
+def _move_into_place(scratch: Path, target: Path) -> bool:
+    """Sync the built file and give it the index's name, only if that is still
+    free (a link, not a rename: never over an index someone made meanwhile)."""
+    _fsync(scratch)
+    if any(Path(f"{target}{end}").exists() for end in ("-wal", "-shm", "-journal")):
+        return False
+    try:
+        os.link(scratch, target)
+    except OSError:  # the name was taken meanwhile, or no hard links here
+        return False
+    _fsync(target.parent)
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> ReindexReport:
+    """Fill the store's articles and revisions from the files, in one transaction."""
     from .assets import index_post_images
 
     root = config.root
+    files = MirrorFiles(root)
     skipped: list[str] = []
     posts = revisions = 0
-    files = MirrorFiles(root)
-    workers = min(2, os.cpu_count() or 1) if workers is None else workers
-    with (
-        MirrorLock(root),
-        Store(config.store_target) as store,
-        _Readers(workers, chunk, pool_min) as readers,
-        store.batch(),
-        store.bulk_articles(),
-    ):
+    with store.batch(), store.bulk_articles():
         store.clear_articles()
         seen: set[str] = set()
-        batch: list[tuple[Any, ...]] = []
-        for got in readers.rows("post", walk_posts(root / config.mirror.posts_dir, root)):
-            if isinstance(got, str):
-                skipped.append(got)
-                continue
-            row, content, when = got
-            key = row[0]
-            if not key:
-                continue
-            if key in seen:
-                skipped.append(f"{row[16]}: same key as another post ({key})")
-                continue
-            seen.add(key)
-            batch.append(row)
-            if content:
-                stamp: datetime = parse_ts(when)  # type: ignore[assignment]
-                index_post_images(store, files, key, content, stamp)
-            if len(batch) >= chunk:
-                store.put_rows(batch)
-                batch.clear()
-            posts += 1
-        store.put_rows(batch)
+        for rows in readers.chunks("post", root / config.mirror.posts_dir, root):
+            batch: list[tuple[Any, ...]] = []
+            for got in rows:
+                if isinstance(got, str):
+                    skipped.append(got)
+                    continue
+                row, content, when = got
+                key = row[0]
+                if not key:
+                    continue
+                if key in seen:
+                    skipped.append(f"{row[16]}: same key as another post ({key})")
+                    continue
+                seen.add(key)
+                batch.append(row)
+                if content:
+                    stamp: datetime = parse_ts(when)  # type: ignore[assignment]
+                    index_post_images(store, files, key, content, stamp)
+            store.put_rows(batch)
+            posts += len(batch)
         seen.clear()
-        revs: list[Any] = []
-        for got in readers.rows("revision", walk_posts(root / REVISIONS_DIR, root)):
-            if isinstance(got, str):
-                skipped.append(got)
-                continue
-            revs.append(got)
-            revisions += 1
-            if len(revs) >= chunk:
-                store.add_revision_rows(revs)
-                revs.clear()
-        store.add_revision_rows(revs)
+        for rows in readers.chunks("revision", root / REVISIONS_DIR, root):
+            revs = []
+            for got in rows:
+                if isinstance(got, str):
+                    skipped.append(got)
+                else:
+                    revs.append(got)
+            store.add_revision_rows(revs)
+            revisions += len(revs)
+        readers.done()
     return ReindexReport(posts=posts, revisions=revisions, skipped=tuple(skipped))

@@ -11,16 +11,20 @@ same file: the tests hold them to it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import ItemError
-from .frontmatter import Raw, split_post
+from .frontmatter import Raw, read_block
 from .urls import fingerprint, guid_key
 
 _IMG = re.compile("<img", re.I)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _TIME_KEYS = ("date", "fetched", "first_seen", "changed", "updated", "deleted")
 
 # (article row in store.ARTICLE_COLUMNS order, content HTML when it shows local
@@ -29,10 +33,10 @@ PostRow = tuple[tuple[Any, ...], str, str]
 RevisionRow = tuple[str, int, str, str, str, str]  # key, revision, hash, title, stored, path
 
 
-def read_post_text(path: str) -> str:
+def read_post_text(path: str, dir_fd: int | None = None) -> str:
     """The file's text as ``Path.read_text(encoding="utf-8")`` gives it (universal
-    newlines), with plain reads."""
-    fd = os.open(path, os.O_RDONLY)
+    newlines), with plain reads (``path`` relative to ``dir_fd`` when given)."""
+    fd = os.open(path, os.O_RDONLY, dir_fd=dir_fd)
     try:
         data = os.read(fd, 1 << 16)
         if len(data) == 1 << 16:
@@ -62,18 +66,23 @@ def _json_list(items: tuple[str, ...]) -> str:
 
 def fast_row(text: str, rel: str) -> PostRow | None:
     """The index row of a post in newsmirror's own layout; None for any other file."""
-    got = split_post(text)
-    if got is None:
+    if not text.startswith("---\n"):
         return None
-    fm, body = got
+    end = text.find("\n---\n", 3)  # as split_post, without copying the body
+    if end < 0:
+        return None
+    fm = read_block(text[4 : end + 1])
+    if fm is None:
+        return None
     for k in _TIME_KEYS:  # ts() writes years before 1000 unpadded: leave those to slow_row
         v = fm.get(k)
         if v is not None and v[0] == "0":
             return None
-    return _row(fm, body, rel)
+    return _row(fm, text, end + 5, rel)
 
 
-def _row(fm: Raw, body: str, rel: str) -> PostRow:
+def _row(fm: Raw, text: str, start: int, rel: str) -> PostRow:
+    """The row of front matter ``fm``; the body is ``text[start:]``."""
     title, link, published, fetched = fm["title"], fm["from"], fm["date"], fm["fetched"]
     source_name = fm["author"]
     if not source_name:
@@ -91,20 +100,22 @@ def _row(fm: Raw, body: str, rel: str) -> PostRow:
         fm.get("deleted"), _json_list(fm.get("deletions", ())),
     )  # fmt: skip
     content = ""
-    if _may_show_images(body):
+    if _may_show_images(text, start):
         from .assets import local_images
         from .postfile import body_content
 
-        content, _ = body_content(body, liquid=fm.get("liquid_escaped") is True)
+        content, _ = body_content(text[start:], liquid=fm.get("liquid_escaped") is True)
         if not local_images(content):
             content = ""
     return row, content, changed or fetched
 
 
-def _may_show_images(body: str) -> bool:
-    """False only when the content cannot show a local image (its ``src`` would need
-    ``/assets/`` spelled out, or written with entities)."""
-    return "/assets/" in body or ("&" in body and _IMG.search(body) is not None)
+def _may_show_images(text: str, start: int) -> bool:
+    """False only when the content (``text[start:]``) cannot show a local image (its
+    ``src`` would need ``/assets/`` spelled out, or written with entities)."""
+    return text.find("/assets/", start) >= 0 or (
+        text.find("&", start) >= 0 and _IMG.search(text, start) is not None
+    )
 
 
 def slow_row(text: str, rel: str) -> PostRow:
@@ -132,15 +143,61 @@ def revision_row(text: str, rel: str) -> RevisionRow:
     return (r[0], r[15], r[13], r[6], r[12] or r[11] or r[10], rel)
 
 
-def read_rows(kind: str, files: list[tuple[str, str]]) -> list[Any]:
-    """For each (path, relative path): its row (``post_row`` for ``kind`` "post",
-    ``revision_row`` for "revision"), or the string "path: cause" when the file
-    cannot be read. Runs in ``reindex``'s worker processes."""
+def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
+    """For each file (its path relative to the mirror, whose folder is ``top`` with
+    its trailing separator; when ``top`` is None, a pair of its own path and that):
+    its row (``post_row`` for ``kind`` "post", ``revision_row`` for "revision"), or
+    the string "path: cause" when the file cannot be read. Runs in ``reindex``'s
+    worker processes."""
     make = post_row if kind == "post" else revision_row
     out: list[Any] = []
-    for path, rel in files:
-        try:
-            out.append(make(read_post_text(path), rel))
-        except (ItemError, UnicodeDecodeError, OSError) as e:
-            out.append(f"{rel}: {e}")
+    with gc_paused():
+        _read_into(out, make, files, top)
     return out
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: rows are tuples of strings, made by
+    the hundred thousand and freed by reference counting; the collector's passes
+    over them cost about a tenth of the time and find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_into(
+    out: list[Any], make: Callable[[str, str], Any], files: list[Any], top: str | None
+) -> None:
+    folder, dir_fd = "", -1  # files are opened relative to their folder (fewer lookups)
+    try:
+        for item in files:
+            path, rel = (top + item, item) if top is not None else item
+            head, _, name = path.rpartition(os.sep)
+            try:
+                if head != folder:
+                    if dir_fd >= 0:
+                        os.close(dir_fd)
+                    folder, dir_fd = "", -1
+                    dir_fd = os.open(head or os.sep, os.O_RDONLY | _O_DIRECTORY)
+                    folder = head
+                text = read_post_text(name, dir_fd)
+            except OSError as e:
+                if e.filename in (name, head):  # said as opening the file by its path says it
+                    e = OSError(e.errno, e.strerror, path)
+                out.append(f"{rel}: {e}")
+                continue
+            except UnicodeDecodeError as e:
+                out.append(f"{rel}: {e}")
+                continue
+            try:
+                out.append(make(text, rel))
+            except (ItemError, UnicodeDecodeError, OSError) as e:
+                out.append(f"{rel}: {e}")
+    finally:
+        if dir_fd >= 0:
+            os.close(dir_fd)

@@ -175,11 +175,12 @@ class FeedHealth:
 class Store:
     """The SQLite index. Use as a context manager; group writes in ``batch()``."""
 
-    def __init__(self, path: Path | str) -> None:
-        """``path``: the SQLite file, or a ``postgresql://`` URL (see store_db)."""
+    def __init__(self, path: Path | str, *, scratch: bool = False) -> None:
+        """``path``: the SQLite file, or a ``postgresql://`` URL (see store_db);
+        ``scratch``: a new file built to replace the index (``seal()`` it when done)."""
         self.path = str(path)
         try:
-            self.db = store_db.connect(path)
+            self.db = store_db.connect(path, scratch=scratch)
             self._migrate()
             self.db.executescript(SCHEMA)
             self.db.execute(
@@ -210,6 +211,11 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def seal(self) -> None:
+        """Make a ``scratch`` index an ordinary one (journaled as ``connect`` leaves
+        it) before it replaces the index."""
+        self.db.execute("PRAGMA journal_mode=WAL")
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

@@ -72,16 +72,19 @@ def display(target: str | Path) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
 
 
-def connect(target: str | Path) -> Connection:
-    """A connection in autocommit mode (the store begins its own transactions)."""
+def connect(target: str | Path, *, scratch: bool = False) -> Connection:
+    """A connection in autocommit mode (the store begins its own transactions).
+    ``scratch``: a new SQLite file nobody else sees yet (``reindex`` builds one, then
+    moves it into place), written without a journal or syncs: a crash can only
+    spoil a file that is thrown away."""
     if is_postgres(target):
         return PgConnection(str(target))
     path = str(target)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA journal_mode=OFF" if scratch else "PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF" if scratch else "PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db
 
