@@ -16,12 +16,13 @@ never anything else in the output folder.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import itertools
 import json
 import marshal
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,16 @@ class Manifest:
     @classmethod
     def load(cls, path: Path, out: Path) -> Manifest:
         m = cls(path, out)
+        collecting = gc.isenabled()
+        gc.disable()  # a large manifest is 100,000s of objects: no collection while they come
         try:
             raw = path.read_bytes()
             data = marshal.loads(raw)
         except (OSError, ValueError, EOFError, TypeError):
             raw, data = b"", None
+        finally:
+            if collecting:
+                gc.enable()
         if data is None:  # the JSON manifest of earlier versions: its files are ours
             with contextlib.suppress(OSError, ValueError):
                 data = json.loads(path.with_suffix(".json").read_bytes())
@@ -208,21 +214,47 @@ class SiteFiles:
     def keep_in(self, prefixes: Iterable[str], rel: str) -> bool:
         """``keep`` the file ``rel`` of each tree (``prefixes``); False when one is
         missing or was changed on disk (a loop of the pass over every article)."""
-        files, made, root = self.manifest.files, self.made, self._root
-        for prefix in prefixes:
-            path = prefix + rel
-            rec = files.get(path)
+        return self.keeper(tuple(prefixes))(rel)
+
+    def keeper(self, prefixes: tuple[str, ...]) -> Callable[[str], bool]:
+        """``keep_in`` for these ``prefixes`` as one function (called for every article
+        of a build: the names it needs are bound once)."""
+        files, made, root, stat = self.manifest.files, self.made, self._root, os.stat
+
+        def keep_one(rel: str) -> bool:
+            rec = files.get(rel)
             if rec is None:
                 return False
             try:
-                st = os.stat(root + path)
+                st = stat(root + rel)
             except FileNotFoundError:
                 return False
             if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
                 return False
-            made.add(path)
+            made.add(rel)
             self.kept += 1
-        return True
+            return True
+
+        if prefixes == ("",):
+            return keep_one
+
+        def keep_all(rel: str) -> bool:
+            for prefix in prefixes:
+                path = prefix + rel
+                rec = files.get(path)
+                if rec is None:
+                    return False
+                try:
+                    st = stat(root + path)
+                except FileNotFoundError:
+                    return False
+                if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
+                    return False
+                made.add(path)
+                self.kept += 1
+            return True
+
+        return keep_all
 
     def prune(self) -> list[str]:
         """Remove files an earlier build wrote that this build did not make."""

@@ -30,6 +30,7 @@ _TAGS = re.compile(r"<[^>]+>")
 _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
+_stat = os.stat
 
 
 class Builder:
@@ -67,6 +68,9 @@ class Builder:
         self._escaped: dict[tuple[str, str, str], str] = {}  # (key, variant, root) -> entry content
         self.search: SearchIndex | None = None
         self.images = SiteImages(str(config.root), files)
+        self._arts = self.m.articles
+        self._shows_images = self.images.by_article  # (keys whose page shows an image)
+        self._keep = files.keeper(self.prefixes)
 
     # ------------------------------------------------------------ the pass
 
@@ -169,20 +173,17 @@ class Builder:
             del self.m.articles[key]
 
     def _article(self, row: tuple[Any, ...]) -> Item:
+        key = row[0]
         try:
-            st = os.stat(self.root + row[10])
-            stat = f"{st.st_size}:{st.st_mtime_ns}"
+            st = _stat(self.root + row[10])
+            stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
         except OSError:
-            stat = "0:0"
-        sig = digest("\x1f".join(map(str, row)) + "\x1f" + stat)
-        rec = self.m.articles.get(row[0])
-        if (
-            rec is not None
-            and rec[0] == sig
-            and len(rec) == 5
-            and self.files.keep_in(self.prefixes, rec[3])
-        ):
-            self.images.keep(row[0])
+            stat = "\x1f0:0"
+        sig = digest("\x1f".join(map(str, row)) + stat)
+        rec = self._arts.get(key)
+        if rec is not None and rec[0] == sig and len(rec) == 5 and self._keep(rec[3]):
+            if key in self._shows_images:
+                self.images.keep(key)
             return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
         raw, mark, deleted_at, legacy = self._read_post(row[10])
         shown: list[str] = []
@@ -390,21 +391,22 @@ class Builder:
                 lang=lang, author=tree.text(self.s.title),
             )  # fmt: skip
             kept = self._old_entries(tree.prefix + rel, fmt, old)
-            parts = [fmt.head(meta, items)]
+            parts = [fmt.head(meta, items).encode()]
             for i in items:
                 got = kept.get(i.sig[:16])
                 if got is None:
                     content = self._feed_content(i, tree, self._site_root(tree.prefix + rel))
                     e = FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
                                   tree.text(i.source_name), content, True)  # fmt: skip
-                    got = fmt.entry(e, tree)
+                    got = fmt.entry(e, tree).encode()
                 parts.append(got)
-            parts.append(fmt.tail)
-            self.files.write(tree.prefix + rel, "".join(parts))
+            parts.append(fmt.tail.encode())
+            self.files.write(tree.prefix + rel, b"".join(parts))
 
-    def _old_entries(self, rel: str, fmt: Format, old: list[str]) -> dict[str, str]:
+    def _old_entries(self, rel: str, fmt: Format, old: list[str]) -> dict[str, bytes]:
         """The entries of the feed file ``rel`` by (short) article signature, when the
-        file is as this build's manifest says it was written."""
+        file is as this build's manifest says it was written (as bytes: they are
+        written again as they are)."""
         rec = self.m.files.get(rel)
         if rec is None or not old:
             return {}
@@ -413,9 +415,9 @@ class Builder:
             st = os.stat(path)
             if st.st_size != rec[1] or st.st_mtime_ns != rec[2]:
                 return {}
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 entries = split_entries(fh.read(), fmt)
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return {}
         if entries is None or len(entries) != len(old):
             return {}
