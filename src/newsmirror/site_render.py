@@ -96,7 +96,9 @@ class Builder:
             self._day(item)
             self._source(item)
             self.home.append(item)
-            self.sitemap.append((item.href, (item.updated or item.published).date().isoformat()))
+            # lastmod: the date of the stored ISO time, as published.date() gives it
+            upd = item.updated
+            self.sitemap.append((item.href, upd.date().isoformat() if upd else row[5][:10]))
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
                 self._drop_old_content()
@@ -181,7 +183,8 @@ class Builder:
             stat = "\x1f0:0"
         sig = digest("\x1f".join(map(str, row)) + stat)
         rec = self._arts.get(key)
-        if rec is not None and rec[0] == sig and len(rec) == 5 and self._keep(rec[3]):
+        # (every record is 5 long here: see _drop_stale_pages)
+        if rec is not None and rec[0] == sig and self._keep(rec[3]):
             if key in self._shows_images:
                 self.images.keep(key)
             return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
