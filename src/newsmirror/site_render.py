@@ -71,12 +71,13 @@ class Builder:
         self._arts = self.m.articles
         self._shows_images = self.images.by_article  # (keys whose page shows an image)
         self._keep = files.keeper(self.prefixes)
+        self._seen: set[str] = set()  # the keys of the index's articles
 
     # ------------------------------------------------------------ the pass
 
     def run(self, store: Store) -> None:
         learn_han_kinds(self.m.extra.get("han", {}))
-        self._drop_stale_pages(store.site_published())
+        self._drop_odd_records()
         self.search = self._search_index()
         self.records = Records(self, store)
         try:
@@ -102,6 +103,7 @@ class Builder:
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
                 self._drop_old_content()
+        self._forget_gone()
         self._flush_day(None)
         if self.search is not None:  # indexing overlaps the listings and feeds
             self.search.start()
@@ -161,21 +163,24 @@ class Builder:
         at = when.isoformat() if isinstance(when, datetime) else ""
         return rec.content, mark, at, rec.legacy
 
-    def _drop_stale_pages(self, published: dict[str, str]) -> None:
-        """Delete the pages of articles gone from the index or moved (a new publish
-        time), before anything is indexed for search; the manifest forgets them."""
-        get = published.get
-        stale = [k for k, rec in self.m.articles.items() if rec[-1] != get(k) or len(rec) != 5]
-        for key in stale:
-            rec = self.m.articles[key]
-            if len(rec) == 5:
-                for tree in self.trees:
-                    with contextlib.suppress(OSError):
-                        os.unlink(self.files.path(tree.prefix + rec[3]))
+    def _drop_odd_records(self) -> None:
+        """Forget article records not in this version's shape (their pages are made
+        again; files no longer made are pruned at the end)."""
+        for key in [k for k, rec in self.m.articles.items() if len(rec) != 5]:
+            del self.m.articles[key]
+
+    def _forget_gone(self) -> None:
+        """Forget the articles gone from the index. Their pages, and the old pages of
+        articles moved to another day (a new publish time), are not made by this
+        build, so ``SiteFiles.prune`` removes them."""
+        if len(self.m.articles) == len(self._seen):  # every record was seen: none gone
+            return
+        for key in [k for k in self.m.articles if k not in self._seen]:
             del self.m.articles[key]
 
     def _article(self, row: tuple[Any, ...]) -> Item:
         key = row[0]
+        self._seen.add(key)
         try:
             st = _stat(self.root + row[10])
             stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
@@ -198,8 +203,8 @@ class Builder:
         at = parse_ts(deleted_at) if deleted_at else None
         for tree in self.trees:
             shown_content = tree.html(content)
-            page = self.pages.render(
-                "article", tree, item.href, lang=tree.lang(lang),
+            page = self.pages.article(
+                tree, item.href, lang=tree.lang(lang),
                 page_title=tree.text(item.title), it=item, title=tree.text(item.title),
                 source_name=tree.text(item.source_name), content=shown_content,
                 deleted_at=at,

@@ -208,8 +208,9 @@ class Clock:
 
     def full(self, dt: datetime) -> str:
         d = self.local(dt)
-        off = d.strftime("%z")
-        return d.strftime("%Y-%m-%d %H:%M") + f" (UTC{off[:3]}:{off[3:]})"
+        off = d.strftime("%z")  # (the rest as strftime writes it, without its cost)
+        day = f"{d.year}-{d.month:02d}-{d.day:02d}"
+        return f"{day} {d.hour:02d}:{d.minute:02d} (UTC{off[:3]}:{off[3:]})"
 
     def iso(self, dt: datetime) -> str:
         return self.local(dt).isoformat(timespec="seconds")
