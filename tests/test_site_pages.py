@@ -1,16 +1,23 @@
 """The article page written out in Python (``Pages.article``) against the Jinja
-templates it stands for (``article.html`` in ``base.html``), branch by branch."""
+templates it stands for (``article.html`` in ``base.html``), branch by branch; and
+article pages claimed on the manifest alone in folders nothing touched."""
 
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from newsmirror.config import parse_tz
+from newsmirror.site import build_site
 from newsmirror.site_pages import Item, Pages, article_href, make_trees
 from newsmirror.site_text import Clock
+
+from .test_site import article_pages, fill, make_config, settings
 
 PUBLISHED = datetime(2026, 3, 1, 22, 5, tzinfo=UTC)
 
@@ -28,7 +35,11 @@ def _item(clock: Clock, *, updated: bool, revision: int, deleted: bool, odd: boo
 
 @pytest.mark.parametrize(
     ("variants", "base_url", "title"),
-    [((), "", "newsmirror"), (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪")],
+    [
+        ((), "", "newsmirror"),
+        (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪"),
+        (("zh-Hant",), "", '北港 & <"日報">'),
+    ],
 )
 def test_the_article_page_is_what_the_templates_make(
     variants: tuple[str, ...], base_url: str, title: str
@@ -45,3 +56,36 @@ def test_the_article_page_is_what_the_templates_make(
                       content="<p>內文 &amp; <b>粗體</b></p>", deleted_at=deleted_at if at else None)  # fmt: skip
             want = pages.render("article", tree, it.href, **kw)  # type: ignore[arg-type]
             assert pages.article(tree, it.href, **kw) == want  # type: ignore[arg-type]
+
+
+def _age_folders(out: Path) -> None:
+    """Date every folder of the site an hour back (as if the build were long ago)."""
+    old = time.time_ns() - 3600 * 10**9
+    for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
+        os.utime(folder, ns=(old, old))
+
+
+def test_pages_in_settled_folders_are_claimed_without_a_stat_but_deletions_are_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 12)
+    out, s = tmp_path / "site", settings(variants=("zh-Hans",))
+    build_site(cfg, out, settings=s)
+    _age_folders(out)
+    build_site(cfg, out, settings=s)  # records the folders, now settled
+    stats: list[str] = []
+    real_stat = os.stat
+    monkeypatch.setattr(
+        os, "stat", lambda p, *a, **kw: stats.append(str(p)) or real_stat(p, *a, **kw)
+    )
+    rep = build_site(cfg, out, settings=s)
+    monkeypatch.undo()
+    assert rep.rendered == 0 and rep.written == 0
+    pages = article_pages(out) + article_pages(out, "zh-hans")
+    assert len(pages) == 24 and not {str(p) for p in pages} & set(stats)
+    victim = pages[5]
+    good = victim.read_bytes()
+    victim.unlink()  # the folder's mtime moves: its pages are checked again
+    rep = build_site(cfg, out, settings=s)
+    assert victim.read_bytes() == good and rep.written == 1

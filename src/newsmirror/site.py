@@ -123,6 +123,7 @@ def _build(
         b = Builder(config, s, files, pages, build_sig, progress)
         b.run(store)
     removed = files.prune()
+    files.settle()
     manifest.save()
     warnings = list(b.warnings)
     if not s.base_url:

@@ -206,6 +206,7 @@ class Pages:
     default_lang: str = "zh-Hant"
     cache_dir: Path | None = None  # compiled templates kept here between builds
     env: jinja2.Environment = field(init=False)
+    _fixed: dict[str, tuple[dict[str, str], str, str, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.env = jinja2.Environment(
@@ -271,6 +272,17 @@ class Pages:
             **ctx,
         )
 
+    def _article_fixed(self, tree: Tree) -> tuple[dict[str, str], str, str, str]:
+        """What every article page of ``tree`` shows the same, escaped once: the labels,
+        the site's title (and unescaped, to compare) and the CSP."""
+        got = self._fixed.get(tree.variant)
+        if got is None:
+            labels = {k: str(escape(v)) for k, v in self._labels[tree.variant].items()}
+            title = tree.text(self.title)
+            got = (labels, title, str(escape(title)), str(escape(self.csp(script=False))))
+            self._fixed[tree.variant] = got
+        return got
+
     def article(
         self,
         tree: Tree,
@@ -289,11 +301,11 @@ class Pages:
         ``article.html`` in ``base.html``, written out in Python (a build makes thousands
         of them, and Jinja's own work per page was most of a full build's time). The
         tests compare both for every branch of the templates."""
-        e, t, clock = escape, self._labels[tree.variant], self.clock
+        e, clock = escape, self.clock
+        t, site_title, title_e, csp = self._article_fixed(tree)
         out_rel = tree.prefix + rel
         site = up(out_rel)
-        root = e(site + tree.prefix)
-        site_title = tree.text(self.title)
+        root = site + tree.prefix  # (our own ASCII paths and times need no escaping)
         alternates = []
         if len(self.trees) > 1:
             for other in self.trees:
@@ -302,11 +314,11 @@ class Pages:
         out = [
             f'<!doctype html>\n<html lang="{e(lang)}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{e(self.csp(script=False))}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
             '<meta name="referrer" content="no-referrer">\n<link rel="icon" href="data:,">\n'
             f"<title>{e(page_title)}"
-            + (f" · {e(site_title)}" if page_title != site_title else "")
-            + f'</title>\n<link rel="stylesheet" href="{e(site)}assets/site.css">\n'
+            + (f" · {title_e}" if page_title != site_title else "")
+            + f'</title>\n<link rel="stylesheet" href="{site}assets/site.css">\n'
         ]
         if self.base_url:
             out.append(f'<link rel="canonical" href="{e(self.base_url + out_rel)}">\n')
@@ -315,11 +327,11 @@ class Pages:
                 out.append(f'<link rel="alternate" hreflang="{e(variant)}" href="{e(href)}">\n')
         out.append(
             f'</head>\n<body>\n<header class="site">\n<a class="brand" href="{root}index.html">'
-            f"{e(site_title)}</a>\n<nav>\n<a href=\"{root}d/index.html\">{e(t['archive'])}</a>\n"
-            f"<a href=\"{root}search.html\">{e(t['search'])}</a>\n"
+            f"{title_e}</a>\n<nav>\n<a href=\"{root}d/index.html\">{t['archive']}</a>\n"
+            f"<a href=\"{root}search.html\">{t['search']}</a>\n"
         )
         if alternates:
-            out.append(f'<span class="variants" aria-label="{e(t["script"])}">\n')
+            out.append(f'<span class="variants" aria-label="{t["script"]}">\n')
             for label, href, current, variant in alternates:
                 if current:
                     out.append(f"<b>{e(label)}</b>")
@@ -332,31 +344,31 @@ class Pages:
             f'<h1 data-pagefind-meta="title">{e(title)}</h1>\n'
             '<p class="meta" data-pagefind-ignore>\n'
             f'<a class="src" href="{root}s/{e(it.source)}/index.html" data-pagefind-meta="source">'
-            f"{e(source_name)}</a>\n· {e(t['published'])} <time datetime=\"{e(clock.iso(it.published))}\""
-            f' data-pagefind-meta="date">{e(clock.full(it.published))}</time>\n'
+            f"{e(source_name)}</a>\n· {t['published']} <time datetime=\"{clock.iso(it.published)}\""
+            f' data-pagefind-meta="date">{clock.full(it.published)}</time>\n'
         )
         if it.updated:
-            out.append(f"· {e(t['updated'])} <time datetime=\"{e(clock.iso(it.updated))}\">"
-                       f"{e(clock.full(it.updated))}</time>")  # fmt: skip
+            out.append(f"· {t['updated']} <time datetime=\"{clock.iso(it.updated)}\">"
+                       f"{clock.full(it.updated)}</time>")  # fmt: skip
         out.append(
             '</p>\n<p class="meta" data-pagefind-ignore>\n'
-            f'<a class="orig" href="{e(it.link)}" rel="noopener noreferrer">{e(t["original"])}</a>\n'
-            f'· <a href="{root}d/{e(it.day)}.html">{e(it.day)}</a>\n'
+            f'<a class="orig" href="{e(it.link)}" rel="noopener noreferrer">{t["original"]}</a>\n'
+            f'· <a href="{root}d/{it.day}.html">{it.day}</a>\n'
         )
         if it.revision > 1:
             when = clock.full(it.updated or it.published)
-            out.append(f'<span class="mark rev">{e(t["revision"].format(n=it.revision, when=when))}'
-                       f'</span> <a class="history" href="{root}h/{e(it.href[2:])}">'
-                       f"{e(t['history'])}</a>")  # fmt: skip
+            label = self._labels[tree.variant]["revision"].format(n=it.revision, when=when)
+            out.append(f'<span class="mark rev">{e(label)}</span> <a class="history" '
+                       f'href="{root}h/{it.href[2:]}">{t["history"]}</a>')  # fmt: skip
         if it.mark == "deleted":
-            out.append(f'<span class="mark del">{e(t["deleted"])}')
+            out.append(f'<span class="mark del">{t["deleted"]}')
             if deleted_at:
-                out.append(f' <time datetime="{e(clock.iso(deleted_at))}">'
-                           f"{e(clock.full(deleted_at))}</time>")  # fmt: skip
+                out.append(f' <time datetime="{clock.iso(deleted_at)}">'
+                           f"{clock.full(deleted_at)}</time>")  # fmt: skip
             out.append("</span>")
         out.append(
             f'</p>\n<div class="content">\n{content}\n</div>\n</article>\n</main>\n'
-            f'<footer class="site">\n<a href="{root}index.html">{e(t["home"])}</a> ·\n'
+            f'<footer class="site">\n<a href="{root}index.html">{t["home"]}</a> ·\n'
             f'<a href="{root}atom.xml">Atom</a> ·\n<a href="{root}rss.xml">RSS</a>\n'
             "</footer>\n</body>\n</html>\n"
         )

@@ -139,8 +139,10 @@ class Builder:
         """(content, mark, deleted_at ISO, legacy) from an article's post file. A post
         in newsmirror's own shape is read with one regular expression (no YAML)."""
         try:
-            with open(self.root + path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(self.root + path, "rb") as fh:
+                text = fh.read().decode("utf-8")
+            if "\r" in text:  # as a text-mode read gives it (universal newlines)
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
         except (OSError, UnicodeDecodeError) as e:
             self.warnings.append(f"{path}: {e}")
             return "", "", "", False
