@@ -203,6 +203,15 @@ class SiteFiles:
         """Write ``path``: a new file in place (no page links to it before the build
         ends; an interrupted build leaves no manifest record, so the next one rewrites
         it), an existing one atomically (temporary file in the same folder, renamed)."""
+        st = self._create(path, raw, new=new)
+        if st is None:  # there is a file of that name after all
+            atomic_write(Path(path), raw)
+            return os.stat(path)
+        return st
+
+    def _create(self, path: str, raw: bytes, *, new: bool) -> os.stat_result | None:
+        """``_put`` when the file it creates (``path`` itself when ``new``, else a
+        temporary one) does not exist yet; None when it does."""
         folder = path.rpartition("/")[0]
         if folder not in self._dirs:
             os.makedirs(folder, exist_ok=True)
@@ -211,8 +220,7 @@ class SiteFiles:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            atomic_write(Path(path), raw)
-            return os.stat(path)
+            return None
         try:
             try:  # (plain os calls: no file object for each of thousands of pages)
                 view = memoryview(raw)
@@ -236,6 +244,12 @@ class SiteFiles:
         path = self.path(rel)
         h = file_hash(raw)
         self.made.add(rel)
+        if rel not in self.manifest.files:  # no build wrote it: most likely a new file
+            created = self._create(path, raw, new=True)
+            if created is not None:
+                self.manifest.files[rel] = [h, created.st_size, created.st_mtime_ns]
+                self.written += 1
+                return True
         state = self._on_disk(rel, path, h, raw)
         if state == 1:
             self.kept += 1
