@@ -190,7 +190,7 @@ class Builder:
             stat = "\x1f0:0"
         sig = digest("\x1f".join(map(str, row)) + stat)
         rec = self._arts.get(key)
-        # (every record is 5 long here: see _drop_stale_pages)
+        # (every record is 5 long here: see _drop_odd_records)
         if rec is not None and rec[0] == sig and self._keep(rec[3]):
             if key in self._shows_images:
                 self.images.keep(key)
