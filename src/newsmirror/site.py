@@ -18,6 +18,7 @@ files, whether built at once or build after build.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -82,14 +83,29 @@ def build_site(
     progress: Progress | None = None,
 ) -> SiteReport:
     """Build (or bring up to date) the static site of the mirror at ``config.root``."""
-    from .site_render import Builder
-
     start = time.monotonic()
     s = settings or SiteSettings.from_config(config)
     out_dir = Path(out) if out is not None else config.root / s.out
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
+    gc.freeze()  # the manifest lives all build long: the collector need not scan it again
+    try:
+        return _build(config, out_dir, s, manifest, progress, start)
+    finally:
+        gc.unfreeze()
+
+
+def _build(
+    config: Config,
+    out_dir: Path,
+    s: SiteSettings,
+    manifest: Manifest,
+    progress: Progress | None,
+    start: float,
+) -> SiteReport:
+    from .site_render import Builder
+
     tz = parse_tz(config.mirror.timezone)
     build_sig = signature(__version__, _templates_sig(), [getattr(s, f.name) for f in fields(s)],
                           config.mirror.timezone)  # fmt: skip
@@ -107,6 +123,7 @@ def build_site(
         b = Builder(config, s, files, pages, build_sig, progress)
         b.run(store)
     removed = files.prune()
+    files.settle()
     manifest.save()
     warnings = list(b.warnings)
     if not s.base_url:

@@ -144,14 +144,16 @@ FORMATS = {
 }
 
 
-def split_entries(text: str, fmt: Format) -> list[str] | None:
-    """The entries of a feed this module wrote, each as it was written (None when
-    the text is not in that shape). Every ``<`` of an entry's text is escaped, so
-    the entry mark can only be an entry's start."""
-    if not text.endswith(fmt.tail):
+def split_entries(raw: bytes, fmt: Format) -> list[bytes] | None:
+    """The entries of a feed file this module wrote (its bytes), each as it was
+    written (None when the file is not in that shape). Every ``<`` of an entry's
+    text is escaped, so the entry mark can only be an entry's start; the mark is
+    ASCII, so the UTF-8 bytes split where the text would."""
+    tail, mark = fmt.tail.encode(), fmt.mark.encode()
+    if not raw.endswith(tail):
         return None
-    parts = text[: -len(fmt.tail)].split(fmt.mark)
-    return [fmt.mark + p for p in parts[1:]]
+    parts = raw[: -len(tail)].split(mark)
+    return [mark + p for p in parts[1:]]
 
 
 SITEMAP_MAX = 50_000  # URLs in one sitemap file (the protocol's limit)

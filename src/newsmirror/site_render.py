@@ -30,6 +30,7 @@ _TAGS = re.compile(r"<[^>]+>")
 _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
+_stat = os.stat
 
 
 class Builder:
@@ -67,12 +68,16 @@ class Builder:
         self._escaped: dict[tuple[str, str, str], str] = {}  # (key, variant, root) -> entry content
         self.search: SearchIndex | None = None
         self.images = SiteImages(str(config.root), files)
+        self._arts = self.m.articles
+        self._shows_images = self.images.by_article  # (keys whose page shows an image)
+        self._keep = files.keeper(self.prefixes)
+        self._seen: set[str] = set()  # the keys of the index's articles
 
     # ------------------------------------------------------------ the pass
 
     def run(self, store: Store) -> None:
         learn_han_kinds(self.m.extra.get("han", {}))
-        self._drop_stale_pages(store.site_published())
+        self._drop_odd_records()
         self.search = self._search_index()
         self.records = Records(self, store)
         try:
@@ -92,10 +97,13 @@ class Builder:
             self._day(item)
             self._source(item)
             self.home.append(item)
-            self.sitemap.append((item.href, (item.updated or item.published).date().isoformat()))
+            # lastmod: the date of the stored ISO time, as published.date() gives it
+            upd = item.updated
+            self.sitemap.append((item.href, upd.date().isoformat() if upd else row[5][:10]))
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
                 self._drop_old_content()
+        self._forget_gone()
         self._flush_day(None)
         if self.search is not None:  # indexing overlaps the listings and feeds
             self.search.start()
@@ -131,8 +139,10 @@ class Builder:
         """(content, mark, deleted_at ISO, legacy) from an article's post file. A post
         in newsmirror's own shape is read with one regular expression (no YAML)."""
         try:
-            with open(self.root + path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(self.root + path, "rb") as fh:
+                text = fh.read().decode("utf-8")
+            if "\r" in text:  # as a text-mode read gives it (universal newlines)
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
         except (OSError, UnicodeDecodeError) as e:
             self.warnings.append(f"{path}: {e}")
             return "", "", "", False
@@ -155,34 +165,35 @@ class Builder:
         at = when.isoformat() if isinstance(when, datetime) else ""
         return rec.content, mark, at, rec.legacy
 
-    def _drop_stale_pages(self, published: dict[str, str]) -> None:
-        """Delete the pages of articles gone from the index or moved (a new publish
-        time), before anything is indexed for search; the manifest forgets them."""
-        get = published.get
-        stale = [k for k, rec in self.m.articles.items() if rec[-1] != get(k) or len(rec) != 5]
-        for key in stale:
-            rec = self.m.articles[key]
-            if len(rec) == 5:
-                for tree in self.trees:
-                    with contextlib.suppress(OSError):
-                        os.unlink(self.files.path(tree.prefix + rec[3]))
+    def _drop_odd_records(self) -> None:
+        """Forget article records not in this version's shape (their pages are made
+        again; files no longer made are pruned at the end)."""
+        for key in [k for k, rec in self.m.articles.items() if len(rec) != 5]:
+            del self.m.articles[key]
+
+    def _forget_gone(self) -> None:
+        """Forget the articles gone from the index. Their pages, and the old pages of
+        articles moved to another day (a new publish time), are not made by this
+        build, so ``SiteFiles.prune`` removes them."""
+        if len(self.m.articles) == len(self._seen):  # every record was seen: none gone
+            return
+        for key in [k for k in self.m.articles if k not in self._seen]:
             del self.m.articles[key]
 
     def _article(self, row: tuple[Any, ...]) -> Item:
+        key = row[0]
+        self._seen.add(key)
         try:
-            st = os.stat(self.root + row[10])
-            stat = f"{st.st_size}:{st.st_mtime_ns}"
+            st = _stat(self.root + row[10])
+            stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
         except OSError:
-            stat = "0:0"
-        sig = digest("\x1f".join(map(str, row)) + "\x1f" + stat)
-        rec = self.m.articles.get(row[0])
-        if (
-            rec is not None
-            and rec[0] == sig
-            and len(rec) == 5
-            and self.files.keep_in(self.prefixes, rec[3])
-        ):
-            self.images.keep(row[0])
+            stat = "\x1f0:0"
+        sig = digest("\x1f".join(map(str, row)) + stat)
+        rec = self._arts.get(key)
+        # (every record is 5 long here: see _drop_odd_records)
+        if rec is not None and rec[0] == sig and self._keep(rec[3]):
+            if key in self._shows_images:
+                self.images.keep(key)
             return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
         raw, mark, deleted_at, legacy = self._read_post(row[10])
         shown: list[str] = []
@@ -194,8 +205,8 @@ class Builder:
         at = parse_ts(deleted_at) if deleted_at else None
         for tree in self.trees:
             shown_content = tree.html(content)
-            page = self.pages.render(
-                "article", tree, item.href, lang=tree.lang(lang),
+            page = self.pages.article(
+                tree, item.href, lang=tree.lang(lang),
                 page_title=tree.text(item.title), it=item, title=tree.text(item.title),
                 source_name=tree.text(item.source_name), content=shown_content,
                 deleted_at=at,
@@ -390,21 +401,22 @@ class Builder:
                 lang=lang, author=tree.text(self.s.title),
             )  # fmt: skip
             kept = self._old_entries(tree.prefix + rel, fmt, old)
-            parts = [fmt.head(meta, items)]
+            parts = [fmt.head(meta, items).encode()]
             for i in items:
                 got = kept.get(i.sig[:16])
                 if got is None:
                     content = self._feed_content(i, tree, self._site_root(tree.prefix + rel))
                     e = FeedEntry(i, self._url(tree, i.href, rel), tree.text(i.title),
                                   tree.text(i.source_name), content, True)  # fmt: skip
-                    got = fmt.entry(e, tree)
+                    got = fmt.entry(e, tree).encode()
                 parts.append(got)
-            parts.append(fmt.tail)
-            self.files.write(tree.prefix + rel, "".join(parts))
+            parts.append(fmt.tail.encode())
+            self.files.write(tree.prefix + rel, b"".join(parts))
 
-    def _old_entries(self, rel: str, fmt: Format, old: list[str]) -> dict[str, str]:
+    def _old_entries(self, rel: str, fmt: Format, old: list[str]) -> dict[str, bytes]:
         """The entries of the feed file ``rel`` by (short) article signature, when the
-        file is as this build's manifest says it was written."""
+        file is as this build's manifest says it was written (as bytes: they are
+        written again as they are)."""
         rec = self.m.files.get(rel)
         if rec is None or not old:
             return {}
@@ -413,9 +425,9 @@ class Builder:
             st = os.stat(path)
             if st.st_size != rec[1] or st.st_mtime_ns != rec[2]:
                 return {}
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 entries = split_entries(fh.read(), fmt)
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return {}
         if entries is None or len(entries) != len(old):
             return {}

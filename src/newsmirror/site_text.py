@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 import opencc
@@ -208,15 +208,23 @@ class Clock:
 
     def full(self, dt: datetime) -> str:
         d = self.local(dt)
-        off = d.strftime("%z")
-        return d.strftime("%Y-%m-%d %H:%M") + f" (UTC{off[:3]}:{off[3:]})"
+        off = _offset(d.utcoffset())  # (the rest as strftime writes it, without its cost)
+        day = f"{d.year}-{d.month:02d}-{d.day:02d}"
+        return f"{day} {d.hour:02d}:{d.minute:02d} (UTC{off[:3]}:{off[3:]})"
 
     def iso(self, dt: datetime) -> str:
         return self.local(dt).isoformat(timespec="seconds")
 
 
+@lru_cache(maxsize=64)
+def _offset(off: timedelta | None) -> str:
+    """A UTC offset as ``%z`` writes it (one strftime per distinct offset)."""
+    return datetime(2000, 1, 1, tzinfo=timezone(off) if off is not None else None).strftime("%z")
+
+
 def iso_utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    d = dt.astimezone(UTC)  # (as strftime("%Y-%m-%dT%H:%M:%SZ") writes it)
+    return f"{d.year}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
 
 
 def rfc822(dt: datetime) -> str:
