@@ -350,18 +350,18 @@ class Pages:
                     out.append(f'<a href="{e(href)}"{lang_attrs}>{e(label)}</a>')
             out.append("</span>\n")
         out.append(
-            "</nav>\n</header>\n<main>\n<article data-pagefind-body>\n"
-            f'<h1 data-pagefind-meta="title">{e(title)}</h1>\n'
-            '<p class="meta" data-pagefind-ignore>\n'
-            f'<a class="src" href="{root}s/{e(it.source)}/index.html" data-pagefind-meta="source">'
+            "</nav>\n</header>\n<main>\n<article>\n"
+            f"<h1>{e(title)}</h1>\n"
+            '<p class="meta">\n'
+            f'<a class="src" href="{root}s/{e(it.source)}/index.html">'
             f"{e(source_name)}</a>\n· {t['published']} <time datetime=\"{clock.iso(it.published)}\""
-            f' data-pagefind-meta="date">{clock.full(it.published)}</time>\n'
+            f">{clock.full(it.published)}</time>\n"
         )
         if it.updated:
             out.append(f"· {t['updated']} <time datetime=\"{clock.iso(it.updated)}\">"
                        f"{clock.full(it.updated)}</time>")  # fmt: skip
         out.append(
-            '</p>\n<p class="meta" data-pagefind-ignore>\n'
+            '</p>\n<p class="meta">\n'
             f'<a class="orig" href="{e(it.link)}" rel="noopener noreferrer">{t["original"]}</a>\n'
             f'· <a href="{root}d/{it.day}.html">{it.day}</a>\n'
         )
