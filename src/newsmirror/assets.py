@@ -28,22 +28,26 @@ content hash (title + text) is unchanged: a downloaded image is never an edit.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from .errors import ItemError, NewsmirrorError, TooLargeError
-from .fetch import Fetcher, FetchSettings
 from .fsutil import MirrorFiles
 from .models import Article
 from .postfile import parse_post, render_post
-from .settings import ImageSettings
+from .settings import FetchSettings, ImageSettings
 from .store import Store
+
+if TYPE_CHECKING:  # the fetcher (httpx) is the caller's: building a site needs none
+    import asyncio
+
+    from .fetch import Fetcher
 
 MiB = 1024 * 1024
 ASSETS_DIR = "assets"
@@ -326,6 +330,8 @@ async def fetch_images(
     """Download each URL (concurrently, within the fetcher's limits and the run's
     byte cap) into ``assets/``; one result per URL, never an exception for one
     image. ``via``: the page the images were found on (the fetcher's SSRF rule)."""
+    import asyncio  # here: building a site reads this module and needs no event loop
+
     mine: dict[str, asyncio.Task[ImageResult]] = {}
     for url in dict.fromkeys(urls):
         if url in run.results:

@@ -24,8 +24,8 @@ from .config import (
     sources_toml,
 )
 from .errors import ConfigError, LockedError, NewsmirrorError
-from .fetch import FetchSettings
 from .models import RunReport, Source
+from .settings import FetchSettings
 
 app = typer.Typer(
     add_completion=False,

@@ -22,12 +22,11 @@ from urllib.parse import urlsplit
 from .defaults import DEFAULT_SOURCES
 from .engine import ENGINE_KINDS, EngineSettings
 from .errors import ConfigError
-from .fetch import FetchSettings
 from .health import BackoffPolicy
 from .models import Rules, Source
 from .publish import PublishSettings
 from .recheck_rules import RecheckSettings, schedule_problem
-from .settings import CONVERSIONS, CaptureSettings, ImageSettings
+from .settings import CONVERSIONS, CaptureSettings, FetchSettings, ImageSettings
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

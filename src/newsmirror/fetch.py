@@ -35,7 +35,6 @@ import httpx
 
 from .errors import (
     BlockedURLError,
-    ConfigError,
     ConnectError,
     FetchError,
     FetchTimeoutError,
@@ -44,6 +43,10 @@ from .errors import (
 )
 from .models import FeedResponse, FeedState
 from .netpolicy import blocked_reason, literal_ip
+from .settings import DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
+from .settings import PROXY_SCHEMES as PROXY_SCHEMES
+from .settings import FetchSettings as FetchSettings
+from .settings import MiB
 
 if TYPE_CHECKING:
     from .hostgate import HostGate
@@ -53,10 +56,7 @@ try:
 except ImportError:  # pragma: no cover - installed with httpx[brotli]
     brotli = None
 
-DEFAULT_USER_AGENT = "newsmirror/0.1 (+https://github.com/newsmirror)"
-MiB = 1024 * 1024
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
 _PIECE = 64 * 1024  # largest decoded piece held at once beyond the body itself
 _DECODE_ERRORS = (zlib.error,) if brotli is None else (zlib.error, brotli.error)
@@ -78,45 +78,6 @@ class Recorder(Protocol):
         reason: str = "",
         http_version: str = "HTTP/1.1",
     ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    """How the fetcher behaves. Times are seconds; ``proxy=""`` honours the env vars."""
-
-    user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0  # one fetch() call: every attempt, redirect and backoff
-    retries: int = 3  # extra attempts after the first
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_bytes: int = 20 * MiB
-    concurrency: int = 8
-    per_host: int = 2
-    proxy: str = ""  # http://, https://, socks5://, socks5h://
-    http2: bool = False
-    max_redirects: int = 10
-    allow_private: bool = False  # may redirects and feed links reach private addresses?
-
-    def __post_init__(self) -> None:
-        positive = "connect_timeout read_timeout total_timeout max_bytes concurrency per_host"
-        not_negative = "retries backoff_base backoff_max max_redirects"
-        problems = [
-            f"fetch.{name}: must be positive, got {getattr(self, name)!r}"
-            for name in positive.split()
-            if not getattr(self, name) > 0
-        ] + [
-            f"fetch.{name}: must not be negative, got {getattr(self, name)!r}"
-            for name in not_negative.split()
-            if getattr(self, name) < 0
-        ]
-        if self.proxy and self.proxy.partition("://")[0].lower() not in PROXY_SCHEMES:
-            problems.append(
-                f"fetch.proxy: {self.proxy!r} must start with http://, https://, socks5:// or socks5h://"
-            )
-        if problems:
-            raise ConfigError(problems)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Configuration records whose working code is heavy to import.
+"""Configuration records whose working code is heavy to import (``[fetch]``,
+``[images]``, ``[capture]``).
 
 ``config`` builds a ``Config`` for every command, so what it needs at import time must
 stay light: the records of ``[images]`` and ``[capture]`` and the list of OpenCC
@@ -13,9 +14,16 @@ from dataclasses import dataclass
 
 import opencc
 
-__all__ = ["CONVERSIONS", "CaptureSettings", "ImageSettings"]
+from .errors import ConfigError
 
-_MiB = 1024 * 1024
+__all__ = [
+    "CONVERSIONS", "DEFAULT_USER_AGENT", "PROXY_SCHEMES", "CaptureSettings", "FetchSettings",
+    "ImageSettings", "MiB",
+]  # fmt: skip
+
+MiB = _MiB = 1024 * 1024
+DEFAULT_USER_AGENT = "newsmirror/0.1 (+https://github.com/newsmirror)"
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 _KNOWN_CONVERSIONS = (
     "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk",
@@ -43,3 +51,42 @@ class CaptureSettings:
     """``[capture]`` in newsmirror.toml."""
 
     warc: bool = False  # keep every fetched response as WARC records
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How the fetcher behaves. Times are seconds; ``proxy=""`` honours the env vars."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0  # one fetch() call: every attempt, redirect and backoff
+    retries: int = 3  # extra attempts after the first
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_bytes: int = 20 * MiB
+    concurrency: int = 8
+    per_host: int = 2
+    proxy: str = ""  # http://, https://, socks5://, socks5h://
+    http2: bool = False
+    max_redirects: int = 10
+    allow_private: bool = False  # may redirects and feed links reach private addresses?
+
+    def __post_init__(self) -> None:
+        positive = "connect_timeout read_timeout total_timeout max_bytes concurrency per_host"
+        not_negative = "retries backoff_base backoff_max max_redirects"
+        problems = [
+            f"fetch.{name}: must be positive, got {getattr(self, name)!r}"
+            for name in positive.split()
+            if not getattr(self, name) > 0
+        ] + [
+            f"fetch.{name}: must not be negative, got {getattr(self, name)!r}"
+            for name in not_negative.split()
+            if getattr(self, name) < 0
+        ]
+        if self.proxy and self.proxy.partition("://")[0].lower() not in PROXY_SCHEMES:
+            problems.append(
+                f"fetch.proxy: {self.proxy!r} must start with http://, https://, socks5:// or socks5h://"
+            )
+        if problems:
+            raise ConfigError(problems)

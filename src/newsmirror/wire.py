@@ -4,7 +4,7 @@ Tasks and results carry newsmirror's frozen dataclasses (Source, FeedState,
 FetchSettings, Prepared, Article, ItemOutcome…), datetimes, bytes, tuples and
 errors. ``encode`` turns them into JSON-ready values and ``decode`` back.
 Decoding builds only dataclasses and enums of the few newsmirror modules
-whose values travel (models, article, resolve, pipeline, fetch, dist_tasks)
+whose values travel (models, article, resolve, pipeline, fetch, settings, dist_tasks)
 and the error family: a message cannot make a worker run code, which
 is why the broker speaks JSON and not pickle.
 """
@@ -23,7 +23,8 @@ from . import errors
 _PACKAGE = __name__.rpartition(".")[0]
 # The modules whose values travel between the run and its workers.
 _MODULES = frozenset(
-    f"{_PACKAGE}.{m}" for m in ("models", "article", "resolve", "pipeline", "fetch", "dist_tasks")
+    f"{_PACKAGE}.{m}"
+    for m in ("models", "article", "resolve", "pipeline", "fetch", "settings", "dist_tasks")
 )
 
 
