@@ -259,9 +259,9 @@ class SiteFiles:
         self.written += 1
         return True
 
-    def keep(self, rel: str) -> bool:
-        """Claim a file this build did not re-render (its inputs are unchanged).
-        False when it is missing or was changed on disk: the caller renders it."""
+    def intact(self, rel: str) -> bool:
+        """The file ``rel`` is on disk as the manifest records it (size and mtime);
+        not claimed (see ``keep``)."""
         rec = self.manifest.files.get(rel)
         if rec is None:
             return False
@@ -269,7 +269,12 @@ class SiteFiles:
             st = os.stat(self._root + rel)
         except FileNotFoundError:
             return False
-        if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
+        return rec[1] == st.st_size and rec[2] == st.st_mtime_ns
+
+    def keep(self, rel: str) -> bool:
+        """Claim a file this build did not re-render (its inputs are unchanged).
+        False when it is missing or was changed on disk: the caller renders it."""
+        if not self.intact(rel):
             return False
         self.made.add(rel)
         self.kept += 1
@@ -284,45 +289,18 @@ class SiteFiles:
         """``keep_in`` for these ``prefixes`` as one function (called for every article
         of a build: the names it needs are bound once). A file in a settled folder is
         claimed on its manifest record alone (see the module's docstring)."""
-        files, made, root, stat = self.manifest.files, self.made, self._root, os.stat
-        settled = self._settled
+        files, made, settled, intact = self.manifest.files, self.made, self._settled, self.intact
 
         def keep_one(rel: str) -> bool:
-            rec = files.get(rel)
-            if rec is None:
+            if rel not in files or (rel.rpartition("/")[0] not in settled and not intact(rel)):
                 return False
-            if rel.rpartition("/")[0] not in settled:
-                try:
-                    st = stat(root + rel)
-                except FileNotFoundError:
-                    return False
-                if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
-                    return False
             made.add(rel)
             self.kept += 1
             return True
 
         if prefixes == ("",):
             return keep_one
-
-        def keep_all(rel: str) -> bool:
-            for prefix in prefixes:
-                path = prefix + rel
-                rec = files.get(path)
-                if rec is None:
-                    return False
-                if path.rpartition("/")[0] not in settled:
-                    try:
-                        st = stat(root + path)
-                    except FileNotFoundError:
-                        return False
-                    if rec[1] != st.st_size or rec[2] != st.st_mtime_ns:
-                        return False
-                made.add(path)
-                self.kept += 1
-            return True
-
-        return keep_all
+        return lambda rel: all(keep_one(prefix + rel) for prefix in prefixes)
 
     def prune(self) -> list[str]:
         """Remove files an earlier build wrote that this build did not make."""

@@ -387,15 +387,7 @@ class SearchIndex:
 
     def _intact(self, rels: Sequence[str]) -> bool:
         """The files are as this build's manifest says (not claimed: see ``keep``)."""
-        for rel in rels:
-            rec = self.m.files.get(rel)
-            try:
-                st = os.stat(self.files.path(rel))
-            except OSError:
-                return False
-            if rec is None or [st.st_size, st.st_mtime_ns] != rec[1:3]:
-                return False
-        return bool(rels)
+        return bool(rels) and all(self.files.intact(rel) for rel in rels)
 
     def _collect(self, *, block: bool) -> None:
         """Write the segments the indexing process has made (all asked for, when

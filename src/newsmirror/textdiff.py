@@ -132,26 +132,26 @@ def normalize_text(text: str) -> str:
     return _CJK_GAP.sub("", t)
 
 
-def normalize_link(url: str) -> str:
-    """A link target as compared: tracking parameters and fragment removed."""
-    url = strip_tracking(url.strip())
+def _url_without(url: str, **parts: str) -> str:
+    """``url`` with the given parts (``query``, ``fragment``) replaced; as it is when
+    it cannot be split."""
     try:
-        parts = urlsplit(url)
+        split = urlsplit(url)
     except ValueError:
         return url
-    return urlunsplit(parts._replace(fragment=""))
+    return urlunsplit(split._replace(**parts))
+
+
+def normalize_link(url: str) -> str:
+    """A link target as compared: tracking parameters and fragment removed."""
+    return _url_without(strip_tracking(url.strip()), fragment="")
 
 
 def normalize_image(url: str) -> str:
     """An image URL as compared: a resizing proxy unwrapped, query and fragment dropped."""
-    from .assets import unwrap_proxy  # assets imports the fetcher; keep this module light
+    from .assets import unwrap_proxy  # assets imports the store and the post files' code
 
-    url = unwrap_proxy(url.strip())
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    return urlunsplit(parts._replace(query="", fragment=""))
+    return _url_without(unwrap_proxy(url.strip()), query="", fragment="")
 
 
 def _tree(content: str) -> lxml.html.HtmlElement | None:
