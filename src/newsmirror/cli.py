@@ -8,23 +8,22 @@ configuration errors. Errors are one line naming the source, URL and cause.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import __version__
 from .cli_common import ConfigOpt, err, load_or_exit, out
+from .cli_run import run_command
 from .config import (
     CONFIG_NAME,
-    Config,
     default_config_text,
     import_subscriptions,
     sources_toml,
 )
 from .errors import ConfigError, LockedError, NewsmirrorError
-from .models import RunReport, Source
+from .models import Source
 from .settings import FetchSettings
 
 app = typer.Typer(
@@ -42,47 +41,6 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _run_with_progress(
-    config: Config, only: list[str], quiet: bool, on_source: Callable[[Any], None] | None = None
-) -> RunReport:
-    from .pipeline import run, select_sources
-
-    names = [s.slug for s in select_sources(config, only)]
-    if quiet:  # counts and failed items are all the table shows
-        return run(config, only=only, on_source=on_source, keep_items=False)
-    if not err.is_terminal:
-
-        def plain(slug: str, phase: str, done: int, total: int) -> None:
-            if phase == "done":
-                err.print(f"{slug}: done", markup=False)
-
-        return run(config, only=only, progress=plain)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
-    ) as bar:  # fmt: skip
-        tasks = {n: bar.add_task(n, total=None) for n in names}
-
-        def rich(slug: str, phase: str, done: int, total: int) -> None:
-            t = tasks.get(slug)
-            if t is None:
-                return
-            if phase == "items":
-                bar.update(t, completed=done, total=total)
-            elif phase == "done":
-                bar.update(t, completed=1, total=1) if bar.tasks[t].total is None else None
-
-        return run(config, only=only, progress=rich)
-
-
 @app.command()
 def run(
     config: ConfigOpt = Path(CONFIG_NAME),
@@ -94,26 +52,9 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """One ingest pass over all (or --source) sources: posts and list pages."""
-    from .report import JsonReport, print_report
-
-    cfg = load_or_exit(config)
-    doc = JsonReport(sys.stdout) if json_out else None  # written source by source
-    try:
-        report = _run_with_progress(
-            cfg, source or [], quiet or json_out, on_source=doc.source if doc else None
-        )
-    except ConfigError as e:
-        raise fail(str(e)) from None
-    except (LockedError, NewsmirrorError) as e:
-        if doc is not None:
-            doc.abort(str(e))
-        raise fail(str(e), 1) from None
-    if doc is not None:
-        doc.finish(report)
-    else:
-        print_report(report, out)
-    if report.all_failed or (strict and report.any_failed):
-        raise typer.Exit(1)
+    code = run_command(config, source or [], json_out=json_out, strict=strict, quiet=quiet)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

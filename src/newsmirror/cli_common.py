@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from .config import Config, load_config
-from .errors import ConfigError
+from .cli_run import err, load_checked, out
+from .config import Config
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+__all__ = ["ConfigOpt", "err", "load_or_exit", "out"]
 
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", help="Path of newsmirror.toml.", show_default=True)
@@ -22,10 +20,7 @@ ConfigOpt = Annotated[
 
 def load_or_exit(path: Path) -> Config:
     """The validated configuration; on problems, print each with its path and exit 2."""
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
-        raise typer.Exit(2) from None
+    cfg = load_checked(path)
+    if cfg is None:
+        raise typer.Exit(2)
+    return cfg

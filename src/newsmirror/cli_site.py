@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import http.server
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,47 +17,59 @@ from .cli_common import ConfigOpt, err, load_or_exit, out
 from .config import CONFIG_NAME
 from .errors import ConfigError, NewsmirrorError
 
+if TYPE_CHECKING:
+    import http.server
+
 OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Output folder (default: site.out, _site in the mirror)."),
 ]
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files; the site's own 404 page for anything missing."""
+@functools.cache
+def _handler() -> type[http.server.SimpleHTTPRequestHandler]:
+    """The preview server's request handler (http.server is imported by ``serve`` only)."""
+    import http.server
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        """Static files; the site's own 404 page for anything missing."""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        if os.environ.get("NEWSMIRROR_SERVE_LOG"):
-            super().log_message(format, *args)
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            page = Path(self.directory) / "404.html"
+            if code != 404 or not page.is_file():
+                super().send_error(code, message, explain)
+                return
+            body = page.read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            if os.environ.get("NEWSMIRROR_SERVE_LOG"):
+                super().log_message(format, *args)
 
-_Handler.extensions_map = {
-    **http.server.SimpleHTTPRequestHandler.extensions_map,
-    ".js": "text/javascript",
-    ".json": "application/json",
-    ".xml": "application/xml",
-    ".bin": "application/octet-stream",
-}
+    Handler.extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".json": "application/json",
+        ".xml": "application/xml",
+        ".bin": "application/octet-stream",
+    }
+    return Handler
 
 
 def make_server(
     directory: Path, port: int = 8000, host: str = "127.0.0.1"
 ) -> http.server.ThreadingHTTPServer:
     """A preview server for a built site (port 0: any free port)."""
-    handler = functools.partial(_Handler, directory=str(directory))
+    import http.server
+
+    handler = functools.partial(_handler(), directory=str(directory))
     return http.server.ThreadingHTTPServer((host, port), handler)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .models import ItemOutcome, OutcomeKind, RunReport, SourceReport
 from .store import ts
+
+if TYPE_CHECKING:  # Rich is imported by the tables only: a --json run never draws one
+    from rich.console import Console
 
 KINDS = (OutcomeKind.NEW, OutcomeKind.UPDATED, OutcomeKind.UNCHANGED, OutcomeKind.FILTERED,
          OutcomeKind.FAILED)  # fmt: skip
@@ -130,6 +129,8 @@ def report_dict(report: RunReport) -> dict[str, Any]:
 
 
 def print_report(report: RunReport, console: Console) -> None:
+    from rich.text import Text
+
     if report.sources:
         _print_sources(report, console)
     if report.rechecks or not report.sources:
@@ -147,6 +148,9 @@ def print_report(report: RunReport, console: Console) -> None:
 
 
 def _print_sources(report: RunReport, console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="newsmirror run", show_footer=True)
     table.add_column("source", footer="total")
     for k in KINDS:

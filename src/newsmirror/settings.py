@@ -10,9 +10,9 @@ a command imports them only when it does their work.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
-
-import opencc
 
 from .errors import ConfigError
 
@@ -29,7 +29,25 @@ _KNOWN_CONVERSIONS = (
     "s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp", "t2tw", "tw2t", "t2hk",
     "hk2t", "t2jp", "jp2t", "s2hkp", "hk2sp",
 )  # fmt: skip
-_AVAILABLE = {c.removesuffix(".json") for c in getattr(opencc, "CONFIGS", ())}
+
+
+def opencc_configs() -> list[str]:
+    """``opencc.CONFIGS`` (the conversion files the installed OpenCC ships), found as
+    opencc finds them but without importing it (and its C library): every command
+    builds a Config, few convert text."""
+    spec = importlib.util.find_spec("opencc")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    here = os.path.abspath(next(iter(spec.submodule_search_locations)))
+    share = os.path.join(here, "clib", "share", "opencc")
+    data = os.path.join(os.path.abspath(os.path.join(here, "..", "..")), "data", "config")
+    for folder in (share, data):
+        if os.path.isdir(folder):
+            return [f for f in os.listdir(folder) if f.endswith(".json")]
+    return []
+
+
+_AVAILABLE = {c.removesuffix(".json") for c in opencc_configs()}
 #: Valid values of ``convert`` ("none" = no conversion), for config validation.
 CONVERSIONS: tuple[str, ...] = ("none",) + tuple(
     c for c in _KNOWN_CONVERSIONS if not _AVAILABLE or c in _AVAILABLE

@@ -1,0 +1,252 @@
+"""``newsmirror run``'s work, and the command's entry point (``main``).
+
+A scheduled ``newsmirror run`` is the command run most, and when its feeds are
+unchanged most of its time would be the start: Typer, Click and Rich alone take
+longer to import than the pass itself. So ``main`` reads the plain forms of
+``run`` itself (``--config``/``-c``, ``--source``/``-s``, ``--json``, ``--strict``,
+``--quiet``/``-q``, each once, values not starting with ``-``) and does the same
+work the Typer command does (``run_command``, with Click's exit codes); any other
+command line, help included, goes to the Typer app in ``cli.py`` unchanged.
+
+The consoles are made at first use (``LazyConsole``): a ``--json`` run that
+succeeds prints nothing through them and never imports Rich.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import CONFIG_NAME, Config, load_config
+from .errors import ConfigError, LockedError, NewsmirrorError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .models import RunReport
+
+
+class LazyConsole:
+    """A Rich ``Console(**options)`` made at its first use; every attribute is the
+    console's (``real`` is the console itself, for code that needs the object)."""
+
+    __slots__ = ("_options", "_console")
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    @property
+    def real(self) -> Console:
+        console = self._console
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**self._options)
+            object.__setattr__(self, "_console", console)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.real, name, value)
+
+
+out = LazyConsole(highlight=False, soft_wrap=True)
+err = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
+
+
+def load_checked(path: Path) -> Config | None:
+    """The validated configuration; on problems, print each with its path, return None."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        err.print(f"newsmirror: {e.path or path}: invalid configuration", markup=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+        return None
+
+
+def failed(message: str, code: int = 2) -> int:
+    """Print ``newsmirror: message`` to stderr; return the exit status ``code``."""
+    err.print(f"newsmirror: {message}", markup=False)
+    return code
+
+
+def _run_with_progress(
+    config: Config, only: list[str], quiet: bool, on_source: Callable[[Any], None] | None = None
+) -> RunReport:
+    from .pipeline import run, select_sources
+
+    names = [s.slug for s in select_sources(config, only)]
+    if quiet:  # counts and failed items are all the table shows
+        return run(config, only=only, on_source=on_source, keep_items=False)
+    if not err.is_terminal:
+
+        def plain(slug: str, phase: str, done: int, total: int) -> None:
+            if phase == "done":
+                err.print(f"{slug}: done", markup=False)
+
+        return run(config, only=only, progress=plain)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err.real, transient=True,
+    ) as bar:  # fmt: skip
+        tasks = {n: bar.add_task(n, total=None) for n in names}
+
+        def rich(slug: str, phase: str, done: int, total: int) -> None:
+            t = tasks.get(slug)
+            if t is None:
+                return
+            if phase == "items":
+                bar.update(t, completed=done, total=total)
+            elif phase == "done":
+                bar.update(t, completed=1, total=1) if bar.tasks[t].total is None else None
+
+        return run(config, only=only, progress=rich)
+
+
+def run_command(
+    config: Path, source: list[str], *, json_out: bool, strict: bool, quiet: bool
+) -> int:
+    """``newsmirror run``: one ingest pass; the exit status (see cli.py)."""
+    from .report import JsonReport, print_report
+
+    cfg = load_checked(config)
+    if cfg is None:
+        return 2
+    doc = JsonReport(sys.stdout) if json_out else None  # written source by source
+    try:
+        report = _run_with_progress(
+            cfg, source, quiet or json_out, on_source=doc.source if doc else None
+        )
+    except ConfigError as e:
+        return failed(str(e))
+    except (LockedError, NewsmirrorError) as e:
+        if doc is not None:
+            doc.abort(str(e))
+        return failed(str(e), 1)
+    if doc is not None:
+        doc.finish(report)
+    else:
+        print_report(report, out)
+    return 1 if report.all_failed or (strict and report.any_failed) else 0
+
+
+@dataclass
+class RunArgs:
+    """A ``run`` command line as the Typer command would read it."""
+
+    config: Path = Path(CONFIG_NAME)
+    source: list[str] = field(default_factory=list)
+    json_out: bool = False
+    strict: bool = False
+    quiet: bool = False
+
+
+_FLAGS = {"--json": "json_out", "--strict": "strict", "--quiet": "quiet", "-q": "quiet"}
+_VALUES = {"--config": "config", "-c": "config", "--source": "source", "-s": "source"}
+
+
+def parse_run(argv: list[str]) -> RunArgs | None:
+    """``argv`` (without the program) as a plain ``run`` command line; None for
+    anything else, which the Typer app reads (help, errors, other commands, any
+    form this parser does not know: the same option twice, ``-qc``, ``--``…)."""
+    if not argv or argv[0] != "run":
+        return None
+    args = RunArgs()
+    seen: set[str] = set()
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _FLAGS and not eq:
+            dest = _FLAGS[name]
+            if dest in seen:
+                return None
+            seen.add(dest)
+            setattr(args, dest, True)
+            continue
+        dest = _VALUES.get(name, "")
+        if not dest:
+            return None
+        if not eq:
+            value = next(rest, "")
+        if not value or value.startswith("-"):
+            return None
+        if dest == "source":
+            args.source.append(value)
+        elif dest in seen:
+            return None
+        else:
+            seen.add(dest)
+            args.config = Path(value)
+    return args
+
+
+def _completing() -> bool:
+    """Is this a shell-completion request (``_<PROG>_COMPLETE`` set)? Typer answers it."""
+    return any(k.startswith("_") and k.endswith("_COMPLETE") and v for k, v in os.environ.items())
+
+
+def fast_args(argv: list[str]) -> RunArgs | None:
+    """``argv`` as a ``run`` this module does itself; None when Typer is to read it."""
+    args = parse_run(argv)
+    return None if args is None or _completing() else args
+
+
+def fast_run(argv: list[str]) -> None:
+    """Do a plain ``run`` command line and exit as Typer would (Click's standalone
+    mode: exit status, Ctrl-C → 130, a closed pipe → 1); return for anything else."""
+    args = fast_args(argv)
+    if args is None:
+        return
+    try:
+        code = run_command(
+            args.config, args.source, json_out=args.json_out, strict=args.strict,
+            quiet=args.quiet,
+        )  # fmt: skip
+    except EOFError:
+        from typer import core
+
+        print(file=sys.stderr)
+        if core.HAS_RICH and core.DEFAULT_MARKUP_MODE is not None:
+            from typer import rich_utils
+
+            rich_utils.rich_abort_error()
+        else:
+            print("Aborted!", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except OSError as e:
+        import errno
+
+        if e.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        code = 1
+    sys.exit(code)
+
+
+def main() -> None:
+    """The ``newsmirror`` command."""
+    fast_run(sys.argv[1:])
+    from .cli import main as typer_main
+
+    typer_main()
