@@ -24,9 +24,14 @@ from .engine import ENGINE_KINDS, EngineSettings
 from .errors import ConfigError
 from .health import BackoffPolicy
 from .models import Rules, Source
-from .publish import PublishSettings
 from .recheck_rules import RecheckSettings, schedule_problem
-from .settings import CONVERSIONS, CaptureSettings, FetchSettings, ImageSettings
+from .settings import (
+    CONVERSIONS,
+    CaptureSettings,
+    FetchSettings,
+    ImageSettings,
+    PublishSettings,
+)
 
 CONFIG_NAME = "newsmirror.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -24,6 +24,7 @@ import os
 import random
 import socket
 import ssl
+import sys
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -134,6 +135,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
+        _import_httpcore(s.http2)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(
@@ -352,9 +354,67 @@ async def fetch_many(
 @functools.lru_cache(maxsize=4)
 def _ssl_context(cert_file: str | None, cert_dir: str | None, http2: bool) -> ssl.SSLContext:
     """One verifying TLS context per process and HTTP/2 setting (httpcore sets its
-    ALPN), made as httpx makes it (SSL_CERT_FILE / SSL_CERT_DIR honoured): loading
-    the CA bundle is slow."""
-    return httpx.create_ssl_context(trust_env=True)
+    ALPN), made as httpx makes it: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
+    bundle. Loading the CA certificates is slow: they are loaded at the first TLS
+    connection (a run of plain-HTTP feeds never loads them)."""
+    if cert_file and not os.path.isfile(cert_file):
+        return httpx.create_ssl_context(trust_env=True)  # its error, at the start as ever
+    if cert_file:
+        return _LazyCAContext.make(cafile=cert_file)
+    return _LazyCAContext.make(capath=cert_dir or None)
+
+
+class _LazyCAContext(ssl.SSLContext):
+    """``ssl.create_default_context(cafile=…, capath=…)`` (certifi's bundle when
+    neither is given), with the CA certificates loaded when the first TLS connection
+    wraps its socket (``wrap_bio``: asyncio; ``wrap_socket``: blocking code)."""
+
+    _ca: tuple[str | None, str | None] | None = None  # (cafile, capath) until loaded
+
+    @classmethod
+    def make(cls, *, cafile: str | None = None, capath: str | None = None) -> _LazyCAContext:
+        ctx = cls(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.check_hostname = True
+        keylog = os.environ.get("SSLKEYLOGFILE")  # as create_default_context does
+        if keylog and not sys.flags.ignore_environment and hasattr(ctx, "keylog_filename"):
+            ctx.keylog_filename = keylog
+        ctx._ca = (cafile, capath)
+        return ctx
+
+    def load_ca(self) -> None:
+        if self._ca is None:
+            return
+        cafile, capath = self._ca
+        if cafile is None and capath is None:
+            import certifi
+
+            cafile = certifi.where()
+        self.load_verify_locations(cafile=cafile, capath=capath)
+        self._ca = None
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self.load_ca()
+        return super().wrap_bio(*args, **kwargs)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self.load_ca()
+        return super().wrap_socket(*args, **kwargs)
+
+
+def _import_httpcore(http2: bool) -> None:
+    """Import httpcore (httpx does so when its first client is made) without its
+    HTTP/2 code (h2, hpack, hyperframe: a third of httpcore's import) unless
+    ``http2`` is on. httpcore imports that code again when it first makes an HTTP/2
+    connection, so a later client with ``http2`` still gets it."""
+    if "httpcore" in sys.modules or http2 or "h2" in sys.modules:
+        return
+    sys.modules["h2"] = None  # type: ignore[assignment]
+    try:
+        import httpcore  # noqa: F401
+    finally:
+        if sys.modules.get("h2", 0) is None:
+            del sys.modules["h2"]
 
 
 @functools.lru_cache(maxsize=256)

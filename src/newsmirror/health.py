@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,8 @@ from .models import Source
 from .store import FeedHealth, Store, ts
 
 if TYPE_CHECKING:  # rich is imported by the printing only: a run needs due() alone
+    import subprocess
+
     from rich.console import Console
 
 DAYS = 7
@@ -192,6 +193,8 @@ class RepoUsage:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    import subprocess  # the report's git sizes only: a run needs due() alone
+
     try:
         return subprocess.run(
             ["git", *args], cwd=root, capture_output=True, timeout=120, check=False

@@ -33,11 +33,34 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ItemError
-from .frontmatter import as_yaml, read_block
+from .lazyre import lazy_re
 from .models import Article
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .frontmatter import Raw
+
+
+@lru_cache(maxsize=1)
+def _frontmatter() -> ModuleType:
+    """The front matter reader (imported when the first post is read back)."""
+    from . import frontmatter
+
+    return frontmatter
+
+
+def read_block(block: str) -> Raw | None:
+    """``frontmatter.read_block``."""
+    return _frontmatter().read_block(block)  # type: ignore[no-any-return]
+
+
+def as_yaml(raw: Raw) -> dict[str, Any]:
+    """``frontmatter.as_yaml``."""
+    return _frontmatter().as_yaml(raw)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1)
@@ -56,18 +79,18 @@ FULL_LIST_LABEL = "完整列表"
 
 # ---------------------------------------------------------------- YAML scalars
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_DQ_SPECIAL = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]')
+_SURROGATE = lazy_re(r"[\ud800-\udfff]")
+_DQ_SPECIAL = lazy_re(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]')
 _DQ_NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
 _DQ_NAMED |= {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
 _PLAIN_BAD_START = frozenset("-?:,[]{}#&*!|>'\"%@`=<~+.0123456789")
-_PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|: |:$| #|\s$")
-_FLOW_BAD = re.compile(r"[,\[\]{}:?]")
+_PLAIN_BAD = lazy_re(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|: |:$| #|\s$")
+_FLOW_BAD = lazy_re(r"[,\[\]{}:?]")
 _YAML_WORDS = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
 # Once the checks above pass, a string made only of these characters is read back
 # as itself by every YAML reader (no indicator, no comment, no break, no implicit
 # type can start it): no round trip through the parser is needed to know it.
-_PLAIN_SURE = re.compile(
+_PLAIN_SURE = lazy_re(
     r"[A-Za-z0-9/._~%+&=?!@$()*;,:' \u00a0-\u2027\u202a-\ud7ff"
     r"\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff-]*"
 )
@@ -151,16 +174,16 @@ def _to_ms(dt: datetime) -> datetime:
 
 # ------------------------------------------------------------- markdown bits
 
-_LIQUID = re.compile(r"\{[{%#]|[%}]\}")
-_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_ENTITY_LIKE = re.compile(r"&(?=#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
-_MD_SPECIAL = re.compile(r"[\\\[\]*_`<|^]|\$\$|~~|\{:")
+_LIQUID = lazy_re(r"\{[{%#]|[%}]\}")
+_ONE_LINE = lazy_re(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_ENTITY_LIKE = lazy_re(r"&(?=#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+_MD_SPECIAL = lazy_re(r"[\\\[\]*_`<|^]|\$\$|~~|\{:")
 _MD_ENTITY = {"\\": "&#92;", "[": "&#91;", "]": "&#93;", "*": "&#42;", "_": "&#95;"}
 _MD_ENTITY |= {"`": "&#96;", "<": "&lt;", "|": "&#124;", "^": "&#94;"}
 _MD_ENTITY |= {"$$": "&#36;&#36;", "~~": "&#126;&#126;", "{:": "&#123;:"}
-_URL_SPECIAL = re.compile(r"[\s()<>{}|\\`\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-_BLOCK_START = re.compile(r"^(?:[#>+=:-]|\d+[.)])")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+_URL_SPECIAL = lazy_re(r"[\s()<>{}|\\`\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_BLOCK_START = lazy_re(r"^(?:[#>+=:-]|\d+[.)])")
+_NEWLINES = lazy_re(r"\r\n|\r|\n")
 
 
 def md_text(s: str) -> str:
@@ -252,11 +275,11 @@ def render_post(a: Article) -> str:
 
 # ------------------------------------------------------------------ reading
 
-_FRONT = re.compile(r"\A\ufeff?---[ \t]*\n(.*?\n?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
-_OURS = re.compile(r"\A<!--(-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z")
-_FILE_DATE = re.compile(r"(?:^|/)(\d{4})-(\d{1,2})-(\d{1,2})-[^/]*$")
-_LOOKS_HTML = re.compile(r"<[A-Za-z!/]")
-_XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FRONT = lazy_re(r"\A\ufeff?---[ \t]*\n(.*?\n?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
+_OURS = lazy_re(r"\A<!--(-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z")
+_FILE_DATE = lazy_re(r"(?:^|/)(\d{4})-(\d{1,2})-(\d{1,2})-[^/]*$")
+_LOOKS_HTML = lazy_re(r"<[A-Za-z!/]")
+_XML_BAD = lazy_re(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,10 +477,10 @@ def parse_post(text: str, *, path: str = "") -> PostRecord:
 
 # -------------------------------------------------------------- file names
 
-_RESERVED = re.compile(r"(?i)(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]|CONIN\$|CONOUT\$)(\..*)?")
+_RESERVED = lazy_re(r"(?i)(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]|CONIN\$|CONOUT\$)(\..*)?")
 _FN_UNSAFE = frozenset('\\/:*?"<>|#%')
 _FN_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp", "Zs"})
-_DASHES = re.compile(r"-{2,}")
+_DASHES = lazy_re(r"-{2,}")
 
 
 @lru_cache(maxsize=8192)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import functools
 import importlib
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ItemError
+
+if TYPE_CHECKING:  # multiprocessing is imported when the first page is extracted
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["DEFAULT_FUNC", "ExtractPool"]
 
@@ -76,6 +76,9 @@ class ExtractPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
@@ -111,6 +114,7 @@ class ExtractPool:
         if self.workers == 0:
             return self._unwrap(_run(self._func, body, kw), kw.get("url", ""))
         import asyncio  # (here: the workers, which import this module, need no event loop)
+        from concurrent.futures.process import BrokenProcessPool
 
         loop = asyncio.get_running_loop()
         call = functools.partial(_run, self._func, body, kw)

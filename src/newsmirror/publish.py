@@ -32,8 +32,9 @@ from pathlib import Path
 
 from .errors import NewsmirrorError
 from .fsutil import MirrorLock
+from .settings import TOKEN_ENV as TOKEN_ENV
+from .settings import PublishSettings as PublishSettings
 
-TOKEN_ENV = "NEWSMIRROR_GIT_TOKEN"
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
 _AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization:\s*(?:\w+\s+)?)\S+")
 _SECRET_NAME = re.compile(r"(?i)(token|secret|passw|credential|auth|api_?key)")
@@ -46,17 +47,6 @@ _REJECTED = ("(fetch first)", "(non-fast-forward)", "stale info", "cannot lock r
 
 class PublishError(NewsmirrorError):
     reason = "publish"
-
-
-@dataclass(frozen=True, slots=True)
-class PublishSettings:
-    """``[publish]`` in newsmirror.toml."""
-
-    remotes: tuple[str, ...] = ()  # remote names or URLs; empty = origin
-    branch: str = ""  # empty = the current branch
-    attempts: int = 5  # pushes per remote; each rejected one fetches and rebases
-    token_env: str = TOKEN_ENV  # environment variable that may hold an HTTPS token
-    timeout: float = 600.0  # seconds for one git command
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +355,7 @@ def push_remote(
 
 def publish(
     root: Path,
-    settings: PublishSettings = PublishSettings(),
+    settings: PublishSettings = PublishSettings(),  # noqa: B008  (frozen)
     *,
     posts_dir: str = "_posts",
     now: datetime | None = None,

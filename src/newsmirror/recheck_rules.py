@@ -26,14 +26,14 @@ nothing: the count of signals stays as it was.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from posixpath import normpath
+from typing import Any
 from urllib.parse import unquote, urlsplit
-
-from .textdiff import normalize_text
 
 DEFAULT_SCHEDULE = ("1h", "3h", "12h", "1d", "3d", "7d", "30d")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -93,19 +93,33 @@ HOME_NAMES = frozenset(
      "default.asp", "home", "home.html", "main", "index"}
 )  # fmt: skip
 
-REMOVED_PHRASES = tuple(
-    normalize_text(p).lower()
-    for p in (
-        "該內容已刪除", "该内容已删除", "內容已刪除", "内容已删除", "內容不存在", "内容不存在",
-        "頁面不存在", "页面不存在", "網頁不存在", "网页不存在", "此文章已被刪除", "此文章已被删除",
-        "文章已被刪除", "文章已被删除", "文章不存在", "新聞不存在", "新闻不存在", "已被刪除",
-        "已被删除", "無法找到該頁面", "无法找到该页面",
-        "找不到該頁面", "找不到该页面", "content removed", "content has been removed",
-        "article has been removed", "article has been deleted", "page has been removed",
-        "page not found", "no longer available", "this content is unavailable",
-        "content not found", "article not found",
-    )
+_REMOVED = (
+    "該內容已刪除", "该内容已删除", "內容已刪除", "内容已删除", "內容不存在", "内容不存在",
+    "頁面不存在", "页面不存在", "網頁不存在", "网页不存在", "此文章已被刪除", "此文章已被删除",
+    "文章已被刪除", "文章已被删除", "文章不存在", "新聞不存在", "新闻不存在", "已被刪除",
+    "已被删除", "無法找到該頁面", "无法找到该页面",
+    "找不到該頁面", "找不到该页面", "content removed", "content has been removed",
+    "article has been removed", "article has been deleted", "page has been removed",
+    "page not found", "no longer available", "this content is unavailable",
+    "content not found", "article not found",
 )  # fmt: skip
+
+
+@functools.cache
+def removed_phrases() -> tuple[str, ...]:
+    """The removal phrases, normalized as page text is (textdiff is imported by the
+    first re-check, not by every command that reads the configuration)."""
+    from .textdiff import normalize_text
+
+    return tuple(normalize_text(p).lower() for p in _REMOVED)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REMOVED_PHRASES":
+        return removed_phrases()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 REMOVED_MAX_CHARS = 400  # a removal notice is short; an article about removals is not
 
 
@@ -137,10 +151,12 @@ def redirect_gone(url: str, final_url: str, feed_url: str = "") -> bool:
 
 def removed_page(text: str, title: str = "") -> str:
     """The removal phrase a short page shows instead of the article, else ""."""
+    from .textdiff import normalize_text
+
     body = normalize_text(f"{title} {text}").lower()
     if len(normalize_text(text)) > REMOVED_MAX_CHARS:
         return ""
-    return next((p for p in REMOVED_PHRASES if p in body), "")
+    return next((p for p in removed_phrases() if p in body), "")
 
 
 def gone_status(status: int) -> bool:

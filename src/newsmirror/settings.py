@@ -1,5 +1,5 @@
 """Configuration records whose working code is heavy to import (``[fetch]``,
-``[images]``, ``[capture]``).
+``[images]``, ``[capture]``, ``[publish]``).
 
 ``config`` builds a ``Config`` for every command, so what it needs at import time must
 stay light: the records of ``[images]`` and ``[capture]`` and the list of OpenCC
@@ -18,7 +18,7 @@ from .errors import ConfigError
 
 __all__ = [
     "CONVERSIONS", "DEFAULT_USER_AGENT", "PROXY_SCHEMES", "CaptureSettings", "FetchSettings",
-    "ImageSettings", "MiB",
+    "ImageSettings", "MiB", "PublishSettings", "TOKEN_ENV",
 ]  # fmt: skip
 
 MiB = _MiB = 1024 * 1024
@@ -52,6 +52,20 @@ _AVAILABLE = {c.removesuffix(".json") for c in opencc_configs()}
 CONVERSIONS: tuple[str, ...] = ("none",) + tuple(
     c for c in _KNOWN_CONVERSIONS if not _AVAILABLE or c in _AVAILABLE
 )
+
+
+TOKEN_ENV = "NEWSMIRROR_GIT_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    """``[publish]`` in newsmirror.toml (publish.py pushes; git and hashing stay there)."""
+
+    remotes: tuple[str, ...] = ()  # remote names or URLs; empty = origin
+    branch: str = ""  # empty = the current branch
+    attempts: int = 5  # pushes per remote; each rejected one fetches and rebases
+    token_env: str = TOKEN_ENV  # environment variable that may hold an HTTPS token
+    timeout: float = 600.0  # seconds for one git command
 
 
 @dataclass(frozen=True, slots=True)

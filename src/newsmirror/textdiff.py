@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from .lazyre import lazy_re
 from .urls import strip_tracking
 
 if TYPE_CHECKING:  # lxml is imported on first use: the config (re-check rules) needs none
@@ -46,12 +47,12 @@ _CJK = (
 )
 # A Latin/digit word keeps inner joiners: COVID-19, 3.5, don't, U.S. are one token each.
 _WORD = rf"[^\W{_CJK}]+(?:['’.,\-][^\W{_CJK}]+)*"
-_TOKEN = re.compile(rf"[{_CJK}]|{_WORD}|\n|[^\S\n]+|.", re.S)
+_TOKEN = lazy_re(rf"[{_CJK}]|{_WORD}|\n|[^\S\n]+|.", re.S)
 FOLD = 2  # unchanged runs of at most this many tokens between two changes are folded in
 Op = tuple[str, str]  # ("=" | "-" | "+", text)
-_WS = re.compile(r"\s+")
-_CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
-_XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_WS = lazy_re(r"\s+")
+_CJK_GAP = lazy_re(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+_XML_BAD = lazy_re(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 ORIG_ATTR = "data-orig-src"  # where a mirrored image keeps its original URL (assets.py)
 
 
