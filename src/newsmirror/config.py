@@ -39,6 +39,8 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 @dataclass(frozen=True, slots=True)
 class Setting:
+    """One setting of newsmirror.toml: its name, type, default, help text and check."""
+
     name: str
     kind: type | tuple[type, ...]
     default: Any
@@ -266,6 +268,8 @@ def parse_tz(value: str) -> tzinfo:
 
 @dataclass(frozen=True, slots=True)
 class MirrorSettings:
+    """``[mirror]`` in newsmirror.toml (see MIRROR for the help texts)."""
+
     timezone: str = "+08:00"
     posts_dir: str = "_posts"
     lists_dir: str = "lists"
@@ -307,6 +311,8 @@ class SiteSettings:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """A validated newsmirror.toml: the mirror's root, its sources and every section."""
+
     root: Path
     sources: tuple[Source, ...]
     mirror: MirrorSettings = field(default_factory=MirrorSettings)

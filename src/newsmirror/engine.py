@@ -17,6 +17,8 @@ EXTRACT_QUEUE = "newsmirror.extract"
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
+    """``[engine]`` in newsmirror.toml."""
+
     kind: str = "embedded"
     broker: str = ""  # redis://host:port/db
     task_time_limit: int = 300  # hard limit per task, seconds (the soft one is 30 s less)

@@ -183,6 +183,8 @@ class HostLimits:
 
 @dataclass(frozen=True, slots=True)
 class RepoUsage:
+    """What the mirror's repository holds: files, bytes, archive, the largest files."""
+
     files: int  # files that would be committed (ignored files left out)
     tree_bytes: int
     git_bytes: int | None  # the object store (history); None when not a git repository

@@ -36,7 +36,6 @@ from .postfile import (
     render_post,
 )
 from .store import Store
-from .textdiff import is_meaningful_change
 from .urls import short_hash
 
 if TYPE_CHECKING:  # the config module imports export, which reads posts through this one
@@ -151,6 +150,8 @@ class MirrorWriter:
         post = read_post(self.files, old.path)
         if post is None:
             return True
+        from .textdiff import is_meaningful_change  # (difflib, unicodedata: edits only)
+
         return is_meaningful_change(post.title, post.content, art.title, art.content)
 
     @staticmethod

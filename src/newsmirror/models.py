@@ -190,6 +190,8 @@ class SourceReport:
 
 @dataclass(frozen=True, slots=True)
 class RunReport:
+    """One run: when it started and finished, each source's report, the re-checks."""
+
     started: datetime
     finished: datetime
     sources: tuple[SourceReport, ...] = ()

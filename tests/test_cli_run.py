@@ -1,0 +1,180 @@
+"""``newsmirror run`` read without Typer (cli_run.py): the same behaviour as the Typer
+command, and a run whose feeds all answer 304 imports none of the heavy code."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsmirror.cli_run import RunArgs, parse_run
+from newsmirror.loopback import LoopbackServer
+
+from .helpers import FIXED_NOW, make_mirror
+from .test_pipeline import feed
+
+ENV = {**os.environ, "NEWSMIRROR_NOW": FIXED_NOW}
+TYPER = "import sys; from newsmirror.cli import main; sys.argv[0] = 'newsmirror'; main()"
+
+
+@pytest.mark.parametrize(
+    ("argv", "want"),
+    [
+        (["run"], RunArgs()),
+        (["run", "--json", "-q", "--strict"], RunArgs(json_out=True, quiet=True, strict=True)),
+        (["run", "-c", "a.toml", "-s", "x", "--source=y"],
+         RunArgs(config=Path("a.toml"), source=["x", "y"])),
+        (["run", "--config=b/c.toml", "--quiet"], RunArgs(config=Path("b/c.toml"), quiet=True)),
+    ],
+)  # fmt: skip
+def test_plain_run_lines_are_read(argv: list[str], want: RunArgs) -> None:
+    assert parse_run(argv) == want
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [], ["--version"], ["build"], ["run", "--help"], ["run", "--frobnicate"], ["run", "x"],
+        ["run", "--config"], ["run", "-c", "--json"], ["run", "--config="], ["run", "-qs", "x"],
+        ["run", "--json", "--json"], ["run", "-c", "a", "--config", "b"], ["run", "--"],
+        ["run", "--json=1"], ["sources", "run"],
+    ],
+)  # fmt: skip
+def test_anything_else_goes_to_typer(argv: list[str]) -> None:
+    assert parse_run(argv) is None
+
+
+def _both(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], ...]:
+    fast = subprocess.run([sys.executable, "-m", "newsmirror", *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    slow = subprocess.run([sys.executable, "-c", TYPER, *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return fast, slow
+
+
+def _without_times(report: str) -> object:
+    data = json.loads(report)
+    for s in data["sources"]:
+        s.pop("seconds")
+    return data
+
+
+def test_the_fast_path_answers_as_the_typer_command(tmp_path: Path, server: LoopbackServer) -> None:
+    # Errors: the same lines and exit status.
+    for args in (
+        ["run", "--config", str(tmp_path / "none.toml")],
+        ["run", "--json", "--source", "nope", "--config", str(tmp_path / "m1" / "newsmirror.toml")],
+    ):
+        make_mirror(tmp_path / "m1", [("好", "good", server.url("/good.xml"))])
+        fast, slow = _both(args, tmp_path)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (
+            slow.returncode, slow.stdout, slow.stderr,
+        )  # fmt: skip
+        assert fast.returncode == 2 and fast.stderr.startswith("newsmirror: ")
+    # A real run (into two like mirrors): the same report and exit status, JSON or table.
+    server.add("/good.xml", feed(("一則新聞", "http://example.org/n1", "<p>內容</p>")),
+               content_type="application/rss+xml", etag='"v1"')  # fmt: skip
+    server.add("/gone.xml", b"", status=404)
+    sources = [("好", "good", server.url("/good.xml")), ("缺", "gone", server.url("/gone.xml"))]
+    fast_m = make_mirror(tmp_path / "fast", sources).root / "newsmirror.toml"
+    slow_m = make_mirror(tmp_path / "slow", sources).root / "newsmirror.toml"
+    for flags in (["--json", "--strict"], ["--json"], ["-q"]):  # then "gone" rests
+        fast = subprocess.run([sys.executable, "-m", "newsmirror", "run", *flags, "-c", str(fast_m)],
+                              env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+        slow = subprocess.run([sys.executable, "-c", TYPER, "run", *flags, "-c", str(slow_m)],
+                              env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert fast.returncode == slow.returncode == (1 if "--strict" in flags else 0)
+        if "--json" in flags:
+            assert _without_times(fast.stdout) == _without_times(slow.stdout)
+        else:
+            secs = re.compile(r"\d+\.\d+")  # the table's seconds column
+            assert secs.sub("s", fast.stdout) == secs.sub("s", slow.stdout)
+            assert "skipped gone: backoff" in fast.stdout
+        assert fast.stderr == slow.stderr
+
+
+WATCH = """
+import atexit, runpy, sys
+heavy = sys.argv.pop(1).split()
+out = sys.argv.pop(1)
+def report():
+    with open(out, "w") as f:
+        f.write(" ".join(m for m in heavy if m in sys.modules))
+atexit.register(report)
+runpy.run_module("newsmirror", run_name="__main__", alter_sys=True)
+"""
+
+#: What a run whose feeds all answer 304 never needs (each is imported where used).
+NOT_ON_THE_RUN_PATH = (
+    "typer", "click", "rich", "pygments", "http.server", "multiprocessing",
+    "concurrent.futures.process", "h2", "opencc", "lxml", "yaml", "jinja2", "nh3", "warcio",
+    "newsmirror.cli", "newsmirror.cli_common", "newsmirror.publish", "newsmirror.textdiff",
+    "newsmirror.frontmatter", "newsmirror.parse", "newsmirror.clean", "newsmirror.resolve",
+    "newsmirror.extract", "newsmirror.assets", "newsmirror.recheck", "newsmirror.site",
+)  # fmt: skip
+
+
+def test_an_unchanged_run_imports_none_of_the_heavy_code(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.add("/f.xml", feed(("一則新聞", "http://example.org/n1", "<p>內容</p>")),
+               content_type="application/rss+xml", etag='"v1"')  # fmt: skip
+    cfg = make_mirror(tmp_path / "m", [("好", "f", server.url("/f.xml"))],
+                      extra="[recheck]\nenabled = false\n")  # fmt: skip
+    args = ["run", "--json", "--config", str(cfg.root / "newsmirror.toml")]
+    seen = tmp_path / "modules.txt"
+
+    def run_watching(heavy: tuple[str, ...]) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", WATCH, " ".join(heavy), str(seen), *args],
+                              env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return seen.read_text().split()
+
+    # The first run parses (the check sees what a run imports)...
+    assert run_watching(("newsmirror.parse", "typer")) == ["newsmirror.parse"]
+    # ...the second gets a 304 and needs none of it.
+    assert run_watching(NOT_ON_THE_RUN_PATH) == []
+    assert server.conditional_hits["/f.xml"] == 1
+
+
+def test_tls_context_loads_its_certificates_at_the_first_connection() -> None:
+    import httpx
+
+    from newsmirror.fetch import _ssl_context
+
+    cert_file = os.environ.get("SSL_CERT_FILE")
+    ctx = _ssl_context(None, None, False)
+    want = ssl.create_default_context(cafile=__import__("certifi").where())
+    assert ctx.cert_store_stats()["x509_ca"] == 0  # nothing loaded yet
+    for attr in ("verify_mode", "check_hostname", "options", "minimum_version", "verify_flags"):
+        assert getattr(ctx, attr) == getattr(want, attr)
+    ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.org")
+    assert ctx.get_ca_certs() == want.get_ca_certs() != []
+    if cert_file:  # the environment's bundle, as httpx reads it
+        mine = _ssl_context(cert_file, None, False)
+        mine.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.org")
+        assert mine.get_ca_certs() == httpx.create_ssl_context(trust_env=True).get_ca_certs()
+
+
+def test_conversions_are_listed_without_importing_opencc() -> None:
+    import opencc
+
+    from newsmirror.settings import opencc_configs
+
+    assert sorted(opencc_configs()) == sorted(opencc.CONFIGS)
+
+
+def test_lazy_patterns_compile_at_first_use_and_take_the_name() -> None:
+    ns: dict[str, object] = {"__name__": "somewhere", "re": re}  # a module's globals
+    exec("from newsmirror.lazyre import lazy_re\nX = lazy_re(r'a+', re.I)\n", ns)
+    stand_in = ns["X"]
+    assert not isinstance(stand_in, re.Pattern)
+    assert stand_in.fullmatch("aAa")  # type: ignore[attr-defined]
+    assert isinstance(ns["X"], re.Pattern) and ns["X"].flags & re.I  # type: ignore[attr-defined]
+    assert stand_in.sub("b", "xAAx") == "xbx"  # type: ignore[attr-defined]  (a kept reference)
