@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from newsmirror.cli_run import RunArgs, parse_run
+from newsmirror.cli_run import BuildArgs, RunArgs, parse_plain, parse_run
 from newsmirror.loopback import LoopbackServer
 
-from .helpers import FIXED_NOW, make_mirror
+from .helpers import FIXED_NOW, make_mirror, snapshot
 from .test_pipeline import feed
 
 ENV = {**os.environ, "NEWSMIRROR_NOW": FIXED_NOW}
@@ -48,6 +48,15 @@ def test_plain_run_lines_are_read(argv: list[str], want: RunArgs) -> None:
 )  # fmt: skip
 def test_anything_else_goes_to_typer(argv: list[str]) -> None:
     assert parse_run(argv) is None
+
+
+def test_plain_build_lines_are_read() -> None:
+    assert parse_plain(["build"]) == BuildArgs()
+    assert parse_plain(["build", "-q", "-o", "out", "--config=m/n.toml"]) == BuildArgs(
+        config=Path("m/n.toml"), out_dir=Path("out"), quiet=True
+    )
+    for other in (["build", "--json"], ["build", "-s", "x"], ["build", "-o", "a", "--out", "b"]):
+        assert parse_plain(other) is None
 
 
 def _both(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], ...]:
@@ -97,6 +106,17 @@ def test_the_fast_path_answers_as_the_typer_command(tmp_path: Path, server: Loop
             assert secs.sub("s", fast.stdout) == secs.sub("s", slow.stdout)
             assert "skipped gone: backoff" in fast.stdout
         assert fast.stderr == slow.stderr
+    # build: the same summary and warnings, the same site.
+    fast = subprocess.run([sys.executable, "-m", "newsmirror", "build", "-c", str(fast_m)],
+                          env=ENV, capture_output=True, text=True, timeout=300)  # fmt: skip
+    slow = subprocess.run([sys.executable, "-c", TYPER, "build", "-c", str(slow_m)],
+                          env=ENV, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert fast.returncode == slow.returncode == 0, fast.stderr + slow.stderr
+    same = re.compile(r"/(fast|slow)/|\d+\.\d+ s")
+    assert same.sub("", fast.stdout) == same.sub("", slow.stdout) != ""
+    assert same.sub("", fast.stderr) == same.sub("", slow.stderr)
+    site = {m: snapshot(m.parent / "_site", skip=("search",)) for m in (fast_m, slow_m)}
+    assert site[fast_m] == site[slow_m] != {}  # (the search index's names hold the path)
 
 
 WATCH = """

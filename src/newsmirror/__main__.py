@@ -12,13 +12,16 @@ for _unused in ("trio", "httpx._main"):
 # meanwhile (about a sixth of the import time), and the modules' objects are kept
 # out of later passes.
 gc.disable()
-from newsmirror.cli_run import fast_args, fast_run  # noqa: E402
+from newsmirror.cli_run import RunArgs, fast_args, fast_run  # noqa: E402
 
-if fast_args(sys.argv[1:]) is not None:  # a plain `run` needs no Typer (cli_run.py)
+fast = fast_args(sys.argv[1:])  # a plain `run` or `build` needs no Typer (cli_run.py)
+if isinstance(fast, RunArgs):
     import newsmirror.pipeline  # noqa: E402, F401  (imported with the collector off)
+elif fast is not None:
+    import newsmirror.site  # noqa: E402, F401
 gc.freeze()
 gc.enable()
-fast_run(sys.argv[1:])  # exits when it was a plain `run`
+fast_run(sys.argv[1:])  # exits when it was one of those
 gc.disable()
 from newsmirror.cli import main  # noqa: E402
 

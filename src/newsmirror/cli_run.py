@@ -1,12 +1,14 @@
-"""``newsmirror run``'s work, and the command's entry point (``main``).
+"""``newsmirror run`` and ``build``'s work, and the command's entry point (``main``).
 
-A scheduled ``newsmirror run`` is the command run most, and when its feeds are
-unchanged most of its time would be the start: Typer, Click and Rich alone take
-longer to import than the pass itself. So ``main`` reads the plain forms of
-``run`` itself (``--config``/``-c``, ``--source``/``-s``, ``--json``, ``--strict``,
-``--quiet``/``-q``, each once, values not starting with ``-``) and does the same
-work the Typer command does (``run_command``, with Click's exit codes); any other
-command line, help included, goes to the Typer app in ``cli.py`` unchanged.
+A scheduled ``newsmirror run`` (then ``build``) is the command run most, and when
+its feeds are unchanged most of its time would be the start: Typer and Click
+alone take longer to import than the pass itself. So ``main`` reads the plain
+forms of ``run`` (``--config``/``-c``, ``--source``/``-s``, ``--json``,
+``--strict``, ``--quiet``/``-q``) and ``build`` (``--config``/``-c``,
+``--out``/``-o``, ``--quiet``/``-q``) itself, each option once (``--source``
+may repeat) and values not starting with ``-``, and does the same work the Typer
+commands do (``run_command``, ``build_command``, with Click's exit codes); any
+other command line, help included, goes to the Typer app in ``cli.py`` unchanged.
 
 The consoles are made at first use (``LazyConsole``): a ``--json`` run that
 succeeds prints nothing through them and never imports Rich.
@@ -146,6 +148,33 @@ def run_command(
     return 1 if report.all_failed or (strict and report.any_failed) else 0
 
 
+def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
+    """``newsmirror build``: the mirror's static site; the exit status (see cli_site.py)."""
+    from .site import build_site
+
+    cfg = load_checked(config)
+    if cfg is None:
+        return 2
+    try:
+        rep = build_site(
+            cfg, out_dir, progress=None if quiet else lambda m: err.print(m, markup=False)
+        )
+    except ConfigError as e:
+        return failed(str(e))
+    except NewsmirrorError as e:
+        return failed(str(e), 1)
+    for w in rep.warnings:
+        err.print(f"warning: {w}", markup=False)
+    if not quiet:
+        out.print(
+            f"{rep.out}: {rep.articles} articles, {rep.rendered} rendered; "
+            f"{rep.written} files written, {rep.kept} unchanged, {rep.removed} removed; "
+            f"{rep.search_runs} search segments indexed; {rep.seconds:.2f} s",
+            markup=False,
+        )
+    return 0
+
+
 @dataclass
 class RunArgs:
     """A ``run`` command line as the Typer command would read it."""
@@ -157,43 +186,68 @@ class RunArgs:
     quiet: bool = False
 
 
-_FLAGS = {"--json": "json_out", "--strict": "strict", "--quiet": "quiet", "-q": "quiet"}
-_VALUES = {"--config": "config", "-c": "config", "--source": "source", "-s": "source"}
+@dataclass
+class BuildArgs:
+    """A ``build`` command line as the Typer command would read it."""
+
+    config: Path = Path(CONFIG_NAME)
+    out_dir: Path | None = None
+    quiet: bool = False
 
 
-def parse_run(argv: list[str]) -> RunArgs | None:
-    """``argv`` (without the program) as a plain ``run`` command line; None for
-    anything else, which the Typer app reads (help, errors, other commands, any
-    form this parser does not know: the same option twice, ``-qc``, ``--``…)."""
-    if not argv or argv[0] != "run":
+#: The options of each command read here: flags, and options with a value (-> field).
+_OPTIONS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "run": (
+        {"--json": "json_out", "--strict": "strict", "--quiet": "quiet", "-q": "quiet"},
+        {"--config": "config", "-c": "config", "--source": "source", "-s": "source"},
+    ),
+    "build": (
+        {"--quiet": "quiet", "-q": "quiet"},
+        {"--config": "config", "-c": "config", "--out": "out_dir", "-o": "out_dir"},
+    ),
+}
+
+
+def parse_plain(argv: list[str]) -> RunArgs | BuildArgs | None:
+    """``argv`` (without the program) as a plain ``run`` or ``build`` command line;
+    None for anything else, which the Typer app reads (help, errors, other commands,
+    any form this parser does not know: the same option twice, ``-qc``, ``--``…)."""
+    if not argv or argv[0] not in _OPTIONS:
         return None
-    args = RunArgs()
+    flags, values = _OPTIONS[argv[0]]
+    args: RunArgs | BuildArgs = RunArgs() if argv[0] == "run" else BuildArgs()
     seen: set[str] = set()
     rest = iter(argv[1:])
     for arg in rest:
         name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in _FLAGS and not eq:
-            dest = _FLAGS[name]
+        if name in flags and not eq:
+            dest = flags[name]
             if dest in seen:
                 return None
             seen.add(dest)
             setattr(args, dest, True)
             continue
-        dest = _VALUES.get(name, "")
+        dest = values.get(name, "")
         if not dest:
             return None
         if not eq:
             value = next(rest, "")
         if not value or value.startswith("-"):
             return None
-        if dest == "source":
+        if isinstance(args, RunArgs) and dest == "source":
             args.source.append(value)
         elif dest in seen:
             return None
         else:
             seen.add(dest)
-            args.config = Path(value)
+            setattr(args, dest, Path(value))
     return args
+
+
+def parse_run(argv: list[str]) -> RunArgs | None:
+    """``argv`` as a plain ``run`` command line (see parse_plain); else None."""
+    args = parse_plain(argv)
+    return args if isinstance(args, RunArgs) else None
 
 
 def _completing() -> bool:
@@ -201,23 +255,26 @@ def _completing() -> bool:
     return any(k.startswith("_") and k.endswith("_COMPLETE") and v for k, v in os.environ.items())
 
 
-def fast_args(argv: list[str]) -> RunArgs | None:
-    """``argv`` as a ``run`` this module does itself; None when Typer is to read it."""
-    args = parse_run(argv)
+def fast_args(argv: list[str]) -> RunArgs | BuildArgs | None:
+    """``argv`` as a command this module does itself; None when Typer is to read it."""
+    args = parse_plain(argv)
     return None if args is None or _completing() else args
 
 
 def fast_run(argv: list[str]) -> None:
-    """Do a plain ``run`` command line and exit as Typer would (Click's standalone
+    """Do a plain ``run`` or ``build`` command line and exit as Typer would (Click's standalone
     mode: exit status, Ctrl-C → 130, a closed pipe → 1); return for anything else."""
     args = fast_args(argv)
     if args is None:
         return
     try:
-        code = run_command(
-            args.config, args.source, json_out=args.json_out, strict=args.strict,
-            quiet=args.quiet,
-        )  # fmt: skip
+        if isinstance(args, RunArgs):
+            code = run_command(
+                args.config, args.source, json_out=args.json_out, strict=args.strict,
+                quiet=args.quiet,
+            )  # fmt: skip
+        else:
+            code = build_command(args.config, args.out_dir, quiet=args.quiet)
     except EOFError:
         from typer import core
 

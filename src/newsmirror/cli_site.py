@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .cli_common import ConfigOpt, err, load_or_exit, out
+from .cli_run import build_command
 from .config import CONFIG_NAME
-from .errors import ConfigError, NewsmirrorError
 
 if TYPE_CHECKING:
     import http.server
@@ -85,28 +85,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """The mirror's own static site: pages, feeds, search; only what changed is written."""
-        from .site import build_site
-
-        cfg = load_or_exit(config)
-        try:
-            rep = build_site(
-                cfg, out_dir, progress=None if quiet else lambda m: err.print(m, markup=False)
-            )
-        except ConfigError as e:
-            err.print(f"newsmirror: {e}", markup=False)
-            raise typer.Exit(2) from None
-        except NewsmirrorError as e:
-            err.print(f"newsmirror: {e}", markup=False)
-            raise typer.Exit(1) from None
-        for w in rep.warnings:
-            err.print(f"warning: {w}", markup=False)
-        if not quiet:
-            out.print(
-                f"{rep.out}: {rep.articles} articles, {rep.rendered} rendered; "
-                f"{rep.written} files written, {rep.kept} unchanged, {rep.removed} removed; "
-                f"{rep.search_runs} search segments indexed; {rep.seconds:.2f} s",
-                markup=False,
-            )
+        code = build_command(config, out_dir, quiet=quiet)
+        if code:
+            raise typer.Exit(code)
 
     @app.command()
     def serve(
