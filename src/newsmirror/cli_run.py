@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_NAME, Config, load_config
@@ -175,24 +175,36 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     return 0
 
 
-@dataclass
-class RunArgs:
-    """A ``run`` command line as the Typer command would read it."""
+class RunArgs(SimpleNamespace):
+    """A ``run`` command line as the Typer command would read it. (Plain classes, not
+    dataclasses: making a dataclass at import costs more than reading the line.)"""
 
-    config: Path = Path(CONFIG_NAME)
-    source: list[str] = field(default_factory=list)
-    json_out: bool = False
-    strict: bool = False
-    quiet: bool = False
+    config: Path
+    source: list[str]
+    json_out: bool
+    strict: bool
+    quiet: bool
+
+    def __init__(
+        self, config: Path = Path(CONFIG_NAME), source: list[str] | None = None,
+        json_out: bool = False, strict: bool = False, quiet: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            config=config, source=source or [], json_out=json_out, strict=strict, quiet=quiet
+        )
 
 
-@dataclass
-class BuildArgs:
+class BuildArgs(SimpleNamespace):
     """A ``build`` command line as the Typer command would read it."""
 
-    config: Path = Path(CONFIG_NAME)
-    out_dir: Path | None = None
-    quiet: bool = False
+    config: Path
+    out_dir: Path | None
+    quiet: bool
+
+    def __init__(
+        self, config: Path = Path(CONFIG_NAME), out_dir: Path | None = None, quiet: bool = False
+    ) -> None:
+        super().__init__(config=config, out_dir=out_dir, quiet=quiet)
 
 
 #: The options of each command read here: flags, and options with a value (-> field).

@@ -8,7 +8,6 @@ path (``sources[2].convert: …``).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import tomllib
@@ -19,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .backoff import BackoffPolicy
 from .defaults import DEFAULT_SOURCES
 from .engine import ENGINE_KINDS, EngineSettings
 from .errors import ConfigError
-from .health import BackoffPolicy
 from .models import Rules, Source
 from .recheck_rules import RecheckSettings, schedule_problem
 from .settings import (
@@ -251,6 +250,13 @@ SOURCE = (
 )
 
 
+def _close(key: str, known: list[str]) -> list[str]:
+    """The known key ``key`` was probably meant as (a "did you mean" hint)."""
+    import difflib  # only for a config with a problem
+
+    return difflib.get_close_matches(key, known, n=1)
+
+
 def parse_tz(value: str) -> tzinfo:
     """``+08:00``, ``-0530``, ``UTC`` or ``Z`` → a fixed-offset tzinfo."""
     v = value.strip()
@@ -364,7 +370,7 @@ def _check_table(
         path = f"{where}.{key}" if where else key
         spec = known.get(key)
         if spec is None:
-            hint = difflib.get_close_matches(key, list(known), n=1)
+            hint = _close(key, list(known))
             problems.append(
                 f"{path}: unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             )
@@ -419,7 +425,7 @@ def parse_config(data: Mapping[str, Any], *, root: Path, path: Path | None = Non
            "recheck", "store", "engine", "sources"}  # fmt: skip
     for key in data:
         if key not in top:
-            hint = difflib.get_close_matches(key, sorted(top), n=1)
+            hint = _close(key, sorted(top))
             problems.append(
                 f"{key}: unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             )

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .backoff import due
 from .config import Config
 from .errors import ConfigError, NewsmirrorError
 from .fetch import Fetcher
 from .fsutil import MirrorFiles, MirrorLock
-from .health import due
 from .mirror import MirrorWriter
 from .models import (
     Entry,
