@@ -16,6 +16,7 @@ succeeds prints nothing through them and never imports Rich.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -314,8 +315,26 @@ def fast_run(argv: list[str]) -> None:
 
 
 def main() -> None:
-    """The ``newsmirror`` command."""
-    fast_run(sys.argv[1:])
-    from .cli import main as typer_main
+    """The ``newsmirror`` command (the console script and ``python -m newsmirror``).
 
+    It is a whole process of ours: optional imports no command uses are skipped
+    (httpcore imports trio for trio support, newsmirror runs on asyncio; httpx
+    imports its own command-line tool, with click, rich and pygments, when those are
+    installed). Importing makes many long-lived objects and little garbage: no
+    collector passes meanwhile, and the modules' objects are kept out of later ones."""
+    for unused in ("trio", "httpx._main"):
+        sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
+    argv = sys.argv[1:]
+    gc.disable()
+    fast = fast_args(argv)
+    if isinstance(fast, RunArgs):
+        from . import pipeline  # noqa: F401
+    elif fast is not None:
+        from . import site  # noqa: F401
+    else:
+        from .cli import main as typer_main
+    gc.freeze()
+    gc.enable()
+    if fast is not None:
+        fast_run(argv)  # exits
     typer_main()
