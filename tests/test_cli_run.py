@@ -138,7 +138,7 @@ else:
 #: What a run whose feeds all answer 304 never needs (each is imported where used).
 NOT_ON_THE_RUN_PATH = (
     "typer", "click", "rich", "pygments", "httpx._main", "http.server", "multiprocessing",
-    "concurrent.futures.process", "h2", "opencc", "lxml", "yaml", "jinja2", "nh3", "warcio",
+    "concurrent.futures.process", "h2", "socksio", "opencc", "lxml", "yaml", "jinja2", "nh3", "warcio",
     "newsmirror.cli", "newsmirror.cli_common", "newsmirror.publish", "newsmirror.textdiff",
     "newsmirror.frontmatter", "newsmirror.parse", "newsmirror.clean", "newsmirror.resolve",
     "newsmirror.extract", "newsmirror.assets", "newsmirror.recheck", "newsmirror.site",

@@ -472,3 +472,31 @@ def test_serve_dir_serves_the_corpus_with_validators(server: LoopbackServer) -> 
     assert first.content_type == "application/xml"
     again = fetch(server.url("/feeds/greatfire/bbc.xml"), state=first.state)
     assert again.status == 304
+
+
+LEFT_OUT = """
+import asyncio, sys
+from newsmirror.fetch import Fetcher, FetchSettings
+
+async def main():
+    async with Fetcher(FetchSettings()):
+        print("h2" in sys.modules, "socksio" in sys.modules)
+    async with Fetcher(FetchSettings(proxy="socks5://127.0.0.1:1080")) as f:
+        print(sorted(type(t._pool).__name__ for t in f._client._mounts.values() if t))
+    async with Fetcher(FetchSettings(http2=True)):
+        from httpcore._async.http2 import AsyncHTTP2Connection
+        print(AsyncHTTP2Connection.__name__)
+
+asyncio.run(main())
+"""
+
+
+def test_httpcore_is_imported_without_http2_and_socks_until_a_fetcher_needs_them() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    out = subprocess.run([sys.executable, "-c", LEFT_OUT], capture_output=True, text=True,
+                         env=env, check=True, timeout=120).stdout.split("\n")  # fmt: skip
+    assert out[:3] == ["False False", "['AsyncSOCKSProxy']", "AsyncHTTP2Connection"]

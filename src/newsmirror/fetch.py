@@ -135,7 +135,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        _import_httpcore(s.http2)
+        _import_httpcore(s.http2, _wants_socks(s.proxy))
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(
@@ -402,19 +402,50 @@ class _LazyCAContext(ssl.SSLContext):
         return super().wrap_socket(*args, **kwargs)
 
 
-def _import_httpcore(http2: bool) -> None:
-    """Import httpcore (httpx does so when its first client is made) without its
-    HTTP/2 code (h2, hpack, hyperframe: a third of httpcore's import) unless
-    ``http2`` is on. httpcore imports that code again when it first makes an HTTP/2
-    connection, so a later client with ``http2`` still gets it."""
-    if "httpcore" in sys.modules or http2 or "h2" in sys.modules:
+def _wants_socks(proxy: str) -> bool:
+    """Would httpx go through a SOCKS proxy: the configured one, else (``trust_env``)
+    one from the environment's ``*_proxy`` variables?"""
+    if proxy:
+        return proxy.lower().startswith("socks")
+    return any(
+        k.lower().endswith("_proxy") and v.strip().lower().startswith("socks")
+        for k, v in os.environ.items()
+    )
+
+
+def _import_httpcore(http2: bool, socks: bool) -> None:
+    """Import httpcore (httpx does so when its first client is made) without the
+    code of what this fetcher does not use: HTTP/2 (h2, hpack, hyperframe: a third of
+    httpcore's import) unless ``http2`` is on, SOCKS (socksio) unless ``socks``.
+
+    A later fetcher of the process that needs them still gets them: httpcore imports
+    its HTTP/2 connection when it first makes one, and the SOCKS pools (which
+    httpcore replaced by stand-ins that say socksio is missing) are put back here."""
+    if "httpcore" in sys.modules:
+        if socks:
+            _restore_socks()
         return
-    sys.modules["h2"] = None  # type: ignore[assignment]
+    left_out = [m for m, used in (("h2", http2), ("socksio", socks)) if not used]
+    left_out = [m for m in left_out if m not in sys.modules]
+    for m in left_out:
+        sys.modules[m] = None  # type: ignore[assignment]
     try:
         import httpcore  # noqa: F401
     finally:
-        if sys.modules.get("h2", 0) is None:
-            del sys.modules["h2"]
+        for m in left_out:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+
+
+def _restore_socks() -> None:
+    if "httpcore._async.socks_proxy" in sys.modules:
+        return  # httpcore has its own
+    import httpcore
+    from httpcore._async.socks_proxy import AsyncSOCKSProxy
+    from httpcore._sync.socks_proxy import SOCKSProxy
+
+    httpcore.AsyncSOCKSProxy = httpcore._async.AsyncSOCKSProxy = AsyncSOCKSProxy  # type: ignore[misc]
+    httpcore.SOCKSProxy = httpcore._sync.SOCKSProxy = SOCKSProxy  # type: ignore[misc]
 
 
 @functools.lru_cache(maxsize=256)
