@@ -9,10 +9,10 @@ goes through ``postfile.parse_post`` and PyYAML. Both give the same row for the
 same file: the tests hold them to it.
 
 A file is read as bytes: the front matter is found there (UTF-8 never hides an
-ASCII byte inside another character), and the body is only searched for what could
-show a local image. The whole file is still decoded once, so a file that is not
-UTF-8 is reported as before. A file with a carriage return, or a byte order mark,
-or anything else, is read as its text (``post_text``), as before.
+ASCII byte inside another character) and decoded alone, and the body is only
+searched for what could show a local image (decoding the whole post was about half
+of the work). A file with a carriage return, or a byte order mark, or anything
+else, is read as its text (``post_text``), as before.
 """
 
 from __future__ import annotations
@@ -103,16 +103,21 @@ def fast_row(text: str, rel: str) -> PostRow | None:
 
 def bytes_row(data: bytes, rel: str) -> PostRow | None:
     """``fast_row`` of the file's text, from the file's bytes: only the front matter
-    is made text (the body is checked to be UTF-8 as making the text checks it, with
-    the same error, but not kept). None where ``fast_row`` gives None, and for a file
-    with a carriage return (its text is not its bytes decoded)."""
+    is made text, and the body only when it may show a local image. None where
+    ``fast_row`` gives None, and for a file with a carriage return (its text is not
+    its bytes decoded).
+
+    The rest of the body is not decoded, so a byte there that is not UTF-8 does not
+    keep the post out of the index (no value of its row comes from there); whatever
+    reads the body says so (the site build warns, naming the file and the cause).
+    Bad bytes in the front matter, or in a body that may show images, still give
+    UnicodeDecodeError, as reading the whole text did."""
     if not data.startswith(b"---\n") or b"\r" in data:
         return None
     end = data.find(b"\n---\n", 3)  # the same place: UTF-8 never hides an ASCII byte
     if end < 0:
         return None
-    text = data.decode("utf-8")  # a file that is not UTF-8 is not read, as before
-    values = read_values(text[4 : text.find("\n---\n", 3) + 1])
+    values = read_values(_decode(data, 4, end + 1))
     if values is None:
         return None
     row = _row(values, rel)
@@ -121,8 +126,18 @@ def bytes_row(data: bytes, rel: str) -> PostRow | None:
     start = end + 5
     content = ""
     if may_show_images_in(data, start):
-        content = _content(data[start:].decode("utf-8"), values[-1] is True)
+        content = _content(_decode(data, start, len(data)), values[-1] is True)
     return row, content, row[12] or row[10]
+
+
+def _decode(data: bytes, start: int, stop: int) -> str:
+    """The text of ``data[start:stop]`` (a cut between characters); UnicodeDecodeError
+    said with the position in the whole file, as decoding the file says it."""
+    try:
+        return data[start:stop].decode("utf-8")
+    except UnicodeDecodeError:
+        data.decode("utf-8")
+        raise
 
 
 def may_show_images(text: str, start: int) -> bool:
