@@ -186,8 +186,14 @@ def _row(values: list[Any], rel: str) -> tuple[Any, ...] | None:
         source = ""
     if guid is None:
         guid = ""
+    # Equal texts as one object (the key, GUID and link are mostly one URL): the row
+    # goes back to the main process pickled, and pickle sends an object once.
+    if not key or key == link:
+        key = link
+    if guid == link:
+        guid = link
     return (
-        key or link, guid, guid_key(guid, source), fingerprint(title, published),
+        key, guid, guid_key(guid, source), fingerprint(title, published),
         source, source_name, title, link, published, updated, fetched,
         first_seen or fetched, changed, "" if digest is None else digest,
         "page" if origin == "page" else "feed",
