@@ -5,6 +5,7 @@ writes, the golden posts, the real classic post, and generated posts from
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,25 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from newsmirror.errors import ItemError
 from newsmirror.frontmatter import as_yaml, plain_ok, read_block, split_post
 from newsmirror.models import Article
 from newsmirror.pipeline import run
 from newsmirror.postfile import _FRONT, parse_post, render_post
-from newsmirror.reindex_rows import fast_row, read_post_text, revision_row, slow_row
+from newsmirror.reindex_rows import (
+    bytes_row,
+    fast_row,
+    file_post_row,
+    file_revision_row,
+    may_show_images,
+    may_show_images_in,
+    post_row,
+    post_text,
+    read_post_text,
+    read_rows,
+    revision_row,
+    slow_row,
+)
 from newsmirror.store import parse_ts
 
 from .helpers import make_mirror
@@ -58,6 +73,8 @@ def check_post(text: str, rel: str = "_posts/x.md", *, ours: bool) -> None:
         assert (row is None) == early
     if row is not None:
         assert row == slow_row(text, rel)
+    if "\r" not in text:  # the row read from the file's bytes is the same
+        assert bytes_row(text.encode("utf-8"), rel) == row
 
 
 def _yaml_parse(text: str, rel: str) -> Any:
@@ -147,6 +164,10 @@ def articles(draw: st.DrawFn) -> Article:
 def test_rendered_posts_read_fast_and_the_same(art: Article) -> None:
     check_post(render_post(art), "_posts/2020-01-01-x.md", ours=True)
     assert revision_row(render_post(art), "_revisions/x/1.md")[0] == (art.key or art.link)
+    data = render_post(art).encode("utf-8")
+    assert file_revision_row(data, "_revisions/x/1.md") == revision_row(
+        render_post(art), "_revisions/x/1.md"
+    )
 
 
 @SETTINGS
@@ -217,3 +238,166 @@ def test_base_reads_fast() -> None:
     got = split_post(BASE)
     assert got is not None and got[0]["source"] == "cna" and got[0]["key"] == "https://a.example/1"
     assert fast_row(BASE, "_posts/x.md") == slow_row(BASE, "_posts/x.md")
+
+
+# ---- rows from a file's bytes ----------------------------------------------------------
+
+IMAGE = '<img src="/assets/ab/ab{}.png" data-orig-src="https://a.example/x.png">'.format("0" * 62)
+
+
+def _text_path(data: bytes, rel: str) -> Any:
+    """The row as read from the file's whole text, or the error that gives."""
+    try:
+        return post_row(post_text(data), rel)
+    except (UnicodeDecodeError, ItemError) as e:
+        return type(e), str(e)
+
+
+def _bytes_path(data: bytes, rel: str) -> Any:
+    try:
+        return file_post_row(data, rel)
+    except (UnicodeDecodeError, ItemError) as e:
+        return type(e), str(e)
+
+
+BYTES_CASES = {
+    "ours": BASE.encode(),
+    "crlf": BASE.replace("\n", "\r\n").encode(),
+    "lone cr": BASE.replace("<p>", "\r<p>").encode(),
+    "cr in front matter only": BASE.replace("source: cna\n", "source: cna\r\n").encode(),
+    "bom": ("\ufeff" + BASE).encode(),
+    "unknown key": BASE.replace("source: cna\n", "extra: 1\nsource: cna\n").encode(),
+    "bad yaml": b"---\ntitle: [x\n---\nbody\n",
+    "no front matter": "只有內文\n".encode(),
+    "no end of front matter": BASE.replace("\n---\n", "\n--\n").encode(),
+    "empty": b"",
+    "not utf-8 in the front matter": BASE.encode().replace("標題".encode(), b"\xe6\xa8"),
+    "not utf-8 in the key": BASE.encode().replace(b"cna\n", b"cn\xff\n"),
+    "not utf-8 with a cr": BASE.replace("\n", "\r\n").encode() + b"\xc0\xaf",
+    "not utf-8 without our front matter": b"---\ntitle: x\n---\n\xff\xfe",
+    "not utf-8 in a body with an image": BASE.replace("<p>內文</p>", IMAGE).encode() + b"\xff",
+    "image": BASE.replace("<p>內文</p>", IMAGE).encode(),
+    "image, liquid": BASE.replace("<p>內文</p>", IMAGE + "&#123;x&#125;")
+    .replace(
+        "fetched: 2023-01-11T08:04:03.000Z\n",
+        "fetched: 2023-01-11T08:04:03.000Z\nliquid_escaped: true\n",
+    )
+    .encode(),
+    "entities": BASE.replace("<p>內文</p>", '<IMG src="&#47;assets/ab/x.png">').encode(),
+    "dotless i": BASE.replace("<p>內文</p>", '<ımg src="&#47;assets/ab/x.png">').encode(),
+    "year 999": BASE.replace("date: 2023", "date: 0999").encode(),
+}
+
+
+@pytest.mark.parametrize("name", list(BYTES_CASES))
+def test_rows_from_bytes_are_the_rows_of_the_text(name: str) -> None:
+    """A file's row read from its bytes (only the front matter made text) is its row
+    read from its whole text; bytes that are not UTF-8 in its front matter (or in a
+    body that may show images, or in a file not in our layout) give the same error."""
+    data = BYTES_CASES[name]
+    got = _bytes_path(data, "_posts/x.md")
+    assert got == _text_path(data, "_posts/x.md")
+    if "utf-8" in name:
+        assert got[0] is UnicodeDecodeError and "can't decode" in got[1]
+    if name == "ours":
+        assert bytes_row(data, "_posts/x.md") == got
+    if name.startswith("image"):
+        assert got[1] and bytes_row(data, "_posts/x.md") == got
+    if name == "image, liquid":
+        assert "{x}" in got[1]
+    if name in ("crlf", "lone cr", "bom", "year 999"):  # left to the text's reading
+        assert bytes_row(data, "_posts/x.md") is None
+        assert got == slow_row(post_text(data), "_posts/x.md")
+
+
+BAD_BODIES = {
+    "not utf-8": BASE.encode().replace("內文".encode(), b"\xff\xfe"),
+    "truncated at the end": BASE.encode() + "文".encode()[:2],
+    "surrogate bytes": BASE.encode() + b"\xed\xa0\x80",
+    "latin-1": BASE.encode().replace("<p>內文</p>".encode(), "<p>café</p>".encode("latin-1")),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_BODIES))
+def test_a_body_that_is_not_utf8_keeps_its_row(name: str) -> None:
+    """Bytes that are not UTF-8 in the body of a post in newsmirror's layout (which
+    cannot show a local image) do not keep its row out of the index: no value of the
+    row comes from there (reading the whole text refused the post)."""
+    data = BAD_BODIES[name]
+    with pytest.raises(UnicodeDecodeError):
+        post_text(data)
+    assert file_post_row(data, "_posts/x.md") == post_row(BASE, "_posts/x.md")
+    assert read_rows("post", [("/nonexistent/x.md", "_posts/x.md")], None) == [
+        "_posts/x.md: [Errno 2] No such file or directory: '/nonexistent/x.md'"
+    ]
+
+
+PIECE = st.sampled_from(
+    ["<", "i", "I", "ı", "İ", "m", "M", "g", "G", "&", "/assets/", "x", "文", "\n", "<img", "<ımg",
+     "<İMG", "<iMg"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(PIECE, max_size=20).map("".join), st.integers(0, 40))
+@example("文&<ımg", 1)
+@example("<İmg&", 0)
+def test_the_image_filter_on_bytes_keeps_what_the_text_filter_keeps(body: str, start: int) -> None:
+    data = body.encode()
+    start = min(start, len(body))
+    at = len(body[:start].encode())
+    assert may_show_images_in(data, at) == may_show_images(body, start)
+
+
+def test_read_rows_says_which_file_cannot_be_read_and_why(tmp_path: Path) -> None:
+    """Each file gives its row, or one line naming it and the cause."""
+    folder = tmp_path / "_posts"
+    folder.mkdir()
+    names = sorted(f"{i:02d}.md" for i in range(len(BYTES_CASES)))
+    for name, data in zip(names, BYTES_CASES.values(), strict=True):
+        (folder / name).write_bytes(data)
+    rels = [f"_posts/{n}" for n in [*names, "missing.md"]]
+    got = read_rows("post", rels, f"{tmp_path}/")
+    assert len(got) == len(rels)
+    for rel, row in zip(rels, got, strict=False):
+        if rel.endswith("missing.md"):
+            assert row.startswith(f"{rel}: [Errno 2] No such file or directory:")
+            continue
+        want = _bytes_path((tmp_path / rel).read_bytes(), rel)
+        if isinstance(want, tuple) and want and isinstance(want[0], type):
+            assert row == f"{rel}: {want[1]}"
+        else:
+            assert row == want
+    bad = [r for r in got if isinstance(r, str)]
+    assert len(bad) == 10 and sum("codec can't decode" in r for r in bad) == 5
+
+
+_OLD_PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|: |:$| #|\s$")
+
+
+def _old_plain_ok(s: str, flow: bool) -> bool:
+    """plain_ok as first written (one pattern): the faster checks say the same."""
+    from newsmirror.frontmatter import _FLOW_BAD, _PLAIN_BAD_START, _YAML_WORDS
+
+    return not (
+        not s
+        or s[0] in _PLAIN_BAD_START
+        or s[0].isspace()
+        or s.lower() in _YAML_WORDS
+        or _OLD_PLAIN_BAD.search(s)
+        or (flow and _FLOW_BAD.search(s))
+    )
+
+
+def test_plain_ok_says_what_its_first_pattern_said() -> None:
+    for c in map(chr, range(0x10000)):
+        for s in (c, "a" + c, c + "a", "a" + c + "\n", "a" + c + "b", "a" + c + " b"):
+            for flow in (False, True):
+                assert plain_ok(s, flow=flow) == _old_plain_ok(s, flow), (s, flow)
+
+
+@SETTINGS
+@given(st.text(max_size=20))
+def test_plain_ok_says_what_its_first_pattern_said_generated(s: str) -> None:
+    for flow in (False, True):
+        assert plain_ok(s, flow=flow) == _old_plain_ok(s, flow)

@@ -73,7 +73,9 @@ _ESC_CHAR |= {"N": "\x85", "L": "\u2028", "P": "\u2029"}
 # Plain: the same conservative rules as postfile._plain_ok's checks before it asks
 # PyYAML (anything PyYAML could read as another type or another string is refused).
 _PLAIN_BAD_START = frozenset("-?:,[]{}#&*!|>'\"%@`=<~+.0123456789")
-_PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|: |:$| #|\s$")
+# (control characters; ": ", " #" and a last ":" or space are checked as strings: one
+# character class is searched much faster than an alternation)
+_PLAIN_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 _FLOW_BAD = re.compile(r"[,\[\]{}:?]")
 _YAML_WORDS = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
 
@@ -111,6 +113,10 @@ def _plain_ok(s: str, flow: bool) -> bool:
         not s
         or s[0] in _PLAIN_BAD_START
         or s[0].isspace()
+        or s[-1].isspace()
+        or s[-1] == ":"
+        or ": " in s
+        or " #" in s
         or s.lower() in _YAML_WORDS
         or _PLAIN_BAD.search(s)
         or (flow and _FLOW_BAD.search(s))
@@ -167,22 +173,31 @@ def read_block(block: str) -> Raw | None:
     """The values of a front-matter block (the text between the ``---`` lines,
     with its last newline) in exactly the layout newsmirror writes; None for
     anything else."""
-    checks = _CLEAN_CHECKS
+    values = read_values(block)
+    if values is None:
+        return None
+    return {k: v for k, v in zip(KEYS, values, strict=True) if v is not None}
+
+
+def read_values(block: str) -> list[Any] | None:
+    """``read_block``'s answer as a list in ``KEYS`` order, None for each key the
+    block does not have (no dictionary: ``reindex`` reads 100,000 of them)."""
+    plan = _CLEAN_PLAN
     m = _CLEAN.fullmatch(block)
     if m is None:
-        checks = _CHECKS
+        plan = _PLAN
         m = _LAYOUT.fullmatch(block)
         if m is None:
             return None
-    out: Raw = {}
-    for (key, check), v in zip(checks, m.groups(), strict=True):
-        if v is None:
-            continue
-        val = check(v) if check is not None else v
-        if val is None:
-            return None
-        out[key] = val
-    return out
+    values = list(m.groups())
+    for i, check in plan:
+        v = values[i]
+        if v is not None:
+            v = check(v)
+            if v is None:
+                return None
+            values[i] = v
+    return values
 
 
 def _int(v: str) -> int:
@@ -205,6 +220,10 @@ _CHECKS = tuple(
 _CLEAN_CHECKS = tuple(
     (k, None if shape == "dq" else c) for (k, c), (_, shape) in zip(_CHECKS, _KEYS, strict=True)
 )
+# (index, check) of the values that are checked, for each pattern
+_PLAN = tuple((i, c) for i, (_, c) in enumerate(_CHECKS) if c is not None)
+_CLEAN_PLAN = tuple((i, c) for i, (_, c) in enumerate(_CLEAN_CHECKS) if c is not None)
+KEYS = tuple(k for k, _ in _KEYS)  # the keys of the layout, in its order
 
 
 def split_post(text: str) -> tuple[Raw, str] | None:
@@ -241,4 +260,4 @@ def as_yaml(raw: Raw) -> dict[str, Any]:
 
 _TIME_KEYS = {k: True for k, shape in _KEYS if shape == "time"}
 
-__all__ = ["Raw", "as_yaml", "plain_ok", "read_block", "split_post"]
+__all__ = ["KEYS", "Raw", "as_yaml", "plain_ok", "read_block", "read_values", "split_post"]

@@ -2,11 +2,17 @@
 lxml or network modules until a post needs them) because ``reindex`` runs it in
 worker processes for a big mirror.
 
-A post in newsmirror's own layout is read by ``frontmatter.split_post`` and turned
+A post in newsmirror's own layout is read by ``frontmatter.read_values`` and turned
 straight into its row (its times are already in the stored form; the index keeps
 no text, so the HTML is not parsed). Anything else (a legacy or hand-edited post)
 goes through ``postfile.parse_post`` and PyYAML. Both give the same row for the
 same file: the tests hold them to it.
+
+A file is read as bytes: the front matter is found there (UTF-8 never hides an
+ASCII byte inside another character) and decoded alone, and the body is only
+searched for what could show a local image (decoding the whole post was about half
+of the work). A file with a carriage return, or a byte order mark, or anything
+else, is read as its text (``post_text``), as before.
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import ItemError
-from .frontmatter import Raw, read_block
+from .frontmatter import KEYS, read_values
 from .urls import fingerprint, guid_key
 
+# The content (the body) cannot show a local image without "/assets/" spelled out,
+# or an "<img" and entities. In bytes, "<img" spelled as re.I finds it in text
+# (which takes "İ" and "ı" for "i" too).
 _IMG = re.compile("<img", re.I)
+_IMG_BYTES = re.compile(b"<(?:[iI]|\xc4[\xb0\xb1])[mM][gG]")
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_TIME_KEYS = ("date", "fetched", "first_seen", "changed", "updated", "deleted")
 
 # (article row in store.ARTICLE_COLUMNS order, content HTML when it shows local
 # images else "", changed-else-fetched as stored: when its images were indexed)
@@ -36,6 +45,11 @@ RevisionRow = tuple[str, int, str, str, str, str]  # key, revision, hash, title,
 def read_post_text(path: str, dir_fd: int | None = None) -> str:
     """The file's text as ``Path.read_text(encoding="utf-8")`` gives it (universal
     newlines), with plain reads (``path`` relative to ``dir_fd`` when given)."""
+    return post_text(read_post_bytes(path, dir_fd))
+
+
+def read_post_bytes(path: str, dir_fd: int | None = None) -> bytes:
+    """The file's bytes, in one read for a post of the usual size."""
     fd = os.open(path, os.O_RDONLY, dir_fd=dir_fd)
     try:
         data = os.read(fd, 1 << 16)
@@ -46,6 +60,11 @@ def read_post_text(path: str, dir_fd: int | None = None) -> str:
             data = b"".join(chunks)
     finally:
         os.close(fd)
+    return data
+
+
+def post_text(data: bytes) -> str:
+    """A file's text from its bytes, as ``Path.read_text(encoding="utf-8")`` gives it."""
     text = data.decode("utf-8")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -71,51 +90,126 @@ def fast_row(text: str, rel: str) -> PostRow | None:
     end = text.find("\n---\n", 3)  # as split_post, without copying the body
     if end < 0:
         return None
-    fm = read_block(text[4 : end + 1])
-    if fm is None:
+    values = read_values(text[4 : end + 1])
+    if values is None:
         return None
-    for k in _TIME_KEYS:  # ts() writes years before 1000 unpadded: leave those to slow_row
-        v = fm.get(k)
-        if v is not None and v[0] == "0":
-            return None
-    return _row(fm, text, end + 5, rel)
+    row = _row(values, rel)
+    if row is None:
+        return None
+    start = end + 5
+    content = _content(text[start:], values[-1] is True) if may_show_images(text, start) else ""
+    return row, content, row[12] or row[10]
 
 
-def _row(fm: Raw, text: str, start: int, rel: str) -> PostRow:
-    """The row of front matter ``fm``; the body is ``text[start:]``."""
-    title, link, published, fetched = fm["title"], fm["from"], fm["date"], fm["fetched"]
-    source_name = fm["author"]
-    if not source_name:
-        cats = fm["categories"] or fm["tags"]
-        source_name = cats[0] if cats else ""
-    source, guid = fm.get("source", ""), fm.get("guid", "")
-    revision = fm.get("revision", 1)
-    changed = fm.get("changed")
-    row = (
-        fm.get("key") or link, guid, guid_key(guid, source), fingerprint(title, published),
-        source, source_name, title, link, published, fm.get("updated"), fetched,
-        fm.get("first_seen") or fetched, changed, fm.get("hash", ""),
-        "page" if fm.get("origin") == "page" else "feed", revision if revision >= 1 else 1, rel,
-        _json_list(fm.get("feed_categories", ())), _json_list(fm.get("authors", ())),
-        fm.get("deleted"), _json_list(fm.get("deletions", ())),
-    )  # fmt: skip
+def bytes_row(data: bytes, rel: str) -> PostRow | None:
+    """``fast_row`` of the file's text, from the file's bytes: only the front matter
+    is made text, and the body only when it may show a local image. None where
+    ``fast_row`` gives None, and for a file with a carriage return (its text is not
+    its bytes decoded).
+
+    The rest of the body is not decoded, so a byte there that is not UTF-8 does not
+    keep the post out of the index (no value of its row comes from there); whatever
+    reads the body says so (the site build warns, naming the file and the cause).
+    Bad bytes in the front matter, or in a body that may show images, still give
+    UnicodeDecodeError, as reading the whole text did."""
+    if not data.startswith(b"---\n") or b"\r" in data:
+        return None
+    end = data.find(b"\n---\n", 3)  # the same place: UTF-8 never hides an ASCII byte
+    if end < 0:
+        return None
+    values = read_values(_decode(data, 4, end + 1))
+    if values is None:
+        return None
+    row = _row(values, rel)
+    if row is None:
+        return None
+    start = end + 5
     content = ""
-    if _may_show_images(text, start):
-        from .assets import local_images
-        from .postfile import body_content
-
-        content, _ = body_content(text[start:], liquid=fm.get("liquid_escaped") is True)
-        if not local_images(content):
-            content = ""
-    return row, content, changed or fetched
+    if may_show_images_in(data, start):
+        content = _content(_decode(data, start, len(data)), values[-1] is True)
+    return row, content, row[12] or row[10]
 
 
-def _may_show_images(text: str, start: int) -> bool:
+def _decode(data: bytes, start: int, stop: int) -> str:
+    """The text of ``data[start:stop]`` (a cut between characters); UnicodeDecodeError
+    said with the position in the whole file, as decoding the file says it."""
+    try:
+        return data[start:stop].decode("utf-8")
+    except UnicodeDecodeError:
+        data.decode("utf-8")
+        raise
+
+
+def may_show_images(text: str, start: int) -> bool:
     """False only when the content (``text[start:]``) cannot show a local image (its
     ``src`` would need ``/assets/`` spelled out, or written with entities)."""
     return text.find("/assets/", start) >= 0 or (
         text.find("&", start) >= 0 and _IMG.search(text, start) is not None
     )
+
+
+def may_show_images_in(data: bytes, start: int) -> bool:
+    """``may_show_images`` of the text of ``data`` from byte ``start`` (True whenever
+    that is)."""
+    return data.find(b"/assets/", start) >= 0 or (
+        data.find(b"&", start) >= 0 and _IMG_BYTES.search(data, start) is not None
+    )
+
+
+# The order of frontmatter.read_values's answer, as _row unpacks it.
+assert KEYS == (
+    "layout", "title", "date", "author", "from", "tags", "comments", "categories", "source",
+    "guid", "key", "hash", "fetched", "origin", "revision", "first_seen", "changed", "updated",
+    "feed_categories", "authors", "deleted", "deletions", "liquid_escaped",
+)  # fmt: skip
+
+
+def _row(values: list[Any], rel: str) -> tuple[Any, ...] | None:
+    """The article row of a post whose front matter ``read_values`` read; None when
+    a time has a year before 1000 (``ts()`` writes those unpadded: left to slow_row)."""
+    (_, title, published, source_name, link, tags, _, cats, source, guid, key, digest, fetched,
+     origin, revision, first_seen, changed, updated, feed_cats, authors, deleted, deletions,
+     _) = values  # fmt: skip
+    if (
+        published[0] == "0"
+        or fetched[0] == "0"
+        or (first_seen is not None and first_seen[0] == "0")
+        or (changed is not None and changed[0] == "0")
+        or (updated is not None and updated[0] == "0")
+        or (deleted is not None and deleted[0] == "0")
+    ):
+        return None
+    if not source_name:
+        cats = cats or tags
+        source_name = cats[0] if cats else ""
+    if source is None:
+        source = ""
+    if guid is None:
+        guid = ""
+    # Equal texts as one object (the key, GUID and link are mostly one URL): the row
+    # goes back to the main process pickled, and pickle sends an object once.
+    if not key or key == link:
+        key = link
+    if guid == link:
+        guid = link
+    return (
+        key, guid, guid_key(guid, source), fingerprint(title, published),
+        source, source_name, title, link, published, updated, fetched,
+        first_seen or fetched, changed, "" if digest is None else digest,
+        "page" if origin == "page" else "feed",
+        revision if revision is not None and revision >= 1 else 1, rel,
+        _json_list(feed_cats or ()), _json_list(authors or ()),
+        deleted, _json_list(deletions or ()),
+    )  # fmt: skip
+
+
+def _content(body: str, liquid: bool) -> str:
+    """The content HTML of a post's body when it shows local images, else ""."""
+    from .assets import local_images
+    from .postfile import body_content
+
+    content, _ = body_content(body, liquid=liquid)
+    return content if local_images(content) else ""
 
 
 def slow_row(text: str, rel: str) -> PostRow:
@@ -137,9 +231,22 @@ def post_row(text: str, rel: str) -> PostRow:
     return fast_row(text, rel) or slow_row(text, rel)
 
 
+def file_post_row(data: bytes, rel: str) -> PostRow:
+    """``post_row`` of a file's text, from its bytes (the text made only when needed)."""
+    return bytes_row(data, rel) or post_row(post_text(data), rel)
+
+
 def revision_row(text: str, rel: str) -> RevisionRow:
     """(key, revision, hash, title, stored, path) of a kept version's file."""
-    r = post_row(text, rel)[0]
+    return _revision(post_row(text, rel)[0], rel)
+
+
+def file_revision_row(data: bytes, rel: str) -> RevisionRow:
+    """``revision_row`` of a file's text, from its bytes."""
+    return _revision(file_post_row(data, rel)[0], rel)
+
+
+def _revision(r: tuple[Any, ...], rel: str) -> RevisionRow:
     return (r[0], r[15], r[13], r[6], r[12] or r[11] or r[10], rel)
 
 
@@ -149,7 +256,7 @@ def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
     its row (``post_row`` for ``kind`` "post", ``revision_row`` for "revision"), or
     the string "path: cause" when the file cannot be read. Runs in ``reindex``'s
     worker processes."""
-    make = post_row if kind == "post" else revision_row
+    make = file_post_row if kind == "post" else file_revision_row
     out: list[Any] = []
     with gc_paused():
         _read_into(out, make, files, top)
@@ -171,7 +278,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _read_into(
-    out: list[Any], make: Callable[[str, str], Any], files: list[Any], top: str | None
+    out: list[Any], make: Callable[[bytes, str], Any], files: list[Any], top: str | None
 ) -> None:
     folder, dir_fd = "", -1  # files are opened relative to their folder (fewer lookups)
     try:
@@ -185,17 +292,14 @@ def _read_into(
                     folder, dir_fd = "", -1
                     dir_fd = os.open(head or os.sep, os.O_RDONLY | _O_DIRECTORY)
                     folder = head
-                text = read_post_text(name, dir_fd)
+                data = read_post_bytes(name, dir_fd)
             except OSError as e:
                 if e.filename in (name, head):  # said as opening the file by its path says it
                     e = OSError(e.errno, e.strerror, path)
                 out.append(f"{rel}: {e}")
                 continue
-            except UnicodeDecodeError as e:
-                out.append(f"{rel}: {e}")
-                continue
             try:
-                out.append(make(text, rel))
+                out.append(make(data, rel))
             except (ItemError, UnicodeDecodeError, OSError) as e:
                 out.append(f"{rel}: {e}")
     finally:

@@ -95,13 +95,16 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # compiled once: reindex asks per post
+
+
 def guid_key(guid: str, source: str) -> str:
     """The second key. A GUID that looks globally unique (URL, URN, tag:) is
     used as is; a bare one (``12345``) is only unique within its feed."""
     g = guid.strip()
     if not g:
         return ""
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", g):
+    if _SCHEME.match(g):
         return g
     return f"{source}:{g}"
 
