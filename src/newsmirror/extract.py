@@ -32,7 +32,14 @@ from datetime import datetime
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import (
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+    document_fromstring,
+)
 
 from .charset import decode
 from .clean import clean_title, html_to_text, validate_selector
@@ -58,6 +65,13 @@ class Extracted:
 # ---------------------------------------------------------------- parsing
 
 _PARSER = HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+# Element classes chosen in C (as in clean): lxml.html's lookup is a Python call for every
+# element object made, only to give form controls classes of their own, unused here.
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 # A stray </body> or </html> mid-page makes libxml2 put the rest of the page outside <body>.
 _STRAY_END = re.compile(r"</(?:body|html)\s*>", re.I)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -143,17 +157,28 @@ def _paragraph_scores(work: HtmlElement) -> Counter[HtmlElement]:
     """Score of each block's own text (text nodes belong to their nearest block element)."""
     chars: Counter[HtmlElement] = Counter()
     punct: Counter[HtmlElement] = Counter()
-    for el in work.iter():
-        if not isinstance(el.tag, str):
+    # One walk, in document order (an element's text, then its tail, then its children's),
+    # keeping for each open element its block and whether it is inside a link.
+    stack: list[tuple[HtmlElement, bool]] = []  # (block, in a link) of the open elements
+    for event, el in etree.iterwalk(work, events=("start", "end")):  # (comments: none)
+        if event == "end":
+            stack.pop()
             continue
-        for owner, text in ((el, el.text), (el.getparent(), el.tail)):
-            if owner is None or not text or not text.strip():
-                continue
-            if owner.tag == "a" or any(a.tag == "a" for a in owner.iterancestors("a")):
-                continue  # link text is not prose
-            block = _block_of(owner)
-            chars[block] += len(_norm(text))
-            punct[block] += sum(1 for ch in text if ch in _PUNCT)
+        tag = el.tag
+        if stack:  # the tail belongs to the parent (the root's tail to no one)
+            parent = stack[-1]
+            mine = (el if tag in _BLOCK else parent[0], parent[1] or tag == "a")
+            owned = ((mine, el.text), (parent, el.tail))
+        else:
+            mine = (el, tag == "a")
+            owned = ((mine, el.text),)
+        stack.append(mine)
+        if not isinstance(tag, str):
+            continue
+        for (block, linked), text in owned:
+            if text and not linked and text.strip():  # (link text is not prose)
+                chars[block] += len(_norm(text))
+                punct[block] += sum(text.count(ch) for ch in _PUNCT)
     return Counter({b: 1 + punct[b] + min(n / 100, 3) for b, n in chars.items() if n >= _MIN_PARA})
 
 
