@@ -59,11 +59,14 @@ __all__ = [
     "CHROME_PASSES",
     "CONVERSIONS",
     "CleanOptions",
+    "clean_fragment",
     "clean_html",
     "clean_title",
     "convert_text",
     "drop_tracking_pixels",
+    "fragment_text",
     "html_to_text",
+    "parse_fragment",
     "validate_selector",
 ]
 
@@ -340,10 +343,20 @@ def _convert_tree(root: HtmlElement, convert: str) -> None:
 
 def clean_html(html: str, opts: CleanOptions) -> str:
     """The article HTML made safe and tidy (see the module docstring); "" when empty."""
+    return _clean(html, None, opts)
+
+
+def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
+    """:func:`clean_html` of a fragment already parsed by :func:`parse_fragment` (the
+    same result; ``root`` is changed in place and must not be used again)."""
+    return _clean("", root, opts)
+
+
+def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
     try:
-        root = _parse(html)
+        root = _parse(html) if html else parsed
         if root is None:
             return ""
         _fix_images(root, opts.base_url)
@@ -375,9 +388,18 @@ SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
 _HWS = re.compile(r"[^\S\n]+")
 
 
+def parse_fragment(html: str) -> HtmlElement | None:
+    """The fragment as :func:`clean_html` and :func:`html_to_text` parse it (None: blank)."""
+    return _parse(html)
+
+
 def html_to_text(html: str) -> str:
     """Plain text: blocks and <br> on their own lines, whitespace collapsed, entities decoded."""
-    root = _parse(html)
+    return fragment_text(_parse(html))
+
+
+def fragment_text(root: HtmlElement | None) -> str:
+    """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
     if root is None:
         return ""
     parts: list[str] = []

@@ -42,13 +42,13 @@ from lxml.html import (
 )
 
 from .charset import decode
-from .clean import clean_title, html_to_text, validate_selector
+from .clean import clean_title, fragment_text, html_to_text, parse_fragment, validate_selector
 from .dates import parse_date
 from .errors import ItemError
 from .procpool import ExtractPool
 from .sanitize import tag_set
 
-__all__ = ["ExtractPool", "Extracted", "extract_page", "is_summary"]
+__all__ = ["ExtractPool", "Extracted", "extract_page", "extract_parsed", "is_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,10 @@ _MIN_TEXT = 30  # characters of prose below which the density result is not trus
 
 
 def _is_comment_box(el: HtmlElement) -> bool:
-    names = _NAME_SPLIT.split(f"{el.get('id') or ''} {el.get('class') or ''}".lower())
+    joined = f"{el.get('id') or ''} {el.get('class') or ''}".lower()
+    if "comment" not in joined and "disqus" not in joined and "replies" not in joined:
+        return False  # (every name of _COMMENT_NAMES holds one of these)
+    names = _NAME_SPLIT.split(joined)
     return bool(_COMMENT_NAMES.intersection(names)) and el.find(".//h1") is None
 
 
@@ -353,6 +356,23 @@ def extract_page(
     remove_selectors: tuple[str, ...] = (),
 ) -> Extracted:
     """The main content and metadata of an article page (see the module docstring)."""
+    return extract_parsed(
+        body, url=url, header_charset=header_charset, content_selector=content_selector,
+        remove_selectors=remove_selectors,
+    )[0]  # fmt: skip
+
+
+def extract_parsed(
+    body: bytes,
+    *,
+    url: str,
+    header_charset: str = "",
+    content_selector: str = "",
+    remove_selectors: tuple[str, ...] = (),
+) -> tuple[Extracted, HtmlElement | None]:
+    """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean.parse_fragment`
+    parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment`
+    to clean without parsing it again."""
     try:
         text, _ = decode(body, header_charset=header_charset, kind="html")
         root = _parse_page(text)
@@ -371,7 +391,8 @@ def extract_page(
         if content is not None:
             content.tail = None
             html = etree.tostring(content, encoding="unicode", method="html")
-        plain = html_to_text(html)
+        fragment = parse_fragment(html)
+        plain = fragment_text(fragment)
     except ItemError as e:
         raise e.with_context(url=url) from None
     except Exception as e:  # a parser or extractor bug must cost one item, not the run
@@ -381,7 +402,7 @@ def extract_page(
         tried = "content_selector, " if content_selector else ""
         msg = f"no article text found ({tried}density and trafilatura found nothing)"
         raise ItemError(msg, url=url, reason="fulltext_failed")
-    return Extracted(html, plain, title, author, published, image, method)
+    return Extracted(html, plain, title, author, published, image, method), fragment
 
 
 def _generic(root: HtmlElement, url: str) -> tuple[HtmlElement | None, str]:
