@@ -386,6 +386,7 @@ BLOCK_TAGS = tag_set(
 )
 SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
 _HWS = re.compile(r"[^\S\n]+")
+_START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
 
 
 def parse_fragment(html: str) -> HtmlElement | None:
@@ -403,34 +404,33 @@ def fragment_text(root: HtmlElement | None) -> str:
     if root is None:
         return ""
     parts: list[str] = []
+    append = parts.append
     in_pre = 0  # newlines of the source are line breaks only inside <pre>
-
-    def add(text: str) -> None:
-        if in_pre:
-            parts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
-        else:
-            parts.append(text.replace("\r", " ").replace("\n", " "))
-
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
-        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = el.tag  # (iterwalk reports no comments or processing instructions)
         if event == "start":
             if tag in SKIP_TEXT_TAGS:
                 walker.skip_subtree()
                 continue
-            if tag in BLOCK_TAGS or tag == "br":
-                parts.append("\n")
-            elif tag in ("td", "th"):
-                parts.append(" ")
-            in_pre += tag == "pre"
-            if tag and el.text:
-                add(el.text)
+            if tag in _START_MARKS:
+                append(_START_MARKS[tag])
+            if tag == "pre":
+                in_pre += 1
+            text = el.text if isinstance(tag, str) else None
         else:
             if tag in BLOCK_TAGS:
-                parts.append("\n")
-            in_pre -= tag == "pre"
-            if el.tail and el is not root:
-                add(el.tail)
+                append("\n")
+            if tag == "pre":
+                in_pre -= 1
+            text = el.tail if el is not root else None
+        if text:
+            if "\r" in text or "\n" in text:
+                if in_pre:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                else:
+                    text = text.replace("\r", " ").replace("\n", " ")
+            append(text)
     # (_HWS never matches a newline: one pass over the whole text collapses every line)
     lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
     return "\n".join(line for line in lines if line)
