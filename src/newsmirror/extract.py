@@ -121,6 +121,7 @@ _BOILERPLATE_TAGS = ("nav", "aside", "footer", "select", "button", "textarea", "
 _COMMENT_NAMES = frozenset({"comment", "comments", "commentlist", "disqus", "replies"})
 _NAME_SPLIT = re.compile(r"[\s_-]+")
 _PUNCT = frozenset('，。！？；、,.!?;“”"')  # colons: they fill date and label lines too
+_PUNCT_CHAR = re.compile("[" + re.escape("".join(sorted(_PUNCT))) + "]")
 SHARES = (1.0, 0.5)
 _MIN_PARA = 15  # characters: shorter text blocks are menu items, labels, counters
 _MIN_TEXT = 30  # characters of prose below which the density result is not trusted
@@ -163,25 +164,28 @@ def _paragraph_scores(work: HtmlElement) -> Counter[HtmlElement]:
     # One walk, in document order (an element's text, then its tail, then its children's),
     # keeping for each open element its block and whether it is inside a link.
     stack: list[tuple[HtmlElement, bool]] = []  # (block, in a link) of the open elements
+    push, pop, count = stack.append, stack.pop, _PUNCT_CHAR.findall
     for event, el in etree.iterwalk(work, events=("start", "end")):  # (comments: none)
         if event == "end":
-            stack.pop()
+            pop()
             continue
         tag = el.tag
         if stack:  # the tail belongs to the parent (the root's tail to no one)
             parent = stack[-1]
             mine = (el if tag in _BLOCK else parent[0], parent[1] or tag == "a")
-            owned = ((mine, el.text), (parent, el.tail))
+            tail = el.tail
         else:
-            mine = (el, tag == "a")
-            owned = ((mine, el.text),)
-        stack.append(mine)
+            parent, mine, tail = None, (el, tag == "a"), None
+        push(mine)
         if not isinstance(tag, str):
             continue
-        for (block, linked), text in owned:
-            if text and not linked and text.strip():  # (link text is not prose)
-                chars[block] += len(_norm(text))
-                punct[block] += sum(text.count(ch) for ch in _PUNCT)
+        text = el.text
+        if text and not mine[1] and text.strip():  # (link text is not prose)
+            chars[mine[0]] += len(_norm(text))
+            punct[mine[0]] += len(count(text))
+        if tail and not parent[1] and tail.strip():  # type: ignore[index]
+            chars[parent[0]] += len(_norm(tail))  # type: ignore[index]
+            punct[parent[0]] += len(count(tail))  # type: ignore[index]
     return Counter({b: 1 + punct[b] + min(n / 100, 3) for b, n in chars.items() if n >= _MIN_PARA})
 
 
