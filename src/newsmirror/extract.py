@@ -152,9 +152,12 @@ def _block_of(el: HtmlElement) -> HtmlElement:
     return el
 
 
-def _link_density(el: HtmlElement) -> float:
+def _link_density(el: HtmlElement, chars: int | None = None) -> float:
+    """Link text / all text (non-space characters; ``chars``: the latter, when known)."""
     linked = sum(len(_norm(a.text_content())) for a in el.iter("a"))
-    return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
+    if chars is None:
+        chars = len(_norm(el.text_content()))
+    return min(linked / (chars or 1), 1.0)
 
 
 def _paragraph_scores(work: HtmlElement) -> Counter[HtmlElement]:
@@ -229,15 +232,23 @@ def _density_candidate(work: HtmlElement) -> HtmlElement | None:
 
 def _prune(el: HtmlElement) -> None:
     """Remove link lists and empty boxes from the chosen container."""
+    gone: set[HtmlElement] = set()  # dropped here, and what they hold (nothing to decide)
     for child in list(el.iter()):
-        if child is el or child.getparent() is None or child.tag not in _BLOCK:
+        if child is el or (parent := child.getparent()) is None:
+            continue
+        if parent in gone:
+            gone.add(child)
+            continue
+        if child.tag not in _BLOCK:
             continue
         text = _norm(child.text_content())
         if not text:
             if child.find(".//img") is None:
                 _drop(child)
-        elif len(text) < 400 and _link_density(child) > 0.6:
+                gone.add(child)
+        elif len(text) < 400 and _link_density(child, len(text)) > 0.6:
             _drop(child)
+            gone.add(child)
 
 
 def density_extract(root: HtmlElement) -> HtmlElement | None:
