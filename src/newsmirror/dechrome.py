@@ -176,8 +176,8 @@ def _measure(
     taken as the article's own."""
     kinds: dict[HtmlElement, tuple[int, str]] = {}
     for a in root.iter("a"):
-        if a.get("href") is not None:
-            kind, lsite = _link_kind(a.get("href", ""))
+        if (href := a.get("href")) is not None:
+            kind, lsite = _link_kind(href)
             if kind & ARTICLE and _URL_TEXT.match(a.text_content().strip()):
                 kind = 0  # a bare URL shown as the text is a reference, not a teaser
             kinds[a] = kind, lsite
@@ -201,7 +201,7 @@ def _measure(
             acc = [*zero]
             it = il = 0
         else:
-            text = own.get(el, 0) + (_chars(el.text) if el.text else 0)
+            text = own.get(el, 0) + _chars(el.text)
             pair = inl.get(el)
             it, il = (pair[0] + text, pair[1]) if pair else (text, 0)
             acc = sums.get(el) or [*zero]
@@ -243,6 +243,7 @@ def _measure(
 # ------------------------------------------------------------------ hints and labels
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _HINT_ATTRS = tag_set("class id role data-e2e data-component data-testid aria-labelledby")
 _TAG_HINTS = {"nav": "related", "form": "newsletter"}  # never article text
 _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -258,16 +259,18 @@ _ANY_HINT = re.compile("|".join(p.pattern for _, p in _HINTS))
 
 def _hint(el: HtmlElement) -> str | None:
     """The chrome kind an element's names suggest (class, id, data-*/ARIA names)."""
+    if not el.keys():  # (most elements have no attributes)
+        return None
     values = [
         v if k in _HINT_ATTRS else k[5:]
-        for k, v in el.attrib.items()
+        for k, v in el.items()
         if k in _HINT_ATTRS or k.startswith("data-")
     ]
     if not values:
         return None
     raw = " ".join(values)
     joined = raw.lower()
-    words = " " + " ".join(re.split(r"[^a-z0-9]+", _CAMEL.sub(" ", raw).lower())) + " "
+    words = " " + " ".join(_NON_ALNUM.split(_CAMEL.sub(" ", raw).lower())) + " "
     if not (_ANY_HINT.search(joined) or _ANY_HINT.search(words)):
         return None
     for kind, pattern in _HINTS:
@@ -485,15 +488,16 @@ def chrome_blocks(root: HtmlElement, *, site: str | None = None) -> list[ChromeB
     order = {el: i for i, el in enumerate(root.iter())}
     ids: dict[str, HtmlElement] = {}
     for el in order:
-        if not isinstance(el.tag, str) or el is root:
+        tag = el.tag
+        if not isinstance(tag, str) or el is root:
             continue
-        if el.get("id"):
-            ids.setdefault(el.get("id", ""), el)
-        if el.tag == "img" and _AD_IMAGE.search(el.get("src", "")):
+        if ident := el.get("id"):
+            ids.setdefault(ident, el)
+        if tag == "img" and _AD_IMAGE.search(el.get("src", "")):
             found.setdefault(el, "ad-image")
-        if el.tag not in BLOCK_TAGS:
+        if tag not in BLOCK_TAGS:
             continue
-        kind = _hint(el) or _TAG_HINTS.get(el.tag)
+        kind = _hint(el) or _TAG_HINTS.get(tag)
         if kind and judge.by_hint(el, kind) and judge.safe(el):
             found.setdefault(el, "hint:" + kind)
         elif (why := judge.by_content(el)) and judge.safe(el):
