@@ -101,7 +101,7 @@ def _drop(el: HtmlElement) -> None:
 
 
 def _without_junk(el: HtmlElement, tags: tuple[str, ...] = ()) -> HtmlElement:
-    for bad in el.xpath(" | ".join(f"descendant::{t}" for t in (*_JUNK_TAGS, *tags))):
+    for bad in list(el.iterdescendants(*_JUNK_TAGS, *tags)):  # (document order)
         _drop(bad)
     return el
 
@@ -217,7 +217,18 @@ def _density_candidate(work: HtmlElement) -> HtmlElement | None:
     def alike(a: HtmlElement, b: HtmlElement) -> bool:  # same kind of box, or a paragraph
         return (a.tag, a.get("class")) == (b.tag, b.get("class")) or count[b] == 1
 
-    best = node = max(scores.most_common(8), key=lambda kv: kv[1] * (1 - _link_density(kv[0])))[0]
+    link_chars: dict[HtmlElement, int] = {}  # (the candidates share links: each measured once)
+
+    def link_density(el: HtmlElement) -> float:  # = _link_density(el)
+        linked = 0
+        for a in el.iter("a"):
+            n = link_chars.get(a)
+            if n is None:
+                n = link_chars[a] = len(_norm(a.text_content()))
+            linked += n
+        return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
+
+    best = node = max(scores.most_common(8), key=lambda kv: kv[1] * (1 - link_density(kv[0])))[0]
     while (parent := node.getparent()) is not None and parent.tag != "body":
         least = 0.3 * mass[node]
         siblings = [s for s in parent if s is not node and mass[s] >= least and alike(node, s)]
