@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,10 +136,16 @@ def _is_comment_box(el: HtmlElement) -> bool:
     return bool(_COMMENT_NAMES.intersection(names)) and el.find(".//h1") is None
 
 
-def _visible_tree(root: HtmlElement) -> HtmlElement:
-    """A copy of the page body without scripts, navigation, forms, comments, hidden boxes."""
+def _visible_tree(root: HtmlElement, *, consume: bool = False) -> HtmlElement:
+    """A copy of the page body without scripts, navigation, forms, comments, hidden boxes
+    (``consume``: the body itself, taken out of the page, which is left without it)."""
     body = root.find("body")
-    work = _without_junk(copy.deepcopy(body if body is not None else root), _BOILERPLATE_TAGS)
+    if consume and body is not None and (html := body.getparent()) is not None:
+        html.remove(body)  # (its tail goes with it, as with a copy)
+        work = body
+    else:
+        work = copy.deepcopy(body if body is not None else root)
+    work = _without_junk(work, _BOILERPLATE_TAGS)
     for el in work.xpath("descendant::*[@style or @hidden or @id or @class]"):
         style = (el.get("style") or "").replace(" ", "").lower()
         if "display:none" in style or el.get("hidden") is not None or _is_comment_box(el):
@@ -262,9 +269,10 @@ def _prune(el: HtmlElement) -> None:
             gone.add(child)
 
 
-def density_extract(root: HtmlElement) -> HtmlElement | None:
-    """The main-content element of a page by text density (a pruned copy), or None."""
-    best = _density_candidate(_visible_tree(root))
+def density_extract(root: HtmlElement, *, consume: bool = False) -> HtmlElement | None:
+    """The main-content element of a page by text density (a pruned copy), or None.
+    ``consume``: work on the page's own body (no copy); the page loses its body."""
+    best = _density_candidate(_visible_tree(root, consume=consume))
     if best is None:
         return None
     _prune(best)
@@ -410,7 +418,16 @@ def extract_parsed(
         content = _selected(root, content_selector) if content_selector else None
         method = "selector"
         if content is None:
-            content, method = _generic(root, url)
+
+            def pristine() -> HtmlElement:  # the page as it was before density took its body
+                again = _parse_page(text)
+                for selector in remove_selectors:
+                    for el in _select(again, selector):
+                        if el is not again:
+                            _drop(el)
+                return again
+
+            content, method = _generic(root, url, pristine)
         if content is not None and method != "selector":
             _trim(content, titles)
         html = ""
@@ -431,13 +448,17 @@ def extract_parsed(
     return Extracted(html, plain, title, author, published, image, method), fragment
 
 
-def _generic(root: HtmlElement, url: str) -> tuple[HtmlElement | None, str]:
-    """Density first; trafilatura when density finds too little prose."""
-    dense = density_extract(root)
+def _generic(
+    root: HtmlElement, url: str, pristine: Callable[[], HtmlElement]
+) -> tuple[HtmlElement | None, str]:
+    """Density first (it takes the body out of ``root``); trafilatura, on the page as
+    ``pristine`` makes it again (a parse is cheaper than copying every page for the rare
+    fallback), when density finds too little prose."""
+    dense = density_extract(root, consume=True)
     dense_len = len(_norm(dense.text_content())) if dense is not None else 0
     if dense is not None and dense_len >= _MIN_TEXT:
         return dense, "density"
-    traf = _trafilatura(root, url)
+    traf = _trafilatura(pristine(), url)
     if traf is not None:
         _prune(traf)
         traf_len = len(_norm(traf.text_content()))
