@@ -224,8 +224,11 @@ def _fix_images(root: HtmlElement, base_url: str) -> None:
             ns.drop_tree()
 
 
+_LINKED = etree.XPath("descendant-or-self::*[@href or @src]")
+
+
 def _absolutize(root: HtmlElement, base_url: str) -> None:
-    for el in root.iter():
+    for el in _LINKED(root):  # (document order; elements without either have nothing to do)
         for attr in ("href", "src"):
             value = el.get(attr)
             if value is None or (el.tag == "img" and attr == "src"):
