@@ -106,7 +106,7 @@ def _parse(html: str) -> HtmlElement | None:
         return None
     html = _DOC_TAGS.sub("", html)
     doc = document_fromstring(f"<html><body>{html}", parser=_PARSER)
-    body = doc.find("body")
+    body = next(doc.iterchildren("body"), None)  # (= doc.find("body"), without ElementPath)
     if body is None:
         body = doc.makeelement("body", {})
         doc.append(body)
