@@ -79,8 +79,24 @@ _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\ufff
 _JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
 
 
-def _parse_page(text: str) -> HtmlElement:
-    text = _STRAY_END.sub("", _BAD_CHARS.sub("", text))
+# The bytes that UTF-8 decodes to _BAD_CHARS: ASCII controls, and U+FFFE / U+FFFF (a UTF-8
+# decoder, strict or replacing, never makes a surrogate, nor takes an ASCII byte into a
+# replaced sequence).
+_BAD_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_BAD_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _utf8_has_bad_chars(body: bytes) -> bool:
+    """False when ``body`` decoded as UTF-8 (with or without replacement) has no character
+    of ``_BAD_CHARS``: a scan of the bytes, three times faster than the regex on the text."""
+    return len(body.translate(None, _BAD_ASCII)) != len(body) or any(
+        seq in body for seq in _BAD_UTF8
+    )
+
+
+def _parse_page(text: str, *, clean: bool = False) -> HtmlElement:
+    """The page parsed (``clean``: ``text`` is known to hold no ``_BAD_CHARS``)."""
+    text = _STRAY_END.sub("", text if clean else _BAD_CHARS.sub("", text))
     if not text.strip():
         raise ItemError("page is empty", reason="fulltext_failed")
     try:
@@ -408,8 +424,8 @@ def extract_parsed(
     parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment`
     to clean without parsing it again."""
     try:
-        text, _ = decode(body, header_charset=header_charset, kind="html")
-        root = _parse_page(text)
+        text, used = decode(body, header_charset=header_charset, kind="html")
+        root = _parse_page(text, clean=used == "utf-8" and not _utf8_has_bad_chars(body))
         for selector in remove_selectors:
             for el in _select(root, selector):
                 if el is not root:
@@ -420,7 +436,7 @@ def extract_parsed(
         if content is None:
 
             def pristine() -> HtmlElement:  # the page as it was before density took its body
-                again = _parse_page(text)
+                again = _parse_page(text)  # (rare: the slower check will do)
                 for selector in remove_selectors:
                     for el in _select(again, selector):
                         if el is not again:
