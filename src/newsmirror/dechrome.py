@@ -201,7 +201,8 @@ def _measure(
             acc = [*zero]
             it = il = 0
         else:
-            text = own.get(el, 0) + _chars(el.text)
+            own_text = el.text
+            text = own.get(el, 0) + (len("".join(own_text.split())) if own_text else 0)
             pair = inl.get(el)
             it, il = (pair[0] + text, pair[1]) if pair else (text, 0)
             acc = sums.get(el) or [*zero]
@@ -228,7 +229,7 @@ def _measure(
             continue
         tail = el.tail
         if tail:
-            own[parent] = own.get(parent, 0) + _chars(tail)
+            own[parent] = own.get(parent, 0) + len("".join(tail.split()))  # (_chars)
         total = sums.get(parent)
         if total is None:
             sums[parent] = [*acc]
@@ -330,9 +331,15 @@ class _Judge:
         self.stats, self.kinds, self.site = _measure(root, site)
         r = self.stats[root]
         self.limit = min(600, max(120, (r[T] - r[L]) // 2))
+        self._texts: dict[HtmlElement, str] = {}
 
     def text(self, el: HtmlElement) -> str:
-        return "".join(el.text_content().split())
+        """The element's text without whitespace (asked for more than once per element:
+        kept; the tree does not change while the judge works)."""
+        got = self._texts.get(el)
+        if got is None:
+            got = self._texts[el] = "".join(el.text_content().split())
+        return got
 
     def safe(self, el: HtmlElement) -> bool:
         """Never the root, a block with prose (a paragraph, or two sentence blocks), or
