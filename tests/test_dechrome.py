@@ -17,9 +17,11 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newsmirror import clean
+from newsmirror import clean, dechrome
 from newsmirror.clean import BLOCK_TAGS, CleanOptions, clean_html, drop_tracking_pixels
 from newsmirror.dechrome import chrome_blocks, remove_chrome, site_of
 
@@ -442,3 +444,34 @@ def test_idempotent_and_tails_kept() -> None:
     root = tree(f'{PROSE}<div class="ad-slot"></div>（完）')
     remove_chrome(root)
     assert root.text_content().endswith("（完）")
+
+
+# ------------------------------------------------------------------ case folding
+
+_FOLD_ALPHABET = "aAiIkKsSxX.:/?&=-_ #0123456789\u0130\u0131\u017f\u212a\u00df\u1e9e\u00e9\u4e2d"
+
+
+@given(st.text(alphabet=_FOLD_ALPHABET, max_size=30), st.sampled_from(
+    ["facebook.com/sharer", "X.com/intent", "LINE.me/R/msg", "mailto:?", "/TAGS/", "/Author/",
+     "a.JPG", "Embed", "?Q=", "/categories.", "reddit.com/submit", "t.me/share"]
+))
+@settings(max_examples=400, deadline=None)
+def test_folded_patterns_match_as_the_case_insensitive_ones(noise: str, word: str) -> None:
+    """_link_kind's folded, case-sensitive patterns agree with the re.I ones on any text
+    (ſ, ı, İ and the Kelvin sign match s, i and k under re.I)."""
+    for text in (noise + word, word + noise, noise, noise[:3] + word.upper() + noise[3:]):
+        folded = dechrome._fold(text)
+        for plain, fast in (
+            (dechrome._SHARE_URL, dechrome._SHARE_FOLDED),
+            (dechrome._PERSON, dechrome._PERSON_FOLDED),
+            (dechrome._TAXONOMY, dechrome._TAXONOMY_FOLDED),
+            (dechrome._NOT_ARTICLE, dechrome._NOT_ARTICLE_FOLDED),
+        ):
+            assert bool(plain.search(text)) == bool(fast.search(folded)), (text, plain.pattern)
+        shared = bool(dechrome._SHARE_URL.search(text))
+        assert not shared or any(w in folded for w in dechrome._SHARE_WORDS), text
+
+
+def test_fold_maps_the_special_letters() -> None:
+    assert dechrome._fold("FACEBOOK.\u0130\u0131\u017f\u212a") == "facebook.iisk"
+    assert dechrome._link_kind("https://www.facebook.com/\u017fharer.php?u=1")[0] == dechrome.SHARE

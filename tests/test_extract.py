@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml.html import fragment_fromstring
 
+from newsmirror import extract
 from newsmirror.clean import html_to_text
 from newsmirror.errors import ItemError
 from newsmirror.extract import Extracted, ExtractPool, extract_page, is_summary
@@ -347,3 +350,23 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# ---------------------------------------------------------------- the page's characters
+
+
+@given(st.binary(max_size=40), st.sampled_from([b"", b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\x07", b"\xed\xa0\x80", b"\xef\xbb\xbf"]))
+@settings(max_examples=300, deadline=None)
+def test_utf8_byte_check_agrees_with_the_character_regex(noise: bytes, seq: bytes) -> None:
+    """The byte scan that lets a UTF-8 page skip the regex finds what the regex would."""
+    for body in (noise + seq, seq + noise, noise[:5] + seq + noise[5:]):
+        text = body.decode("utf-8", errors="replace")
+        assert extract._utf8_has_bad_chars(body) == bool(extract._BAD_CHARS.search(text)), body
+
+
+def test_page_with_control_characters_extracts_as_before() -> None:
+    prose = "雨落在屋頂上，茶在杯中慢慢變涼，信還沒有拆開，燈一直亮到天明。" * 3
+    body = f"<html><body><article><p>{prose}\x07\ufffe</p></article></body></html>".encode()
+    got = extract_page(body, url=URL)
+    assert "\x07" not in got.text and "\ufffe" not in got.text
+    assert prose[:20] in got.text

@@ -59,11 +59,14 @@ __all__ = [
     "CHROME_PASSES",
     "CONVERSIONS",
     "CleanOptions",
+    "clean_fragment",
     "clean_html",
     "clean_title",
     "convert_text",
     "drop_tracking_pixels",
+    "fragment_text",
     "html_to_text",
+    "parse_fragment",
     "validate_selector",
 ]
 
@@ -103,7 +106,7 @@ def _parse(html: str) -> HtmlElement | None:
         return None
     html = _DOC_TAGS.sub("", html)
     doc = document_fromstring(f"<html><body>{html}", parser=_PARSER)
-    body = doc.find("body")
+    body = next(doc.iterchildren("body"), None)  # (= doc.find("body"), without ElementPath)
     if body is None:
         body = doc.makeelement("body", {})
         doc.append(body)
@@ -221,8 +224,11 @@ def _fix_images(root: HtmlElement, base_url: str) -> None:
             ns.drop_tree()
 
 
+_LINKED = etree.XPath("descendant-or-self::*[@href or @src]")
+
+
 def _absolutize(root: HtmlElement, base_url: str) -> None:
-    for el in root.iter():
+    for el in _LINKED(root):  # (document order; elements without either have nothing to do)
         for attr in ("href", "src"):
             value = el.get(attr)
             if value is None or (el.tag == "img" and attr == "src"):
@@ -340,10 +346,20 @@ def _convert_tree(root: HtmlElement, convert: str) -> None:
 
 def clean_html(html: str, opts: CleanOptions) -> str:
     """The article HTML made safe and tidy (see the module docstring); "" when empty."""
+    return _clean(html, None, opts)
+
+
+def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
+    """:func:`clean_html` of a fragment already parsed by :func:`parse_fragment` (the
+    same result; ``root`` is changed in place and must not be used again)."""
+    return _clean("", root, opts)
+
+
+def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
     try:
-        root = _parse(html)
+        root = _parse(html) if html else parsed
         if root is None:
             return ""
         _fix_images(root, opts.base_url)
@@ -373,42 +389,51 @@ BLOCK_TAGS = tag_set(
 )
 SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
 _HWS = re.compile(r"[^\S\n]+")
+_START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
+
+
+def parse_fragment(html: str) -> HtmlElement | None:
+    """The fragment as :func:`clean_html` and :func:`html_to_text` parse it (None: blank)."""
+    return _parse(html)
 
 
 def html_to_text(html: str) -> str:
     """Plain text: blocks and <br> on their own lines, whitespace collapsed, entities decoded."""
-    root = _parse(html)
+    return fragment_text(_parse(html))
+
+
+def fragment_text(root: HtmlElement | None) -> str:
+    """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
     if root is None:
         return ""
     parts: list[str] = []
+    append = parts.append
     in_pre = 0  # newlines of the source are line breaks only inside <pre>
-
-    def add(text: str) -> None:
-        if in_pre:
-            parts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
-        else:
-            parts.append(text.replace("\r", " ").replace("\n", " "))
-
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
-        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = el.tag  # (iterwalk reports no comments or processing instructions)
         if event == "start":
             if tag in SKIP_TEXT_TAGS:
                 walker.skip_subtree()
                 continue
-            if tag in BLOCK_TAGS or tag == "br":
-                parts.append("\n")
-            elif tag in ("td", "th"):
-                parts.append(" ")
-            in_pre += tag == "pre"
-            if tag and el.text:
-                add(el.text)
+            if tag in _START_MARKS:
+                append(_START_MARKS[tag])
+            if tag == "pre":
+                in_pre += 1
+            text = el.text if isinstance(tag, str) else None
         else:
             if tag in BLOCK_TAGS:
-                parts.append("\n")
-            in_pre -= tag == "pre"
-            if el.tail and el is not root:
-                add(el.tail)
+                append("\n")
+            if tag == "pre":
+                in_pre -= 1
+            text = el.tail if el is not root else None
+        if text:
+            if "\r" in text or "\n" in text:
+                if in_pre:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                else:
+                    text = text.replace("\r", " ").replace("\n", " ")
+            append(text)
     # (_HWS never matches a newline: one pass over the whole text collapses every line)
     lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
     return "\n".join(line for line in lines if line)

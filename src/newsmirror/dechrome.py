@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import add
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -87,13 +88,46 @@ def site_of(url_or_host: str) -> str:
     return ".".join(labels[-2:])
 
 
+# Case-insensitive matching, done faster: ``_fold`` maps every character to the one
+# that stands for its case class in ``re.IGNORECASE`` matching of ASCII patterns (the
+# simple lower case, and ı → i, ſ → s, which the re module also equates with i and s;
+# str.lower alone would turn İ into two characters), so that ``P.search(s)`` with
+# re.I and ``folded(P).search(_fold(s))`` agree for the ASCII patterns below.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _fold(s: str) -> str:
+    return s.translate(_FOLD).lower() if not s.isascii() else s.lower()
+
+
+def _folded(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` (re.I, ASCII letters only outside escapes) for folded text, without re.I."""
+    assert not re.search(r"\\[A-Z]", pattern.pattern)  # \S, \W, \D would change meaning
+    return re.compile(pattern.pattern.lower(), pattern.flags & ~re.I)
+
+
+_SHARE_FOLDED = _folded(_SHARE_URL)
+# Every match of _SHARE_URL holds one of these (folded): most links need no regex search.
+_SHARE_WORDS = (
+    "facebook.com/", "twitter.com/", "x.com/", "line.me", "weibo.com/share", "plurk.com/",
+    "t.me/share", "telegram.me/share", "wa.me/", "whatsapp.com/send", "linkedin.com/",
+    "reddit.com/submit", "pinterest.com/pin/create", "qq.com", "mailto:",
+)  # fmt: skip
+_PERSON_FOLDED = _folded(_PERSON)
+_TAXONOMY_FOLDED = _folded(_TAXONOMY)
+_NOT_ARTICLE_FOLDED = _folded(_NOT_ARTICLE)
+_DIGITS = re.compile(r"\d{4,}")
+_ARTICLE_ENDS = (".html", ".htm", ".shtml", ".aspx", ".php")
+
+
 @lru_cache(maxsize=4096)
 def _link_kind(href: str) -> tuple[int, str]:
     """(kind bits, site) of a link; site "" for relative links (the article's own site)."""
     href = href.strip()
     if href.startswith("#"):
         return FRAG, ""
-    if _SHARE_URL.search(href):
+    folded = _fold(href)
+    if any(w in folded for w in _SHARE_WORDS) and _SHARE_FOLDED.search(folded):
         return SHARE, ""
     try:
         parts = urlsplit(href)
@@ -106,15 +140,18 @@ def _link_kind(href: str) -> tuple[int, str]:
     if host in _SOCIAL_HOSTS or site in _SOCIAL_HOSTS:
         return SOCIAL, site
     path = parts.path or "/"
-    if _PERSON.search(path):
+    fpath = _fold(path)
+    if _PERSON_FOLDED.search(fpath):
         return 0, site
-    if _TAXONOMY.search(path + ("?" + parts.query if parts.query else "")):
+    if _TAXONOMY_FOLDED.search(fpath + ("?" + _fold(parts.query) if parts.query else "")):
         return TAX, site
-    segments = [s for s in path.split("/") if s]
-    article = not _NOT_ARTICLE.search(path) and (
-        bool(re.search(r"\d{4,}", path))
-        or (len(segments) >= 2 and max(map(len, segments)) >= 12)
-        or path.endswith((".html", ".htm", ".shtml", ".aspx", ".php"))
+    article = not _NOT_ARTICLE_FOLDED.search(fpath) and (
+        bool(_DIGITS.search(path))
+        or path.endswith(_ARTICLE_ENDS)
+        or (
+            len(segments := [s for s in path.split("/") if s]) >= 2
+            and max(map(len, segments)) >= 12
+        )
     )
     return (ARTICLE if article else 0), site
 
@@ -139,8 +176,8 @@ def _measure(
     taken as the article's own."""
     kinds: dict[HtmlElement, tuple[int, str]] = {}
     for a in root.iter("a"):
-        if a.get("href") is not None:
-            kind, lsite = _link_kind(a.get("href", ""))
+        if (href := a.get("href")) is not None:
+            kind, lsite = _link_kind(href)
             if kind & ARTICLE and _URL_TEXT.match(a.text_content().strip()):
                 kind = 0  # a bare URL shown as the text is a reference, not a teaser
             kinds[a] = kind, lsite
@@ -152,51 +189,62 @@ def _measure(
     else:
         site = site_of(site) if site else ""
     stats: dict[HtmlElement, list[int]] = {}
-    inline: dict[HtmlElement, tuple[int, int]] = {}  # text/link chars not inside nested blocks
-    blocks: set[HtmlElement] = set()  # elements measured so far that are blocks
+    zero = (0,) * _WIDTH
+    # Children come before their parent in reverse document order: each adds its totals
+    # to its parent's (``sums``) and its tail to the parent's own text (``own``).
+    sums: dict[HtmlElement, list[int]] = {}
+    own: dict[HtmlElement, int] = {}
+    inl: dict[HtmlElement, list[int]] = {}  # text/link chars not inside nested blocks
     for el in reversed(list(root.iter())):
         tag = el.tag
         if not isinstance(tag, str) or tag in _SKIP_TEXT:
-            stats[el] = [0] * _WIDTH
-            inline[el] = (0, 0)
-            continue
-        if tag in BLOCK_TAGS:
-            blocks.add(el)
-        text = _chars(el.text)  # its own text and its children's tails
-        it = il = 0  # the inline children's text and link-text chars
-        rows = []
-        for child in el:  # (children were measured before their parent)
-            rows.append(stats[child])
-            if child.tail:
-                text += _chars(child.tail)
-            if child not in blocks:
-                ct, cl = inline[child]
-                it, il = it + ct, il + cl
-        it += text
-        acc = [*map(sum, zip(*rows, strict=True))] if rows else [0] * _WIDTH
-        acc[T] += text
-        if tag == "a" and el in kinds:
-            kind, lsite = kinds[el]
-            acc[L] = acc[T]
-            il = it
-            acc[N] += 1
-            acc[FRAGN] += bool(kind & FRAG)
-            acc[SHAREN] += bool(kind & SHARE)
-            acc[SOCN] += bool(kind & SOCIAL)
-            acc[TAXN] += bool(kind & TAX)
-            acc[HOME] += bool(kind & ARTICLE) and (lsite == "" or lsite == site)
-        acc[MEDIA] += tag in _MEDIA
-        if tag in BLOCK_TAGS and it - il >= 30 and il < 0.3 * it:
-            acc[SENT] += 1  # a sentence or more of the block's own text
-            acc[PROSE] += it - il >= 100
+            acc = [*zero]
+            it = il = 0
+        else:
+            own_text = el.text
+            text = own.get(el, 0) + (len("".join(own_text.split())) if own_text else 0)
+            pair = inl.get(el)
+            it, il = (pair[0] + text, pair[1]) if pair else (text, 0)
+            acc = sums.get(el) or [*zero]
+            acc[T] += text
+            if tag == "a" and el in kinds:
+                kind, lsite = kinds[el]
+                acc[L] = acc[T]
+                il = it
+                acc[N] += 1
+                acc[FRAGN] += bool(kind & FRAG)
+                acc[SHAREN] += bool(kind & SHARE)
+                acc[SOCN] += bool(kind & SOCIAL)
+                acc[TAXN] += bool(kind & TAX)
+                acc[HOME] += bool(kind & ARTICLE) and (lsite == "" or lsite == site)
+            acc[MEDIA] += tag in _MEDIA
+            if tag in BLOCK_TAGS and it - il >= 30 and il < 0.3 * it:
+                acc[SENT] += 1  # a sentence or more of the block's own text
+                acc[PROSE] += it - il >= 100
         stats[el] = acc
-        inline[el] = (it, il)
+        if el is root:
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        tail = el.tail
+        if tail:
+            own[parent] = own.get(parent, 0) + len("".join(tail.split()))  # (_chars)
+        total = sums.get(parent)
+        if total is None:
+            sums[parent] = [*acc]
+        else:
+            sums[parent] = [*map(add, total, acc)]
+        if not (isinstance(tag, str) and tag in BLOCK_TAGS) and (it or il):
+            pair = inl.get(parent)
+            inl[parent] = [pair[0] + it, pair[1] + il] if pair else [it, il]
     return stats, kinds, site
 
 
 # ------------------------------------------------------------------ hints and labels
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _HINT_ATTRS = tag_set("class id role data-e2e data-component data-testid aria-labelledby")
 _TAG_HINTS = {"nav": "related", "form": "newsletter"}  # never article text
 _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -212,16 +260,18 @@ _ANY_HINT = re.compile("|".join(p.pattern for _, p in _HINTS))
 
 def _hint(el: HtmlElement) -> str | None:
     """The chrome kind an element's names suggest (class, id, data-*/ARIA names)."""
+    if not el.keys():  # (most elements have no attributes)
+        return None
     values = [
         v if k in _HINT_ATTRS else k[5:]
-        for k, v in el.attrib.items()
+        for k, v in el.items()
         if k in _HINT_ATTRS or k.startswith("data-")
     ]
     if not values:
         return None
     raw = " ".join(values)
     joined = raw.lower()
-    words = " " + " ".join(re.split(r"[^a-z0-9]+", _CAMEL.sub(" ", raw).lower())) + " "
+    words = " " + " ".join(_NON_ALNUM.split(_CAMEL.sub(" ", raw).lower())) + " "
     if not (_ANY_HINT.search(joined) or _ANY_HINT.search(words)):
         return None
     for kind, pattern in _HINTS:
@@ -281,9 +331,15 @@ class _Judge:
         self.stats, self.kinds, self.site = _measure(root, site)
         r = self.stats[root]
         self.limit = min(600, max(120, (r[T] - r[L]) // 2))
+        self._texts: dict[HtmlElement, str] = {}
 
     def text(self, el: HtmlElement) -> str:
-        return "".join(el.text_content().split())
+        """The element's text without whitespace (asked for more than once per element:
+        kept; the tree does not change while the judge works)."""
+        got = self._texts.get(el)
+        if got is None:
+            got = self._texts[el] = "".join(el.text_content().split())
+        return got
 
     def safe(self, el: HtmlElement) -> bool:
         """Never the root, a block with prose (a paragraph, or two sentence blocks), or
@@ -439,15 +495,16 @@ def chrome_blocks(root: HtmlElement, *, site: str | None = None) -> list[ChromeB
     order = {el: i for i, el in enumerate(root.iter())}
     ids: dict[str, HtmlElement] = {}
     for el in order:
-        if not isinstance(el.tag, str) or el is root:
+        tag = el.tag
+        if not isinstance(tag, str) or el is root:
             continue
-        if el.get("id"):
-            ids.setdefault(el.get("id", ""), el)
-        if el.tag == "img" and _AD_IMAGE.search(el.get("src", "")):
+        if ident := el.get("id"):
+            ids.setdefault(ident, el)
+        if tag == "img" and _AD_IMAGE.search(el.get("src", "")):
             found.setdefault(el, "ad-image")
-        if el.tag not in BLOCK_TAGS:
+        if tag not in BLOCK_TAGS:
             continue
-        kind = _hint(el) or _TAG_HINTS.get(el.tag)
+        kind = _hint(el) or _TAG_HINTS.get(tag)
         if kind and judge.by_hint(el, kind) and judge.safe(el):
             found.setdefault(el, "hint:" + kind)
         elif (why := judge.by_content(el)) and judge.safe(el):

@@ -27,21 +27,29 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import (
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+    document_fromstring,
+)
 
 from .charset import decode
-from .clean import clean_title, html_to_text, validate_selector
+from .clean import clean_title, fragment_text, html_to_text, parse_fragment, validate_selector
 from .dates import parse_date
 from .errors import ItemError
 from .procpool import ExtractPool
 from .sanitize import tag_set
 
-__all__ = ["ExtractPool", "Extracted", "extract_page", "is_summary"]
+__all__ = ["ExtractPool", "Extracted", "extract_page", "extract_parsed", "is_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +66,37 @@ class Extracted:
 # ---------------------------------------------------------------- parsing
 
 _PARSER = HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+# Element classes chosen in C (as in clean): lxml.html's lookup is a Python call for every
+# element object made, only to give form controls classes of their own, unused here.
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 # A stray </body> or </html> mid-page makes libxml2 put the rest of the page outside <body>.
 _STRAY_END = re.compile(r"</(?:body|html)\s*>", re.I)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
 
 
-def _parse_page(text: str) -> HtmlElement:
-    text = _STRAY_END.sub("", _BAD_CHARS.sub("", text))
+# The bytes that UTF-8 decodes to _BAD_CHARS: ASCII controls, and U+FFFE / U+FFFF (a UTF-8
+# decoder, strict or replacing, never makes a surrogate, nor takes an ASCII byte into a
+# replaced sequence).
+_BAD_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_BAD_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _utf8_has_bad_chars(body: bytes) -> bool:
+    """False when ``body`` decoded as UTF-8 (with or without replacement) has no character
+    of ``_BAD_CHARS``: a scan of the bytes, three times faster than the regex on the text."""
+    return len(body.translate(None, _BAD_ASCII)) != len(body) or any(
+        seq in body for seq in _BAD_UTF8
+    )
+
+
+def _parse_page(text: str, *, clean: bool = False) -> HtmlElement:
+    """The page parsed (``clean``: ``text`` is known to hold no ``_BAD_CHARS``)."""
+    text = _STRAY_END.sub("", text if clean else _BAD_CHARS.sub("", text))
     if not text.strip():
         raise ItemError("page is empty", reason="fulltext_failed")
     try:
@@ -87,7 +118,7 @@ def _drop(el: HtmlElement) -> None:
 
 
 def _without_junk(el: HtmlElement, tags: tuple[str, ...] = ()) -> HtmlElement:
-    for bad in el.xpath(" | ".join(f"descendant::{t}" for t in (*_JUNK_TAGS, *tags))):
+    for bad in list(el.iterdescendants(*_JUNK_TAGS, *tags)):  # (document order)
         _drop(bad)
     return el
 
@@ -107,20 +138,30 @@ _BOILERPLATE_TAGS = ("nav", "aside", "footer", "select", "button", "textarea", "
 _COMMENT_NAMES = frozenset({"comment", "comments", "commentlist", "disqus", "replies"})
 _NAME_SPLIT = re.compile(r"[\s_-]+")
 _PUNCT = frozenset('，。！？；、,.!?;“”"')  # colons: they fill date and label lines too
+_PUNCT_CHAR = re.compile("[" + re.escape("".join(sorted(_PUNCT))) + "]")
 SHARES = (1.0, 0.5)
 _MIN_PARA = 15  # characters: shorter text blocks are menu items, labels, counters
 _MIN_TEXT = 30  # characters of prose below which the density result is not trusted
 
 
 def _is_comment_box(el: HtmlElement) -> bool:
-    names = _NAME_SPLIT.split(f"{el.get('id') or ''} {el.get('class') or ''}".lower())
+    joined = f"{el.get('id') or ''} {el.get('class') or ''}".lower()
+    if "comment" not in joined and "disqus" not in joined and "replies" not in joined:
+        return False  # (every name of _COMMENT_NAMES holds one of these)
+    names = _NAME_SPLIT.split(joined)
     return bool(_COMMENT_NAMES.intersection(names)) and el.find(".//h1") is None
 
 
-def _visible_tree(root: HtmlElement) -> HtmlElement:
-    """A copy of the page body without scripts, navigation, forms, comments, hidden boxes."""
+def _visible_tree(root: HtmlElement, *, consume: bool = False) -> HtmlElement:
+    """A copy of the page body without scripts, navigation, forms, comments, hidden boxes
+    (``consume``: the body itself, taken out of the page, which is left without it)."""
     body = root.find("body")
-    work = _without_junk(copy.deepcopy(body if body is not None else root), _BOILERPLATE_TAGS)
+    if consume and body is not None and (html := body.getparent()) is not None:
+        html.remove(body)  # (its tail goes with it, as with a copy)
+        work = body
+    else:
+        work = copy.deepcopy(body if body is not None else root)
+    work = _without_junk(work, _BOILERPLATE_TAGS)
     for el in work.xpath("descendant::*[@style or @hidden or @id or @class]"):
         style = (el.get("style") or "").replace(" ", "").lower()
         if "display:none" in style or el.get("hidden") is not None or _is_comment_box(el):
@@ -134,26 +175,43 @@ def _block_of(el: HtmlElement) -> HtmlElement:
     return el
 
 
-def _link_density(el: HtmlElement) -> float:
+def _link_density(el: HtmlElement, chars: int | None = None) -> float:
+    """Link text / all text (non-space characters; ``chars``: the latter, when known)."""
     linked = sum(len(_norm(a.text_content())) for a in el.iter("a"))
-    return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
+    if chars is None:
+        chars = len(_norm(el.text_content()))
+    return min(linked / (chars or 1), 1.0)
 
 
 def _paragraph_scores(work: HtmlElement) -> Counter[HtmlElement]:
     """Score of each block's own text (text nodes belong to their nearest block element)."""
     chars: Counter[HtmlElement] = Counter()
     punct: Counter[HtmlElement] = Counter()
-    for el in work.iter():
-        if not isinstance(el.tag, str):
+    # One walk, in document order (an element's text, then its tail, then its children's),
+    # keeping for each open element its block and whether it is inside a link.
+    stack: list[tuple[HtmlElement, bool]] = []  # (block, in a link) of the open elements
+    push, pop, count = stack.append, stack.pop, _PUNCT_CHAR.findall
+    for event, el in etree.iterwalk(work, events=("start", "end")):  # (comments: none)
+        if event == "end":
+            pop()
             continue
-        for owner, text in ((el, el.text), (el.getparent(), el.tail)):
-            if owner is None or not text or not text.strip():
-                continue
-            if owner.tag == "a" or any(a.tag == "a" for a in owner.iterancestors("a")):
-                continue  # link text is not prose
-            block = _block_of(owner)
-            chars[block] += len(_norm(text))
-            punct[block] += sum(1 for ch in text if ch in _PUNCT)
+        tag = el.tag
+        if stack:  # the tail belongs to the parent (the root's tail to no one)
+            parent = stack[-1]
+            mine = (el if tag in _BLOCK else parent[0], parent[1] or tag == "a")
+            tail = el.tail
+        else:
+            parent, mine, tail = None, (el, tag == "a"), None
+        push(mine)
+        if not isinstance(tag, str):
+            continue
+        text = el.text
+        if text and not mine[1] and text.strip():  # (link text is not prose)
+            chars[mine[0]] += len(_norm(text))
+            punct[mine[0]] += len(count(text))
+        if tail and not parent[1] and tail.strip():  # type: ignore[index]
+            chars[parent[0]] += len(_norm(tail))  # type: ignore[index]
+            punct[parent[0]] += len(count(tail))  # type: ignore[index]
     return Counter({b: 1 + punct[b] + min(n / 100, 3) for b, n in chars.items() if n >= _MIN_PARA})
 
 
@@ -182,7 +240,18 @@ def _density_candidate(work: HtmlElement) -> HtmlElement | None:
     def alike(a: HtmlElement, b: HtmlElement) -> bool:  # same kind of box, or a paragraph
         return (a.tag, a.get("class")) == (b.tag, b.get("class")) or count[b] == 1
 
-    best = node = max(scores.most_common(8), key=lambda kv: kv[1] * (1 - _link_density(kv[0])))[0]
+    link_chars: dict[HtmlElement, int] = {}  # (the candidates share links: each measured once)
+
+    def link_density(el: HtmlElement) -> float:  # = _link_density(el)
+        linked = 0
+        for a in el.iter("a"):
+            n = link_chars.get(a)
+            if n is None:
+                n = link_chars[a] = len(_norm(a.text_content()))
+            linked += n
+        return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
+
+    best = node = max(scores.most_common(8), key=lambda kv: kv[1] * (1 - link_density(kv[0])))[0]
     while (parent := node.getparent()) is not None and parent.tag != "body":
         least = 0.3 * mass[node]
         siblings = [s for s in parent if s is not node and mass[s] >= least and alike(node, s)]
@@ -197,20 +266,29 @@ def _density_candidate(work: HtmlElement) -> HtmlElement | None:
 
 def _prune(el: HtmlElement) -> None:
     """Remove link lists and empty boxes from the chosen container."""
+    gone: set[HtmlElement] = set()  # dropped here, and what they hold (nothing to decide)
     for child in list(el.iter()):
-        if child is el or child.getparent() is None or child.tag not in _BLOCK:
+        if child is el or (parent := child.getparent()) is None:
+            continue
+        if parent in gone:
+            gone.add(child)
+            continue
+        if child.tag not in _BLOCK:
             continue
         text = _norm(child.text_content())
         if not text:
             if child.find(".//img") is None:
                 _drop(child)
-        elif len(text) < 400 and _link_density(child) > 0.6:
+                gone.add(child)
+        elif len(text) < 400 and _link_density(child, len(text)) > 0.6:
             _drop(child)
+            gone.add(child)
 
 
-def density_extract(root: HtmlElement) -> HtmlElement | None:
-    """The main-content element of a page by text density (a pruned copy), or None."""
-    best = _density_candidate(_visible_tree(root))
+def density_extract(root: HtmlElement, *, consume: bool = False) -> HtmlElement | None:
+    """The main-content element of a page by text density (a pruned copy), or None.
+    ``consume``: work on the page's own body (no copy); the page loses its body."""
+    best = _density_candidate(_visible_tree(root, consume=consume))
     if best is None:
         return None
     _prune(best)
@@ -328,9 +406,26 @@ def extract_page(
     remove_selectors: tuple[str, ...] = (),
 ) -> Extracted:
     """The main content and metadata of an article page (see the module docstring)."""
+    return extract_parsed(
+        body, url=url, header_charset=header_charset, content_selector=content_selector,
+        remove_selectors=remove_selectors,
+    )[0]  # fmt: skip
+
+
+def extract_parsed(
+    body: bytes,
+    *,
+    url: str,
+    header_charset: str = "",
+    content_selector: str = "",
+    remove_selectors: tuple[str, ...] = (),
+) -> tuple[Extracted, HtmlElement | None]:
+    """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean.parse_fragment`
+    parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment`
+    to clean without parsing it again."""
     try:
-        text, _ = decode(body, header_charset=header_charset, kind="html")
-        root = _parse_page(text)
+        text, used = decode(body, header_charset=header_charset, kind="html")
+        root = _parse_page(text, clean=used == "utf-8" and not _utf8_has_bad_chars(body))
         for selector in remove_selectors:
             for el in _select(root, selector):
                 if el is not root:
@@ -339,14 +434,24 @@ def extract_page(
         content = _selected(root, content_selector) if content_selector else None
         method = "selector"
         if content is None:
-            content, method = _generic(root, url)
+
+            def pristine() -> HtmlElement:  # the page as it was before density took its body
+                again = _parse_page(text)  # (rare: the slower check will do)
+                for selector in remove_selectors:
+                    for el in _select(again, selector):
+                        if el is not again:
+                            _drop(el)
+                return again
+
+            content, method = _generic(root, url, pristine)
         if content is not None and method != "selector":
             _trim(content, titles)
         html = ""
         if content is not None:
             content.tail = None
             html = etree.tostring(content, encoding="unicode", method="html")
-        plain = html_to_text(html)
+        fragment = parse_fragment(html)
+        plain = fragment_text(fragment)
     except ItemError as e:
         raise e.with_context(url=url) from None
     except Exception as e:  # a parser or extractor bug must cost one item, not the run
@@ -356,16 +461,20 @@ def extract_page(
         tried = "content_selector, " if content_selector else ""
         msg = f"no article text found ({tried}density and trafilatura found nothing)"
         raise ItemError(msg, url=url, reason="fulltext_failed")
-    return Extracted(html, plain, title, author, published, image, method)
+    return Extracted(html, plain, title, author, published, image, method), fragment
 
 
-def _generic(root: HtmlElement, url: str) -> tuple[HtmlElement | None, str]:
-    """Density first; trafilatura when density finds too little prose."""
-    dense = density_extract(root)
+def _generic(
+    root: HtmlElement, url: str, pristine: Callable[[], HtmlElement]
+) -> tuple[HtmlElement | None, str]:
+    """Density first (it takes the body out of ``root``); trafilatura, on the page as
+    ``pristine`` makes it again (a parse is cheaper than copying every page for the rare
+    fallback), when density finds too little prose."""
+    dense = density_extract(root, consume=True)
     dense_len = len(_norm(dense.text_content())) if dense is not None else 0
     if dense is not None and dense_len >= _MIN_TEXT:
         return dense, "density"
-    traf = _trafilatura(root, url)
+    traf = _trafilatura(pristine(), url)
     if traf is not None:
         _prune(traf)
         traf_len = len(_norm(traf.text_content()))

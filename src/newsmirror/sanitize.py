@@ -324,7 +324,7 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
             for name, value in IMG_ATTRIBUTES.items():
                 el.set(name, value)
             linked.append(el)
-        for name, value in el.attrib.items():
+        for name, value in el.items():
             if "\n" in value or "\r" in value or "\t" in value:
                 el.set(name, _WS.sub(" ", value).strip())
     root.attrib.clear()
@@ -439,7 +439,7 @@ def fix_structure(root: HtmlElement) -> None:
         if _open_list_item(el, names):
             el.tag = "div"
     for p in list(root.iter("p")):
-        if any(d.tag in P_CLOSERS for d in p.iterdescendants()):
+        if any(d.tag in P_CLOSERS for d in p.iterdescendants()):  # (faster than a tag filter)
             p.tag = "div"
 
 
