@@ -25,6 +25,7 @@ from newsmirror.search_index import (
 )
 from newsmirror.site import build_site
 
+from .helpers import snapshot
 from .test_site import article_pages, fill, make_config, settings
 
 
@@ -154,6 +155,39 @@ def test_merged_segments_are_made_from_their_files(
         text = "".join(html.fromstring(page.read_bytes()).cssselect("div.content")[0].itertext())
         word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", text))
         assert search_site(inc, word) == search_site(fresh, word), word
+
+
+def test_new_articles_between_a_segments_articles_reuse_its_files(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles published between those of an earlier segment: the segment is made
+    again from its own files and the new articles' texts, the same as afresh."""
+    from datetime import timedelta
+
+    from .test_site import START
+
+    s = settings(search=True, search_shard_size=4)
+    inc, fresh = tmp_path / "inc", tmp_path / "fresh"
+    build_site(mirror, inc, settings=s)
+    reads: list[str] = []
+    real = site_render.Builder._content_once
+
+    def counted(self: site_render.Builder, item: object) -> str:
+        reads.append(getattr(item, "key", ""))
+        return real(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_render.Builder, "_content_once", counted)
+    # (the articles are 20 minutes apart from START: these fall between 20 and 23)
+    new = fill(mirror, 6, first=100, start=START - timedelta(minutes=290), step_minutes=7)
+    rep = build_site(mirror, inc, settings=s)
+    assert rep.rendered == 6 and rep.search_runs >= 1
+    assert reads == []  # the earlier segments' articles came from their files
+    build_site(mirror, fresh, settings=s)
+    skip = (".newsmirror", "search")  # its segments: the sealed ones of each build stay
+    assert snapshot(inc, skip=skip) == snapshot(fresh, skip=skip)
+    for art in new[:2]:
+        word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", art.text))
+        assert search_site(inc, word) == search_site(fresh, word) != []
 
 
 def test_final_segments_are_made_during_the_pass(
