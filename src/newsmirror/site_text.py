@@ -16,7 +16,6 @@ from functools import lru_cache
 import opencc
 
 from .assets import local_asset, local_images
-from .clean import CleanOptions, clean_html
 from .errors import ItemError
 from .sanitize import sanitize
 
@@ -164,6 +163,8 @@ def page_content(
     no request to another host."""
     origs = {"/" + path: url for path, url in local_images(content)}
     if legacy:
+        from .clean import CleanOptions, clean_html  # (lxml and more: for legacy posts only)
+
         try:
             content = clean_html(content, CleanOptions(base_url=link))
         except ItemError:
