@@ -298,10 +298,12 @@ class SearchIndex:
         whose days are all behind (a repeated hour, at a clock change, stays in
         its day); write the segments made meanwhile."""
         self.planner.add(unit, len(self.units.get(unit, ())))
-        for shard in self.planner.sealed:
-            top, behind = shard.level == self.planner.top, shard.last[:10] < next_unit[:10]
-            if top and behind and (shard.first, shard.last) not in self.made:
-                self._make([shard])
+        if unit[:10] != next_unit[:10]:  # (before a new day, no shard's days are all behind
+            # that were not at the day before: the shards are made, in order, as they were)
+            for shard in self.planner.sealed:
+                top, behind = shard.level == self.planner.top, shard.last[:10] < next_unit[:10]
+                if top and behind and (shard.first, shard.last) not in self.made:
+                    self._make([shard])
         self._collect(block=False)
 
     # ------------------------------------------------------------ segments
