@@ -112,6 +112,36 @@ def test_shard_files_read_back_to_their_keys() -> None:
     assert [first for first, _ in shards] == sorted(first for first, _ in shards)
 
 
+def test_collector_segments_are_their_documents_postings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segments of documents from several batches (and one earlier segment reused),
+    in any order and some left for a later build: each segment's shards hold exactly
+    the postings of its documents, numbered in its order."""
+    from newsmirror import search_index
+    from newsmirror.search_index import normalise, plain_text, postings
+
+    monkeypatch.setattr(Collector, "BATCH", 7)
+    monkeypatch.setattr(search_index, "CHUNK", 50)  # several encoding chunks a segment
+    rng = random.Random(5)
+    words = ["中華", "民國", "台灣", "經濟", "news", "taipei", "2026年", "發展"]
+    docs = {s: ("t", "<p>" + " ".join(rng.choices(words, k=12)) + "</p>") for s in range(40)}
+    col = Collector()
+    col.add([(s, *docs[s]) for s in range(30)])
+    ((old, _),) = col.build([list(range(5))])  # an earlier segment: 0-4 as 100-104
+    col.reuse(100, [])  # (no files: nothing)
+    col.add([(s, *docs[s]) for s in range(30, 40)])
+    segments = [[39, 5, 17, 6], list(range(20, 30)) + [8, 9], [10, 31, 11]]
+    made = list(col.build(segments))
+    assert len(made) == 3
+    for seqs, (shards, leads) in zip(segments, made, strict=True):
+        want = postings([(k, normalise(docs[s][0] + "\n" + plain_text(docs[s][1])))
+                         for k, s in enumerate(seqs)])  # fmt: skip
+        got = np.concatenate([shard_keys(raw) for _, raw in shards])
+        assert np.array_equal(got, want)
+        assert leads == [plain_text(docs[s][1])[: search_index.LEAD] for s in seqs]
+    ((later, _),) = col.build([[12, 13, 30]])  # the documents left are still there
+    assert len(later) == 1 and old
+
+
 def test_query_tokens_are_the_index_tokens() -> None:
     col = Collector()
     col.add([(0, "標題", "<p>中華民國 Taiwan ＡＢＣ 2026年</p>"), (1, "", "<p>民國 taiwanese</p>")])
