@@ -17,8 +17,10 @@ the segments whose articles changed:
 The layout is kept in the manifest; sealed boundaries never move. A segment is
 named by what it indexes, so an unchanged one keeps its files. Indexing runs in
 a process of its own (numpy), fed with each article's text as the build renders
-it; the texts of unchanged articles in a segment made again are read from their
-post files. The segments are made while the build writes the listings and feeds.
+it; the unchanged articles of a segment made again are taken from the files of
+the earlier segment that held them (all of its articles unchanged, new ones
+between them or not), else read from their post files. The segments are made
+while the build writes the listings and feeds.
 """
 
 from __future__ import annotations
