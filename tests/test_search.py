@@ -25,6 +25,7 @@ from newsmirror.search_index import (
 )
 from newsmirror.site import build_site
 
+from .helpers import snapshot
 from .test_site import article_pages, fill, make_config, settings
 
 
@@ -111,6 +112,36 @@ def test_shard_files_read_back_to_their_keys() -> None:
     assert [first for first, _ in shards] == sorted(first for first, _ in shards)
 
 
+def test_collector_segments_are_their_documents_postings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segments of documents from several batches (and one earlier segment reused),
+    in any order and some left for a later build: each segment's shards hold exactly
+    the postings of its documents, numbered in its order."""
+    from newsmirror import search_index
+    from newsmirror.search_index import normalise, plain_text, postings
+
+    monkeypatch.setattr(Collector, "BATCH", 7)
+    monkeypatch.setattr(search_index, "CHUNK", 50)  # several encoding chunks a segment
+    rng = random.Random(5)
+    words = ["中華", "民國", "台灣", "經濟", "news", "taipei", "2026年", "發展"]
+    docs = {s: ("t", "<p>" + " ".join(rng.choices(words, k=12)) + "</p>") for s in range(40)}
+    col = Collector()
+    col.add([(s, *docs[s]) for s in range(30)])
+    ((old, _),) = col.build([list(range(5))])  # an earlier segment: 0-4 as 100-104
+    col.reuse(100, [])  # (no files: nothing)
+    col.add([(s, *docs[s]) for s in range(30, 40)])
+    segments = [[39, 5, 17, 6], list(range(20, 30)) + [8, 9], [10, 31, 11]]
+    made = list(col.build(segments))
+    assert len(made) == 3
+    for seqs, (shards, leads) in zip(segments, made, strict=True):
+        want = postings([(k, normalise(docs[s][0] + "\n" + plain_text(docs[s][1])))
+                         for k, s in enumerate(seqs)])  # fmt: skip
+        got = np.concatenate([shard_keys(raw) for _, raw in shards])
+        assert np.array_equal(got, want)
+        assert leads == [plain_text(docs[s][1])[: search_index.LEAD] for s in seqs]
+    ((later, _),) = col.build([[12, 13, 30]])  # the documents left are still there
+    assert len(later) == 1 and old
+
+
 def test_query_tokens_are_the_index_tokens() -> None:
     col = Collector()
     col.add([(0, "標題", "<p>中華民國 Taiwan ＡＢＣ 2026年</p>"), (1, "", "<p>民國 taiwanese</p>")])
@@ -154,6 +185,39 @@ def test_merged_segments_are_made_from_their_files(
         text = "".join(html.fromstring(page.read_bytes()).cssselect("div.content")[0].itertext())
         word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", text))
         assert search_site(inc, word) == search_site(fresh, word), word
+
+
+def test_new_articles_between_a_segments_articles_reuse_its_files(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles published between those of an earlier segment: the segment is made
+    again from its own files and the new articles' texts, the same as afresh."""
+    from datetime import timedelta
+
+    from .test_site import START
+
+    s = settings(search=True, search_shard_size=4)
+    inc, fresh = tmp_path / "inc", tmp_path / "fresh"
+    build_site(mirror, inc, settings=s)
+    reads: list[str] = []
+    real = site_render.Builder._content_once
+
+    def counted(self: site_render.Builder, item: object) -> str:
+        reads.append(getattr(item, "key", ""))
+        return real(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_render.Builder, "_content_once", counted)
+    # (the articles are 20 minutes apart from START: these fall between 20 and 23)
+    new = fill(mirror, 6, first=100, start=START - timedelta(minutes=290), step_minutes=7)
+    rep = build_site(mirror, inc, settings=s)
+    assert rep.rendered == 6 and rep.search_runs >= 1
+    assert reads == []  # the earlier segments' articles came from their files
+    build_site(mirror, fresh, settings=s)
+    skip = (".newsmirror", "search")  # its segments: the sealed ones of each build stay
+    assert snapshot(inc, skip=skip) == snapshot(fresh, skip=skip)
+    for art in new[:2]:
+        word = next(m.group() for m in re.finditer("[\\u4e00-\\u9fff]{3}|[A-Za-z]{5,}", art.text))
+        assert search_site(inc, word) == search_site(fresh, word) != []
 
 
 def test_final_segments_are_made_during_the_pass(

@@ -89,3 +89,16 @@ def test_pages_in_settled_folders_are_claimed_without_a_stat_but_deletions_are_s
     victim.unlink()  # the folder's mtime moves: its pages are checked again
     rep = build_site(cfg, out, settings=s)
     assert victim.read_bytes() == good and rep.written == 1
+
+
+def test_han_table_is_opencc() -> None:
+    """The table of Han script kinds that tells page languages is what the installed
+    OpenCC says of each character (``python -m newsmirror.site_han`` when not)."""
+    from newsmirror import site_han
+    from newsmirror.site_text import detect_lang
+
+    table = site_han.table()
+    assert table == site_han.compute()
+    assert table[ord("這")] == "T" and table[ord("这")] == "S" and ord("中") not in table
+    assert detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
+    assert detect_lang("这个软件的发展与国家经济的关系" * 3) == "zh-Hans"

@@ -170,7 +170,7 @@ def _encode(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tokens, np.append(end[starts[1:] - 1], len(data)), data
 
 
-CHUNK = 1 << 20  # keys encoded at once (bounded memory)
+CHUNK = 1 << 18  # keys encoded at once (bounded memory: ~10 bytes of temporaries a key)
 
 
 def segment_shards(keys: np.ndarray) -> list[tuple[int, bytes]]:
@@ -263,6 +263,11 @@ def _unvarints(data: np.ndarray) -> np.ndarray:
     return vals
 
 
+def _doc_counts(keys: np.ndarray, docs: int) -> np.ndarray:
+    """The number of posting keys of each document ``0 … docs - 1``."""
+    return np.bincount((keys & _U64(MAX_DOCS - 1)).astype(np.int64), minlength=docs)
+
+
 def pack(keys: np.ndarray) -> np.ndarray:
     """Sorted distinct keys as varint gaps (about a third of their size)."""
     gaps = np.empty(len(keys), dtype=np.int64)
@@ -296,7 +301,8 @@ class Collector:
 
     def __init__(self) -> None:
         self.pending: list[tuple[int, str]] = []
-        self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # (seqs of a batch, packed keys)
+        # (seqs of a batch, its packed keys, the number of keys of each of its documents)
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.leads: dict[int, str] = {}
 
     def add(self, items: Iterable[tuple[int, str, str]]) -> None:
@@ -313,7 +319,7 @@ class Collector:
             return
         seqs = np.fromiter((s for s, _ in self.pending), dtype=np.int64, count=len(self.pending))
         keys = postings([(i, t) for i, (_, t) in enumerate(self.pending)])
-        self.parts.append((seqs, pack(keys)))
+        self.parts.append((seqs, pack(keys), _doc_counts(keys, len(seqs))))
         self.pending = []
 
     def reuse(self, base: int, files: Sequence[str]) -> None:
@@ -330,14 +336,18 @@ class Collector:
                 rows.extend(json.loads(raw))
         for k, row in enumerate(rows):
             self.leads[base + k] = row[4] if len(row) > 4 else ""
-        packed = pack(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.uint8)
-        self.parts.append((np.arange(base, base + len(rows), dtype=np.int64), packed))
+        joined = np.concatenate(keys) if keys else np.zeros(0, dtype=_U64)
+        packed = pack(joined)
+        counts = _doc_counts(joined, len(rows))
+        del joined
+        self.parts.append((np.arange(base, base + len(rows), dtype=np.int64), packed, counts))
 
     def build(self, segments: Sequence[Sequence[int]]) -> Iterator[Segment]:
         """The shards of each segment in turn, and the leads of its documents;
         segments given as the seqs of their documents in order (every one added
         before; each document in one build only). One segment's keys are held at a
-        time; a batch is dropped after the last segment it has documents in,
+        time, in one array of their known number (no list of parts joined: half the
+        peak); a batch is dropped after the last segment it has documents in,
         unless it has documents for a later build."""
         self._flush()
         where: dict[int, tuple[int, int]] = {}
@@ -346,29 +356,32 @@ class Collector:
                 raise ValueError(f"a search segment of {len(seqs)} articles (at most {MAX_DOCS})")
             for local, seq in enumerate(seqs):
                 where[seq] = (si, local)
-        parts = []  # (segment and local number of each batch document, packed keys, last)
+        # (segment and local number of each batch document, packed keys, key counts, last)
+        parts = []
         kept = []  # batches with documents for a later build
-        for seqs, packed in self.parts:
+        for seqs, packed, counts in self.parts:
             at = [where.get(s, (-1, 0)) for s in seqs.tolist()]
             seg = np.array([x[0] for x in at], dtype=np.int64)
             loc = np.array([x[1] for x in at], dtype=_U64)
             if (seg < 0).any():
-                kept.append((seqs, packed))
+                kept.append((seqs, packed, counts))
             if (seg >= 0).any():
-                parts.append((seg, loc, packed, int(seg.max())))
+                parts.append((seg, loc, packed, counts, int(seg.max())))
         self.parts = kept
         for si in range(len(segments)):
-            mine = []
-            for seg, loc, packed, _last in parts:
-                if not (seg == si).any():
-                    continue
-                keys = unpack(packed)
-                doc = (keys & _U64(MAX_DOCS - 1)).astype(np.int64)
+            mine = [p for p in parts if (p[0] == si).any()]
+            keys = np.empty(sum(int(p[3][p[0] == si].sum()) for p in mine), dtype=_U64)
+            n = 0
+            for seg, loc, packed, _counts, _last in mine:
+                got = unpack(packed)
+                doc = (got & _U64(MAX_DOCS - 1)).astype(np.int64)
                 pick = seg[doc] == si
-                mine.append((keys[pick] & ~_U64(MAX_DOCS - 1)) | loc[doc[pick]])
-            parts = [p for p in parts if p[3] > si]
-            keys = np.concatenate(mine) if mine else np.zeros(0, dtype=_U64)
+                got = (got[pick] & ~_U64(MAX_DOCS - 1)) | loc[doc[pick]]
+                keys[n : n + len(got)] = got
+                n += len(got)
+                del got, doc, pick
             del mine
+            parts = [p for p in parts if p[4] > si]
             keys.sort()
             yield segment_shards(keys), [self.leads.pop(seq, "") for seq in segments[si]]
 

@@ -1,8 +1,10 @@
 """The site's own feeds: Atom 1.0 (RFC 4287) and RSS 2.0, overall and per
 source, with each article's full clean content.
 
-Written as text, escaped by the standard library's ``xml.sax.saxutils`` exactly
-as an XML serializer would (a build may write dozens of feeds of fifty full
+Written as text, escaped as the standard library's ``xml.sax.saxutils.escape``
+does (``escape`` here: the same replacements, without the import of
+``urllib.request``, ``http.client`` and ``ssl`` that module brings), exactly as
+an XML serializer would (a build may write dozens of feeds of fifty full
 articles; each entry's content is escaped once per build). Deterministic: the
 feed's own ``updated`` is its newest entry's time, never the build time. Entry
 ids are ``urn:uuid:`` names derived from the article key (and the script
@@ -15,7 +17,6 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from .site_pages import Item, Tree
 from .site_text import iso_utc, rfc822
@@ -24,6 +25,14 @@ ATOM = "http://www.w3.org/2005/Atom"
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ATTR = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 _HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
+
+
+def escape(data: str, entities: dict[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.escape``: ``&``, ``<`` and ``>``, then ``entities``."""
+    data = data.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for key, value in (entities or {}).items():
+        data = data.replace(key, value)
+    return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections import deque
@@ -31,6 +32,7 @@ _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
 _stat = os.stat
+_blake2b = hashlib.blake2b  # (site_files.digest, inline: called for every article)
 
 
 class Builder:
@@ -88,18 +90,21 @@ class Builder:
         self.m.extra["han"] = han_kinds()
 
     def _pass(self, store: Store) -> None:
+        article, records_see, day, source = self._article, self.records.see, self._day, self._source
+        search_see = self.search.see if self.search is not None else None
+        home, sitemap = self.home.append, self.sitemap.append
         for row in store.site_rows():
             self.count += 1
-            item = self._article(row)
-            if self.search is not None:
-                self.search.see(item)
-            self.records.see(item, row)
-            self._day(item)
-            self._source(item)
-            self.home.append(item)
+            item = article(row)
+            if search_see is not None:
+                search_see(item)
+            records_see(item, row)
+            day(item)
+            source(item)
+            home(item)
             # lastmod: the date of the stored ISO time, as published.date() gives it
             upd = item.updated
-            self.sitemap.append((item.href, upd.date().isoformat() if upd else row[5][:10]))
+            sitemap((item.href, upd.date().isoformat() if upd else row[5][:10]))
             if self.count % 1000 == 0:
                 self.progress(f"{self.count} articles")
                 self._drop_old_content()
@@ -188,7 +193,7 @@ class Builder:
             stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stat = "\x1f0:0"
-        sig = digest("\x1f".join(map(str, row)) + stat)
+        sig = _blake2b(("\x1f".join(map(str, row)) + stat).encode(), digest_size=16).hexdigest()
         rec = self._arts.get(key)
         # (every record is 5 long here: see _drop_odd_records)
         if rec is not None and rec[0] == sig and self._keep(rec[3]):
@@ -287,7 +292,7 @@ class Builder:
 
     def _write_day(self, day: str, items: list[Item], prev: str, nxt: str) -> None:
         newest_first = items[::-1]
-        sig = signature(self.build_sig, day, prev, nxt, [i.sig for i in newest_first])
+        sig = digest("\x1f".join([self.build_sig, day, prev, nxt, *[i.sig for i in newest_first]]))
         self._page("day", day_href(day), sig, page_title=day, day=day, items=newest_first,
                    prev_day=prev, next_day=nxt)  # fmt: skip
         self.sitemap.append((day_href(day), day))
@@ -316,7 +321,8 @@ class Builder:
         newer = "index.html" if last else f"p{n + 1}.html"
         older = f"p{n - 1}.html" if n > 1 else ""
         rev = items[::-1]
-        sig = signature(self.build_sig, st.slug, st.name, n, newer, older, [i.sig for i in rev])
+        sig = digest("\x1f".join([self.build_sig, st.slug, st.name, str(n), newer, older,
+                                  *[i.sig for i in rev]]))  # fmt: skip
         self._page("source", source_href(st.slug, n), sig, items=rev, newer=newer, older=older,
                    page=n, count=None, page_links=[], name=st.name,
                    title_fn=lambda t, st=st, n=n: f"{t.text(st.name)} · {n}")  # fmt: skip

@@ -17,8 +17,10 @@ the segments whose articles changed:
 The layout is kept in the manifest; sealed boundaries never move. A segment is
 named by what it indexes, so an unchanged one keeps its files. Indexing runs in
 a process of its own (numpy), fed with each article's text as the build renders
-it; the texts of unchanged articles in a segment made again are read from their
-post files. The segments are made while the build writes the listings and feeds.
+it; the unchanged articles of a segment made again are taken from the files of
+the earlier segment that held them (all of its articles unchanged, new ones
+between them or not), else read from their post files. The segments are made
+while the build writes the listings and feeds.
 """
 
 from __future__ import annotations
@@ -298,10 +300,12 @@ class SearchIndex:
         whose days are all behind (a repeated hour, at a clock change, stays in
         its day); write the segments made meanwhile."""
         self.planner.add(unit, len(self.units.get(unit, ())))
-        for shard in self.planner.sealed:
-            top, behind = shard.level == self.planner.top, shard.last[:10] < next_unit[:10]
-            if top and behind and (shard.first, shard.last) not in self.made:
-                self._make([shard])
+        if unit[:10] != next_unit[:10]:  # (before a new day, no shard's days are all behind
+            # that were not at the day before: the shards are made, in order, as they were)
+            for shard in self.planner.sealed:
+                top, behind = shard.level == self.planner.top, shard.last[:10] < next_unit[:10]
+                if top and behind and (shard.first, shard.last) not in self.made:
+                    self._make([shard])
         self._collect(block=False)
 
     # ------------------------------------------------------------ segments
@@ -353,10 +357,12 @@ class SearchIndex:
 
     def _gather(self, seg: _Segment, tree: Tree) -> None:
         """Give the indexing process every article of a segment to make that it
-        does not have: a run of them that an earlier segment (intact) holds, from
+        does not have: the articles of an earlier segment (intact, every one of
+        them here and unchanged: a run, or with new articles between them), from
         that segment's files; any other, read again from its post file."""
         prefix, items, j = tree.prefix, seg.items, 0
         heads = self.heads.get(prefix, {})
+        by_href: dict[str, Item] | None = None
         while j < len(items):
             item = items[j]
             if (prefix, item.key) in self.seq:
@@ -373,17 +379,54 @@ class SearchIndex:
                     and self._intact(files)
                     and not any((prefix, i.key) in self.seq for i in run)
                 ):
-                    base = self.next_seq
-                    self.next_seq += n
-                    for k, i in enumerate(run):
-                        self.seq[prefix, i.key] = base + k
-                        self._meta(tree, i)
-                    assert self.worker is not None
-                    self.worker.reuse(base, [self.files.path(f) for f in files])
+                    self._reuse(tree, run, files)
                     j += n
                     continue
+                if by_href is None:
+                    by_href = {i.href: i for i in items}
+                got = self._members(prefix, name, n, files, by_href)
+                if got is not None:
+                    self._reuse(tree, got, files)
+                    continue  # items[j] is one of them
             self.feed(tree, item, tree.html(self.content_of(item)))
             j += 1
+
+    def _members(
+        self, prefix: str, name: str, n: int, files: Sequence[str], by_href: dict[str, Item]
+    ) -> list[Item] | None:
+        """The articles of the earlier segment ``name`` (``n`` of them, in its order)
+        when each of them is among ``by_href`` (this segment's), unchanged and not
+        given yet, and its files are intact; else None."""
+        if not self._intact(files):
+            return None
+        rows: list[Any] = []
+        try:
+            for rel in files:
+                if rel.endswith(".json"):
+                    with open(self.files.path(rel), "rb") as fh:
+                        rows.extend(json.loads(fh.read()))
+        except (OSError, ValueError):
+            return None
+        got = [by_href.get(r[0]) if isinstance(r, list) and r else None for r in rows]
+        if len(got) != n or None in got:
+            return None
+        members: list[Item] = got  # type: ignore[assignment]
+        if any((prefix, i.key) in self.seq for i in members):
+            return None
+        if signature(self.build_sig, prefix, [i.sig for i in members])[:16] != name:
+            return None
+        return members
+
+    def _reuse(self, tree: Tree, members: Sequence[Item], files: Sequence[str]) -> None:
+        """Number ``members`` (an earlier segment's articles, in its order) as the
+        indexing process will read them from that segment's ``files``."""
+        base = self.next_seq
+        self.next_seq += len(members)
+        for k, i in enumerate(members):
+            self.seq[tree.prefix, i.key] = base + k
+            self._meta(tree, i)
+        assert self.worker is not None
+        self.worker.reuse(base, [self.files.path(f) for f in files])
 
     def _intact(self, rels: Sequence[str]) -> bool:
         """The files are as this build's manifest says (not claimed: see ``keep``)."""

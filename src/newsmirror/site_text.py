@@ -16,7 +16,6 @@ from functools import lru_cache
 import opencc
 
 from .assets import local_asset, local_images
-from .clean import CleanOptions, clean_html
 from .errors import ItemError
 from .sanitize import sanitize
 
@@ -64,6 +63,14 @@ def convert_html(fragment: str, config: str) -> str:
     return "".join(parts)
 
 
+@lru_cache(maxsize=1)
+def _han_table() -> dict[int, str]:
+    """OpenCC's kinds of the Han characters (``site_han``: the table, not OpenCC)."""
+    from .site_han import table
+
+    return table()
+
+
 class _Kinds(dict[int, str | None]):
     """``str.translate`` table: each character to the one letter of its kind (T: Han of
     the traditional script only, S: simplified only, B: changed by both conversions,
@@ -74,8 +81,7 @@ class _Kinds(dict[int, str | None]):
         c = chr(code)
         kind: str | None = None
         if _CJK.match(c):
-            t, s = _cc("t2s").convert(c) != c, _cc("s2t").convert(c) != c
-            kind = "B" if t and s else "T" if t else "S" if s else "H"
+            kind = _han_table().get(code, "H")
         elif _KANA.match(c):
             kind = "K"
         elif _HANGUL.match(c):
@@ -91,8 +97,7 @@ _HAN_KINDS = "TSBH"
 
 
 def han_kinds() -> dict[str, str]:
-    """The kinds of the Han characters seen so far (to keep between builds: finding a
-    character's kind needs OpenCC's dictionaries, slow to load)."""
+    """The kinds of the Han characters seen so far (kept in the manifest between builds)."""
     out: dict[str, list[str]] = {k: [] for k in _HAN_KINDS}
     for code, kind in _KINDS.items():
         if kind is not None and kind in out:
@@ -158,6 +163,8 @@ def page_content(
     no request to another host."""
     origs = {"/" + path: url for path, url in local_images(content)}
     if legacy:
+        from .clean import CleanOptions, clean_html  # (lxml and more: for legacy posts only)
+
         try:
             content = clean_html(content, CleanOptions(base_url=link))
         except ItemError:
