@@ -91,14 +91,28 @@ def test_pages_in_settled_folders_are_claimed_without_a_stat_but_deletions_are_s
     assert victim.read_bytes() == good and rep.written == 1
 
 
-def test_han_table_is_opencc() -> None:
-    """The table of Han script kinds that tells page languages is what the installed
-    OpenCC says of each character (``python -m newsmirror.site_han`` when not)."""
-    from newsmirror import site_han
-    from newsmirror.site_text import detect_lang
+def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Han script kinds that tell page languages are OpenCC's, made once and then
+    taken from the manifest (no OpenCC dictionary loaded) while OpenCC's version holds."""
+    from newsmirror import site_text
+    from newsmirror.site_text import detect_lang, han_kinds, han_table, learn_han_kinds
 
-    table = site_han.table()
-    assert table == site_han.compute()
+    table = han_table()
     assert table[ord("這")] == "T" and table[ord("这")] == "S" and ord("中") not in table
+    monkeypatch.setattr(site_text, "_table", table)
+    kept = han_kinds()
+    assert set(kept["T"]) >= set("這個發與國經關") and "这" in kept["S"]
+
+    def no_opencc() -> dict[int, str]:
+        raise AssertionError("the table was made again")
+
+    monkeypatch.setattr(site_text, "han_table", no_opencc)
+    monkeypatch.setattr(site_text, "_table", None)
+    monkeypatch.setattr(site_text, "_KINDS", site_text._Kinds())
+    learn_han_kinds(kept)
+    assert site_text._table == table and han_kinds() == kept
     assert detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
     assert detect_lang("这个软件的发展与国家经济的关系" * 3) == "zh-Hans"
+    monkeypatch.setattr(site_text, "_table", None)
+    learn_han_kinds({**kept, "opencc": "0.0.1"})  # another OpenCC's table: not taken
+    assert site_text._table is None and han_kinds() == {}

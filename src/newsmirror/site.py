@@ -70,7 +70,6 @@ def _templates_sig() -> str:
         "site_images.py",
         "site_records.py",
         "site_history.py",
-        "site_han.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)

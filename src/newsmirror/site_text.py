@@ -63,12 +63,35 @@ def convert_html(fragment: str, config: str) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=1)
-def _han_table() -> dict[int, str]:
-    """OpenCC's kinds of the Han characters (``site_han``: the table, not OpenCC)."""
-    from .site_han import table
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # as ``_CJK``
+_CHANGED = "TSB"
 
-    return table()
+
+def han_table() -> dict[int, str]:
+    """Code point -> "T" (changed by t2s only: traditional script), "S" (by s2t only)
+    or "B" (by both) for every Han character of ``_CJK`` that a conversion of the
+    installed OpenCC changes, one character at a time; the others are "H". Slow
+    (~0.3 s: it loads both dictionaries), so a build keeps it in its manifest."""
+    t2s, s2t = _cc("t2s"), _cc("s2t")
+    out: dict[int, str] = {}
+    for lo, hi in _HAN_RANGES:
+        for code in range(lo, hi + 1):
+            c = chr(code)
+            t, s = t2s.convert(c) != c, s2t.convert(c) != c
+            if t or s:
+                out[code] = "B" if t and s else "T" if t else "S"
+    return out
+
+
+_table: dict[int, str] | None = None
+_table_kept: dict[str, str] | None = None  # the manifest's form of ``_table``
+
+
+def _han_table() -> dict[int, str]:
+    global _table
+    if _table is None:
+        _table = han_table()
+    return _table
 
 
 class _Kinds(dict[int, str | None]):
@@ -93,25 +116,36 @@ class _Kinds(dict[int, str | None]):
 
 
 _KINDS = _Kinds()
-_HAN_KINDS = "TSBH"
 
 
 def han_kinds() -> dict[str, str]:
-    """The kinds of the Han characters seen so far (kept in the manifest between builds)."""
-    out: dict[str, list[str]] = {k: [] for k in _HAN_KINDS}
-    for code, kind in _KINDS.items():
-        if kind is not None and kind in out:
-            out[kind].append(chr(code))
-    return {k: "".join(sorted(v)) for k, v in out.items()}
+    """The Han table (``han_table``) as kept in a manifest between builds: the
+    characters of each changed kind, and the OpenCC version that said so."""
+    if _table is None:
+        return dict(_table_kept or {})
+    out: dict[str, list[str]] = {k: [] for k in _CHANGED}
+    for code, kind in _table.items():
+        out[kind].append(chr(code))
+    kept = {k: "".join(sorted(v)) for k, v in out.items()}
+    kept["opencc"] = opencc.__version__
+    return kept
 
 
-def learn_han_kinds(kinds: dict[str, str]) -> None:
-    """Take the kinds of ``han_kinds()`` of an earlier build."""
-    for kind, chars in kinds.items():
-        if kind in _HAN_KINDS and isinstance(chars, str):
-            for c in chars:
-                if _CJK.match(c):
-                    _KINDS.setdefault(ord(c), kind)
+def learn_han_kinds(kept: dict[str, str]) -> None:
+    """Take the Han table of ``han_kinds()`` of an earlier build, when the same OpenCC
+    version made it (else the table is made again when a page needs it)."""
+    global _table, _table_kept
+    _table_kept = None
+    if not isinstance(kept, dict) or kept.get("opencc") != opencc.__version__:
+        return
+    if not all(isinstance(kept.get(k), str) for k in _CHANGED):
+        return
+    table: dict[int, str] = {}
+    for kind in _CHANGED:
+        for c in kept[kind]:
+            if _CJK.match(c):
+                table[ord(c)] = kind
+    _table, _table_kept = table, dict(kept)
 
 
 def detect_lang(text: str, default: str = "zh") -> str:
