@@ -1,6 +1,7 @@
 """Text work for the built site: script variants (OpenCC), page languages,
 article HTML made ready for a page (sanitized, images set to the site's
-policy), and time formats. Pure functions, no I/O.
+policy), and time formats. Pure functions, no I/O, except that the table of Han
+script kinds is made once by a child process (``_han_table_apart``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def han_table() -> dict[int, str]:
     or "B" (by both) for every Han character of ``_CJK`` that a conversion of the
     installed OpenCC changes, one character at a time; the others are "H". Slow
     (~0.3 s: it loads both dictionaries), so a build keeps it in its manifest."""
-    t2s, s2t = _cc("t2s"), _cc("s2t")
+    t2s, s2t = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
     out: dict[int, str] = {}
     for lo, hi in _HAN_RANGES:
         for code in range(lo, hi + 1):
@@ -83,6 +84,40 @@ def han_table() -> dict[int, str]:
     return out
 
 
+def _kept(table: dict[int, str]) -> dict[str, str]:
+    out: dict[str, list[str]] = {k: [] for k in _CHANGED}
+    for code, kind in table.items():
+        out[kind].append(chr(code))
+    return {k: "".join(sorted(v)) for k, v in out.items()}
+
+
+def _from_kept(kept: dict[str, str]) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for kind in _CHANGED:
+        for c in kept[kind]:
+            if _CJK.match(c):
+                table[ord(c)] = kind
+    return table
+
+
+def _han_table_apart() -> dict[int, str]:
+    """``han_table()`` made by a child process (``python -m newsmirror.site_text``):
+    OpenCC's dictionaries take ~26 MB that a process never gives back, and a build
+    that does not convert scripts has no other use for them. Made here when the
+    child fails."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", __name__], capture_output=True, check=True, timeout=300
+        )
+        return _from_kept(json.loads(done.stdout))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return han_table()
+
+
 _table: dict[int, str] | None = None
 _table_kept: dict[str, str] | None = None  # the manifest's form of ``_table``
 
@@ -90,7 +125,7 @@ _table_kept: dict[str, str] | None = None  # the manifest's form of ``_table``
 def _han_table() -> dict[int, str]:
     global _table
     if _table is None:
-        _table = han_table()
+        _table = _han_table_apart()
     return _table
 
 
@@ -123,12 +158,7 @@ def han_kinds() -> dict[str, str]:
     characters of each changed kind, and the OpenCC version that said so."""
     if _table is None:
         return dict(_table_kept or {})
-    out: dict[str, list[str]] = {k: [] for k in _CHANGED}
-    for code, kind in _table.items():
-        out[kind].append(chr(code))
-    kept = {k: "".join(sorted(v)) for k, v in out.items()}
-    kept["opencc"] = opencc.__version__
-    return kept
+    return {**_kept(_table), "opencc": opencc.__version__}
 
 
 def learn_han_kinds(kept: dict[str, str]) -> None:
@@ -140,12 +170,7 @@ def learn_han_kinds(kept: dict[str, str]) -> None:
         return
     if not all(isinstance(kept.get(k), str) for k in _CHANGED):
         return
-    table: dict[int, str] = {}
-    for kind in _CHANGED:
-        for c in kept[kind]:
-            if _CJK.match(c):
-                table[ord(c)] = kind
-    _table, _table_kept = table, dict(kept)
+    _table, _table_kept = _from_kept(kept), dict(kept)
 
 
 def detect_lang(text: str, default: str = "zh") -> str:
@@ -276,3 +301,10 @@ def rfc822(dt: datetime) -> str:
         f"{days[d.weekday()]}, {d.day:02d} {months[d.month - 1]} {d.year:04d} "
         f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} +0000"
     )
+
+
+if __name__ == "__main__":  # the child of ``_han_table_apart``
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(_kept(han_table())))
