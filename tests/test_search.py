@@ -160,12 +160,8 @@ def test_query_tokens_are_the_index_tokens() -> None:
     assert find("台灣") == set() and leads == ["中華民國 Taiwan ＡＢＣ 2026年", "民國 taiwanese"]
 
 
-def test_merged_segments_are_made_from_their_files(
-    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    s = settings(search=True, search_shard_size=4)
-    inc, fresh = tmp_path / "inc", tmp_path / "fresh"
-    build_site(mirror, inc, settings=s)
+def count_post_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the articles whose post the build reads and renders from now on."""
     reads: list[str] = []
     real = site_render.Builder._content_once
 
@@ -174,6 +170,16 @@ def test_merged_segments_are_made_from_their_files(
         return real(self, item)  # type: ignore[arg-type]
 
     monkeypatch.setattr(site_render.Builder, "_content_once", counted)
+    return reads
+
+
+def test_merged_segments_are_made_from_their_files(
+    mirror: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = settings(search=True, search_shard_size=4)
+    inc, fresh = tmp_path / "inc", tmp_path / "fresh"
+    build_site(mirror, inc, settings=s)
+    reads = count_post_reads(monkeypatch)
     for k in range(4):  # new articles seal segments, and sealed ones merge
         fill(mirror, 3, first=30 + 3 * k)
         rep = build_site(mirror, inc, settings=s)
@@ -199,14 +205,7 @@ def test_new_articles_between_a_segments_articles_reuse_its_files(
     s = settings(search=True, search_shard_size=4)
     inc, fresh = tmp_path / "inc", tmp_path / "fresh"
     build_site(mirror, inc, settings=s)
-    reads: list[str] = []
-    real = site_render.Builder._content_once
-
-    def counted(self: site_render.Builder, item: object) -> str:
-        reads.append(getattr(item, "key", ""))
-        return real(self, item)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(site_render.Builder, "_content_once", counted)
+    reads = count_post_reads(monkeypatch)
     # (the articles are 20 minutes apart from START: these fall between 20 and 23)
     new = fill(mirror, 6, first=100, start=START - timedelta(minutes=290), step_minutes=7)
     rep = build_site(mirror, inc, settings=s)
