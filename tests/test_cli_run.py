@@ -206,3 +206,33 @@ def test_lazy_patterns_compile_at_first_use_and_take_the_name() -> None:
     assert stand_in.fullmatch("aAa")  # type: ignore[attr-defined]
     assert isinstance(ns["X"], re.Pattern) and ns["X"].flags & re.I  # type: ignore[attr-defined]
     assert stand_in.sub("b", "xAAx") == "xbx"  # type: ignore[attr-defined]  (a kept reference)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["warning: site.base_url is not set: feeds use relative URLs",
+     "名稱 :fire: 與 [b]粗[/b] http://例.org/a:b:", "a\x07b\x08c\x0bd\x0ce\rf\ng", ""],
+)  # fmt: skip
+@pytest.mark.parametrize("to_stderr", [True, False])
+def test_a_plain_line_is_written_as_rich_writes_it(text: str, to_stderr: bool) -> None:
+    """A console that is not made yet writes a plain line itself, byte for byte as its
+    Rich console does (on a stream that is not a terminal)."""
+    import io
+
+    from newsmirror.cli_run import LazyConsole
+
+    def written(use_rich: bool) -> tuple[str, bool]:
+        stream = io.StringIO()
+        lazy = LazyConsole(stderr=to_stderr, highlight=False, soft_wrap=True, emoji=False)
+        saved = sys.stderr, sys.stdout
+        sys.stderr = sys.stdout = stream
+        try:
+            if use_rich:
+                lazy.real  # noqa: B018 (made now: the line goes through Rich)
+            lazy.print(text, markup=False)
+        finally:
+            sys.stderr, sys.stdout = saved
+        return stream.getvalue(), lazy._console is not None
+
+    plain, rich = written(False), written(True)
+    assert plain == (rich[0], False) and rich[1]

@@ -53,6 +53,23 @@ class LazyConsole:
             object.__setattr__(self, "_console", console)
         return console
 
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """``Console.print``; a plain line (one string, ``markup=False``, no tab) to a
+        stream that is not a terminal is written as Rich would write it (control codes
+        BEL, BS, VT, FF and CR dropped), without loading Rich for it."""
+        if (
+            self._console is None
+            and kwargs == {"markup": False}
+            and len(objects) == 1
+            and isinstance(text := objects[0], str)
+            and "\t" not in text
+        ):
+            stream = sys.stderr if self._options.get("stderr") else sys.stdout
+            if not stream.isatty():
+                stream.write(text.translate(_RICH_DROPS) + "\n")
+                return
+        self.real.print(*objects, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
@@ -60,8 +77,11 @@ class LazyConsole:
         setattr(self.real, name, value)
 
 
-out = LazyConsole(highlight=False, soft_wrap=True)
-err = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
+_RICH_DROPS = dict.fromkeys((7, 8, 11, 12, 13))  # (rich.control.STRIP_CONTROL_CODES)
+
+# (emoji=False: a source's name or a URL with ":fire:" in it is printed as it is)
+out = LazyConsole(highlight=False, soft_wrap=True, emoji=False)
+err = LazyConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def load_checked(path: Path) -> Config | None:
