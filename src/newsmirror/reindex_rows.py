@@ -90,15 +90,10 @@ def fast_row(text: str, rel: str) -> PostRow | None:
     end = text.find("\n---\n", 3)  # as split_post, without copying the body
     if end < 0:
         return None
-    values = read_values(text[4 : end + 1])
-    if values is None:
-        return None
-    row = _row(values, rel)
-    if row is None:
-        return None
     start = end + 5
-    content = _content(text[start:], values[-1] is True) if may_show_images(text, start) else ""
-    return row, content, row[12] or row[10]
+    return _own_row(
+        text[4 : end + 1], rel, lambda: text[start:] if may_show_images(text, start) else None
+    )
 
 
 def bytes_row(data: bytes, rel: str) -> PostRow | None:
@@ -117,16 +112,24 @@ def bytes_row(data: bytes, rel: str) -> PostRow | None:
     end = data.find(b"\n---\n", 3)  # the same place: UTF-8 never hides an ASCII byte
     if end < 0:
         return None
-    values = read_values(_decode(data, 4, end + 1))
+    start = end + 5
+    return _own_row(
+        _decode(data, 4, end + 1), rel,
+        lambda: _decode(data, start, len(data)) if may_show_images_in(data, start) else None,
+    )  # fmt: skip
+
+
+def _own_row(front: str, rel: str, body: Callable[[], str | None]) -> PostRow | None:
+    """The row of a post whose front matter is ``front`` (None when not in our
+    layout); ``body()`` is its body when that may show a local image, else None."""
+    values = read_values(front)
     if values is None:
         return None
     row = _row(values, rel)
     if row is None:
         return None
-    start = end + 5
-    content = ""
-    if may_show_images_in(data, start):
-        content = _content(_decode(data, start, len(data)), values[-1] is True)
+    text = body()
+    content = "" if text is None else _content(text, values[-1] is True)
     return row, content, row[12] or row[10]
 
 
