@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .config import CONFIG_NAME, Config, load_config
 from .errors import ConfigError, LockedError, NewsmirrorError
@@ -294,12 +294,9 @@ def fast_args(argv: list[str]) -> RunArgs | BuildArgs | None:
     return None if args is None or _completing() else args
 
 
-def fast_run(argv: list[str]) -> None:
-    """Do a plain ``run`` or ``build`` command line and exit as Typer would (Click's standalone
-    mode: exit status, Ctrl-C → 130, a closed pipe → 1); return for anything else."""
-    args = fast_args(argv)
-    if args is None:
-        return
+def fast_run(args: RunArgs | BuildArgs) -> NoReturn:
+    """Do a plain ``run`` or ``build`` command line (``fast_args``) and exit as Typer
+    would (Click's standalone mode: exit status, Ctrl-C → 130, a closed pipe → 1)."""
     try:
         if isinstance(args, RunArgs):
             code = run_command(
@@ -356,5 +353,5 @@ def main() -> None:
     gc.freeze()
     gc.enable()
     if fast is not None:
-        fast_run(argv)  # exits
+        fast_run(fast)
     typer_main()
