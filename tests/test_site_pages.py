@@ -101,6 +101,7 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     assert table[ord("這")] == "T" and table[ord("这")] == "S" and ord("中") not in table
     assert site_text._han_table_apart() == table  # (made by a child process)
     monkeypatch.setattr(site_text, "_table", table)
+    monkeypatch.setattr(site_text, "_table_kept", None)
     kept = han_kinds()
     assert set(kept["T"]) >= set("這個發與國經關") and "这" in kept["S"]
 

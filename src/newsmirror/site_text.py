@@ -119,13 +119,13 @@ def _han_table_apart() -> dict[int, str]:
 
 
 _table: dict[int, str] | None = None
-_table_kept: dict[str, str] | None = None  # the manifest's form of ``_table``
+_table_kept: dict[str, str] | None = None  # ``han_kinds()`` of ``_table``, once known
 
 
 def _han_table() -> dict[int, str]:
-    global _table
+    global _table, _table_kept
     if _table is None:
-        _table = _han_table_apart()
+        _table, _table_kept = _han_table_apart(), None
     return _table
 
 
@@ -156,21 +156,23 @@ _KINDS = _Kinds()
 def han_kinds() -> dict[str, str]:
     """The Han table (``han_table``) as kept in a manifest between builds: the
     characters of each changed kind, and the OpenCC version that said so."""
+    global _table_kept
     if _table is None:
-        return dict(_table_kept or {})
-    return {**_kept(_table), "opencc": opencc.__version__}
+        return {}
+    if _table_kept is None:
+        _table_kept = {**_kept(_table), "opencc": opencc.__version__}
+    return dict(_table_kept)
 
 
 def learn_han_kinds(kept: dict[str, str]) -> None:
     """Take the Han table of ``han_kinds()`` of an earlier build, when the same OpenCC
     version made it (else the table is made again when a page needs it)."""
     global _table, _table_kept
-    _table_kept = None
     if not isinstance(kept, dict) or kept.get("opencc") != opencc.__version__:
         return
     if not all(isinstance(kept.get(k), str) for k in _CHANGED):
         return
-    _table, _table_kept = _from_kept(kept), dict(kept)
+    _table, _table_kept = _from_kept(kept), {k: kept[k] for k in (*_CHANGED, "opencc")}
 
 
 def detect_lang(text: str, default: str = "zh") -> str:
