@@ -84,14 +84,22 @@ class CleanOptions:
 
 # ---------------------------------------------------------------- parsing
 
-_PARSER = HTMLParser(huge_tree=True, remove_comments=False)
-# Element classes chosen in C: lxml.html's own lookup is a Python call for every element
-# object made, only to give form controls classes of their own, which cleaning never uses.
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
-    )
-)
+
+def html_parser(**options: bool) -> HTMLParser:
+    """``HTMLParser(**options)`` whose element classes are chosen in C: lxml.html's own
+    lookup is a Python call for every element object made, only to give form controls
+    classes of their own, which cleaning and extraction never use."""
+    parser = HTMLParser(**options)
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction,
+            entity=HtmlEntity,
+        )
+    )  # fmt: skip
+    return parser
+
+
+_PARSER = html_parser(huge_tree=True, remove_comments=False)
 # C0/C1 controls (not tab/newline/CR), lone surrogates and non-characters: lxml refuses them.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 

@@ -33,17 +33,17 @@ from datetime import datetime
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import (
-    HtmlComment,
-    HtmlElement,
-    HtmlEntity,
-    HTMLParser,
-    HtmlProcessingInstruction,
-    document_fromstring,
-)
+from lxml.html import HtmlElement, document_fromstring
 
 from .charset import decode
-from .clean import clean_title, fragment_text, html_to_text, parse_fragment, validate_selector
+from .clean import (
+    clean_title,
+    fragment_text,
+    html_parser,
+    html_to_text,
+    parse_fragment,
+    validate_selector,
+)
 from .dates import parse_date
 from .errors import ItemError
 from .procpool import ExtractPool
@@ -65,14 +65,7 @@ class Extracted:
 
 # ---------------------------------------------------------------- parsing
 
-_PARSER = HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
-# Element classes chosen in C (as in clean): lxml.html's lookup is a Python call for every
-# element object made, only to give form controls classes of their own, unused here.
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
-    )
-)
+_PARSER = html_parser(remove_comments=True, remove_pis=True, huge_tree=True)
 # A stray </body> or </html> mid-page makes libxml2 put the rest of the page outside <body>.
 _STRAY_END = re.compile(r"</(?:body|html)\s*>", re.I)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
