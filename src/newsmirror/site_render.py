@@ -4,7 +4,6 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from collections import deque
@@ -32,7 +31,6 @@ _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
 _stat = os.stat
-_blake2b = hashlib.blake2b  # (site_files.digest, inline: called for every article)
 
 
 class Builder:
@@ -193,7 +191,7 @@ class Builder:
             stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stat = "\x1f0:0"
-        sig = _blake2b(("\x1f".join(map(str, row)) + stat).encode(), digest_size=16).hexdigest()
+        sig = digest("\x1f".join(map(str, row)) + stat)
         rec = self._arts.get(key)
         # (every record is 5 long here: see _drop_odd_records)
         if rec is not None and rec[0] == sig and self._keep(rec[3]):
