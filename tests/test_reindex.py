@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,15 @@ def dump(cfg_index: Path) -> dict[str, list[tuple]]:
         return store.dump()
 
 
+def sql_dump(cfg_index: Path) -> list[str]:
+    """The index file as SQL (rows in rowid order: the order they were put in)."""
+    db = sqlite3.connect(cfg_index)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
 def test_reindex_in_workers_gives_the_same_index(
     tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -67,10 +77,11 @@ def test_reindex_in_workers_gives_the_same_index(
     (posts / "zz-no-front.md").write_text("just text\n", encoding="utf-8")
     cfg.index_path.unlink()
     one = reindex(cfg, workers=1)
-    inline = dump(cfg.index_path)
+    inline, inline_sql = dump(cfg.index_path), sql_dump(cfg.index_path)
     cfg.index_path.unlink()
-    two = reindex(cfg, workers=2, chunk=3, pool_min=0)
+    two = reindex(cfg, workers=2, chunk=3, pool_min=0)  # the workers' rows copied from shards
     assert dump(cfg.index_path) == inline and two == one
+    assert sql_dump(cfg.index_path) == inline_sql  # the same file, row for row
     assert one.posts == len(before["articles"]) + 1
     assert [s.split(":")[0] for s in one.skipped] == [
         "_posts/zz-bad-utf8.md", "_posts/zz-bad-yaml.md", "_posts/zz-copy.md",

@@ -23,6 +23,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ItemError
@@ -264,6 +265,46 @@ def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
     with gc_paused():
         _read_into(out, make, files, top)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The posts of a chunk as ``shard_rows`` wrote them: their article rows are in
+    the shard file ``path`` (rowid i + 1 for the i-th row), read by a worker
+    process; only what the main process needs to place them comes back here."""
+
+    path: str
+    keys: list[str]  # the key of each row, in rowid order
+    notes: list[tuple[int, str]]  # (how many rows came before, "path: cause") of each file skipped
+    images: list[tuple[int, str, str]]  # (row index, content, when) of posts showing local images
+
+
+def shard_rows(files: list[Any], top: str | None, path: str) -> Shard:
+    """``read_rows`` of the posts ``files``, but with their rows written to a new
+    shard file at ``path`` (``store_shard``) instead of sent back: the process
+    building the index copies them in SQLite, without Python (no rows to pickle,
+    none to bind there). Posts without a key are left out, as ``reindex`` leaves
+    them."""
+    from .store_shard import write_shard
+
+    rows: list[tuple[Any, ...]] = []
+    keys: list[str] = []
+    notes: list[tuple[int, str]] = []
+    images: list[tuple[int, str, str]] = []
+    for got in read_rows("post", files, top):
+        if isinstance(got, str):
+            notes.append((len(rows), got))
+            continue
+        row, content, when = got
+        if not row[0]:
+            continue
+        if content:
+            images.append((len(rows), content, when))
+        keys.append(row[0])
+        rows.append(row)
+    if rows:
+        write_shard(path, rows)
+    return Shard(path, keys, notes, images)
 
 
 @contextlib.contextmanager
