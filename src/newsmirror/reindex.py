@@ -35,6 +35,7 @@ from .store_shard import Attached
 
 CHUNK = 500  # files per unit of work
 POOL_MIN = 10_000  # files from which worker processes read them
+SHARD_CHUNKS = 4  # chunks a worker writes to one shard (a transaction of the index each)
 _POST_SUFFIXES = (".md", ".markdown", ".html")
 
 
@@ -134,15 +135,20 @@ class _Readers:
             return
         numbers = itertools.count()
 
-        def submit(c: list[Any]) -> Future[Any]:
+        def submit(c: list[Any]) -> None:
+            """Hand a worker the chunk ``c`` (for a shard: with the chunks after it)."""
             if shards is None or kind != "post":
-                return pool.submit(read_rows, kind, c, top)
-            return pool.submit(shard_rows, c, top, os.path.join(shards, f"{next(numbers)}.db"))
+                pending.append((pool.submit(read_rows, kind, c, top), [], c))
+                return
+            for more in islice(todo, SHARD_CHUNKS - 1):
+                c.extend(more)
+            path = os.path.join(shards, f"{next(numbers)}.db")
+            pending.append((pool.submit(shard_rows, c, top, path), [], c))
 
         # (a worker's future, or None with the rows read here; the chunk's files)
         pending: deque[tuple[Future[Any] | None, list[Any], list[Any]]] = deque()
         for c in islice(todo, 2 * self.workers):
-            pending.append((submit(c), [], c))
+            submit(c)
         while pending:
             future, done, chunk = pending.popleft()
             if future is not None:
@@ -163,7 +169,7 @@ class _Readers:
                 self.answered = True
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append((submit(nxt), [], nxt))
+                    submit(nxt)
             yield done
 
     def _listed(self, n: int) -> None:
