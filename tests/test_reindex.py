@@ -155,3 +155,55 @@ def test_reindex_goes_on_here_when_a_worker_dies(
     monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
     rep = reindex(cfg, workers=2, chunk=5, pool_min=0)
     assert rep.skipped == () and dump(cfg.index_path) == before
+
+
+def test_reindex_when_shards_cannot_be_written_gives_the_same_index(
+    tmp_path: Path, server: LoopbackServer, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot write its shard (a full disk) sends its rows back; no
+    folder for shards at all: every row comes back. The index is the same."""
+    from concurrent.futures import Future
+
+    import newsmirror.store_shard
+
+    class Pool:  # the workers' functions, run here (so the patches below apply)
+        def __init__(self, workers: int, **kw: Any) -> None:
+            pass
+
+        def submit(self, fn: Any, *args: Any) -> Future:
+            f: Future = Future()
+            f.set_result(fn(*args))
+            return f
+
+        def shutdown(self, **kw: Any) -> None:
+            pass
+
+    cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
+    run(cfg, now=NOW)
+    cfg.index_path.unlink()
+    reindex(cfg, workers=1)
+    inline = sql_dump(cfg.index_path)
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
+    written: list[str] = []
+    write = newsmirror.store_shard.write_shard
+
+    def every_other(path: str, rows: Any) -> None:
+        written.append(path)
+        if len(written) % 2 == 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        write(path, rows)
+
+    monkeypatch.setattr(newsmirror.store_shard, "write_shard", every_other)
+    cfg.index_path.unlink()
+    rep = reindex(cfg, workers=2, chunk=2, pool_min=0)
+    assert len(written) >= 3 and rep.skipped == ()
+    assert sql_dump(cfg.index_path) == inline
+
+    def no_folder(**kw: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(newsmirror.reindex.tempfile, "TemporaryDirectory", no_folder)
+    written.clear()
+    cfg.index_path.unlink()
+    reindex(cfg, workers=2, chunk=2, pool_min=0)
+    assert written == [] and sql_dump(cfg.index_path) == inline

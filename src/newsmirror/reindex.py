@@ -215,10 +215,7 @@ def reindex(
         scratch = _scratch_path(target)
         if scratch is not None:
             try:
-                with (
-                    Store(scratch, scratch=True) as store,
-                    tempfile.TemporaryDirectory(prefix="newsmirror-reindex-") as shards,
-                ):
+                with Store(scratch, scratch=True) as store, _shard_folder() as shards:
                     report = _load(config, store, readers, shards)
                     store.seal()
                 if _move_into_place(scratch, Path(target)):
@@ -228,6 +225,19 @@ def reindex(
                     scratch.unlink()
         with Store(target) as store:
             return _load(config, store, readers)
+
+
+@contextlib.contextmanager
+def _shard_folder() -> Iterator[str | None]:
+    """A temporary folder for the workers' shard files (removed after, whatever
+    is left in it); None when none can be made (the rows then come back pickled)."""
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="newsmirror-reindex-")
+    except OSError:
+        yield None
+        return
+    with folder as path:
+        yield path
 
 
 def _scratch_path(target: Path | str) -> Path | None:

@@ -279,23 +279,26 @@ class Shard:
     images: list[tuple[int, str, str]]  # (row index, content, when) of posts showing local images
 
 
-def shard_rows(files: list[Any], top: str | None, path: str) -> Shard:
+def shard_rows(files: list[Any], top: str | None, path: str) -> Shard | list[Any]:
     """``read_rows`` of the posts ``files``, but with their rows written to a new
     shard file at ``path`` (``store_shard``) instead of sent back: the process
     building the index copies them in SQLite, without Python (no rows to pickle,
     none to bind there). Posts without a key are left out, as ``reindex`` leaves
-    them."""
+    them. When the shard cannot be written (a full disk), ``read_rows``'s list."""
+    import sqlite3
+
     from .store_shard import write_shard
 
+    got = read_rows("post", files, top)
     rows: list[tuple[Any, ...]] = []
     keys: list[str] = []
     notes: list[tuple[int, str]] = []
     images: list[tuple[int, str, str]] = []
-    for got in read_rows("post", files, top):
-        if isinstance(got, str):
-            notes.append((len(rows), got))
+    for one in got:
+        if isinstance(one, str):
+            notes.append((len(rows), one))
             continue
-        row, content, when = got
+        row, content, when = one
         if not row[0]:
             continue
         if content:
@@ -303,7 +306,12 @@ def shard_rows(files: list[Any], top: str | None, path: str) -> Shard:
         keys.append(row[0])
         rows.append(row)
     if rows:
-        write_shard(path, rows)
+        try:
+            write_shard(path, rows)
+        except (sqlite3.Error, OSError):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return got
     return Shard(path, keys, notes, images)
 
 
