@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,22 @@ def sql_dump(cfg_index: Path) -> list[str]:
         return list(db.iterdump())
     finally:
         db.close()
+
+
+class HerePool:
+    """A worker pool that runs the workers' functions here, at once (so that
+    patches apply to them)."""
+
+    def __init__(self, workers: int, **kw: Any) -> None:
+        pass
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        f: Future = Future()
+        f.set_result(fn(*args))
+        return f
+
+    def shutdown(self, **kw: Any) -> None:
+        pass
 
 
 def test_reindex_in_workers_gives_the_same_index(
@@ -162,28 +179,15 @@ def test_reindex_when_shards_cannot_be_written_gives_the_same_index(
 ) -> None:
     """A worker that cannot write its shard (a full disk) sends its rows back; no
     folder for shards at all: every row comes back. The index is the same."""
-    from concurrent.futures import Future
 
     import newsmirror.store_shard
-
-    class Pool:  # the workers' functions, run here (so the patches below apply)
-        def __init__(self, workers: int, **kw: Any) -> None:
-            pass
-
-        def submit(self, fn: Any, *args: Any) -> Future:
-            f: Future = Future()
-            f.set_result(fn(*args))
-            return f
-
-        def shutdown(self, **kw: Any) -> None:
-            pass
 
     cfg = make_mirror(tmp_path / "m", corpus_sources(server, corpus))
     run(cfg, now=NOW)
     cfg.index_path.unlink()
     reindex(cfg, workers=1)
     inline = sql_dump(cfg.index_path)
-    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", HerePool)
     written: list[str] = []
     write = newsmirror.store_shard.write_shard
 
@@ -207,3 +211,28 @@ def test_reindex_when_shards_cannot_be_written_gives_the_same_index(
     cfg.index_path.unlink()
     reindex(cfg, workers=2, chunk=2, pool_min=0)
     assert written == [] and sql_dump(cfg.index_path) == inline
+
+
+def test_reindex_from_shards_gives_the_posts_images_back(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The images of the posts read into shards are indexed as those of the posts
+    read here (and not those of a post skipped for its taken key)."""
+    from newsmirror.assets import ImageRun
+
+    from .test_assets import keep, localize, make_article, serve_images
+
+    mirror = make_mirror(tmp_path / "m", [("測試源", "t", server.url("/f.xml"))])
+    u = serve_images(server)
+    for n in range(1, 7):
+        keep(mirror, localize(mirror, make_article(server, [u["red"]], n=n), ImageRun()))
+    posts = sorted((mirror.root / "_posts").rglob("*.md"))
+    shutil.copy(posts[0], posts[0].with_name("zz-copy.md"))  # its key taken, in a later shard
+    mirror.index_path.unlink()
+    one = reindex(mirror, workers=1)
+    inline = sql_dump(mirror.index_path)
+    assert sum('INSERT INTO "image_refs"' in line for line in inline) == 6
+    monkeypatch.setattr(newsmirror.reindex, "ProcessPoolExecutor", HerePool)
+    mirror.index_path.unlink()
+    two = reindex(mirror, workers=2, chunk=1, pool_min=0)  # shards of 4 posts
+    assert two == one and len(one.skipped) == 1 and sql_dump(mirror.index_path) == inline
