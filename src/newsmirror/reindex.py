@@ -6,7 +6,10 @@ chunks and rows written in batches, so memory stays flat however large the
 archive. Reading a file into its row (``reindex_rows``) is the costly part: for a
 big mirror two spawned worker processes do it, chunk by chunk, while this
 process writes the rows of the chunks before (results are taken in file order,
-so which of two posts with one key is kept never depends on timing).
+so which of two posts with one key is kept never depends on timing). When the
+index is built aside (a new file), a worker writes its rows to a shard file
+(``store_shard``) that this process copies in SQLite, rather than sending them
+back to be bound here one value at a time, which cost more than reading them.
 """
 
 from __future__ import annotations
@@ -280,9 +283,9 @@ def _load(
 ) -> ReindexReport:
     """Fill the store's articles and revisions from the files, in one transaction;
     or, with a folder for ``shards`` (a scratch index, which nobody sees until it
-    is finished), in one transaction per chunk, the workers' rows copied from
-    their shard files (a shard is attached to the index's connection, and can only
-    be detached again after a commit)."""
+    is finished), in one transaction per chunk or shard, the workers' rows copied
+    from their shard files (a shard is attached to the index's connection, and
+    can only be detached again after a commit)."""
     root = config.root
     load = _Loader(store, MirrorFiles(root))
     with store.batch() if shards is None else contextlib.nullcontext(), store.bulk_articles():
@@ -388,7 +391,8 @@ class _Loader:
 
 def _runs(n: int, taken: list[int]) -> list[tuple[int, int]]:
     """The runs (first, last) of rowids 1..n not in ``taken`` (indexes 0..n-1, rising)."""
-    runs, first = [], 1
+    runs: list[tuple[int, int]] = []
+    first = 1
     for i in taken:
         if i + 1 > first:
             runs.append((first, i))
