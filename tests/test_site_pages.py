@@ -110,7 +110,7 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(site_text, "han_table", no_opencc)
     monkeypatch.setattr(site_text, "_table", None)
-    monkeypatch.setattr(site_text, "_KINDS", site_text._Kinds())
+    monkeypatch.setattr(site_text, "_kinds", None)
     learn_han_kinds(kept)
     assert site_text._table == table and han_kinds() == kept
     assert detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
@@ -118,3 +118,81 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(site_text, "_table", None)
     learn_han_kinds({**kept, "opencc": "0.0.1"})  # another OpenCC's table: not taken
     assert site_text._table is None and han_kinds() == {}
+
+
+def test_shipped_han_table_is_opencc_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Han table shipped with the package is the one OpenCC makes, in the form a
+    manifest keeps; a first build takes it (no child process) while OpenCC's version
+    is the one that made it, and makes its own table otherwise."""
+    import json
+
+    import opencc
+
+    from newsmirror import site_text
+
+    shipped = json.loads(site_text.SHIPPED.read_bytes())
+    monkeypatch.setattr(site_text, "_table", None)
+    monkeypatch.setattr(site_text, "_table_kept", None)
+    monkeypatch.setattr(site_text, "_kinds", None)
+    if shipped["opencc"] == opencc.__version__:
+        made = site_text._kept(site_text.han_table())
+        assert {k: shipped[k] for k in "TSB"} == made
+        monkeypatch.setattr(site_text, "_han_table_apart", lambda: pytest.fail("made again"))
+        assert site_text.detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
+        assert site_text.han_kinds() == {**made, "opencc": opencc.__version__}
+        assert list(site_text.han_kinds()) == ["T", "S", "B", "opencc"]  # (manifest bytes)
+    monkeypatch.setattr(site_text, "_table", None)
+    monkeypatch.setattr(site_text, "_kinds", None)
+    monkeypatch.setattr(site_text, "SHIPPED", site_text.SHIPPED.with_name("none.json"))
+    monkeypatch.setattr(site_text, "_han_table_apart", lambda: {ord("這"): "T"})
+    assert site_text.detect_lang("這這這") == "zh-Hant" and site_text._table == {ord("這"): "T"}
+
+
+def _lang_by_hand(text: str, table: dict[int, str], default: str = "zh") -> str:
+    """``detect_lang`` as a plain loop over characters (what its table must give)."""
+    n = dict.fromkeys("TSBHKGL", 0)
+    for c in text[:600]:
+        code = ord(c)
+        if any(lo <= code <= hi for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                                                (0xF900, 0xFAFF))):  # fmt: skip
+            n[table.get(code, "H")] += 1
+        elif 0x3040 <= code <= 0x30FF:
+            n["K"] += 1
+        elif 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF:
+            n["G"] += 1
+        elif c.isascii() and c.isalpha():
+            n["L"] += 1
+    trad, simp = n["T"] + n["B"], n["S"] + n["B"]
+    cjk = trad + simp - n["B"] + n["H"]
+    if n["K"] > 5 and n["K"] * 5 > cjk:
+        return "ja"
+    if n["G"] > 5 and n["G"] > cjk:
+        return "ko"
+    if cjk == 0:
+        return "en" if n["L"] > 10 else default
+    return "zh-Hant" if trad > simp else "zh-Hans" if simp > trad else "zh"
+
+
+def test_detect_lang_counts_every_kind() -> None:
+    """The translate table of ``detect_lang`` gives each character its kind: Han of
+    each script, kana, hangul, Latin letters; anything else (digits, punctuation,
+    characters beyond the BMP such as emoji, or letters like T, S, B) counts for none."""
+    import random
+
+    from newsmirror import site_text
+    from newsmirror.site_text import detect_lang
+
+    table = site_text._han_table()
+    rng = random.Random(4)
+    pools = ["這個發與國經關", "这个发与国经关", "中人日月山", "ひらがなカタカナ", "한국어ᄀ",
+             "TSBHKGLabcxyz", "0123 ,.!?—「」", "😀𠀀𝐀\U0010fffd", "\ud800\uffff\u00e9\u0410",
+             # each kind's first and last characters, and those just outside
+             "\u3040\u30ff\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\uac00\ud7af\u1100\u11ff",
+             "\u303f\u3100\u33ff\u4dc0\ufb00\uf8ff\u10ff\u1200\uabff\ud7b0@[`{AZaz"]
+    texts = ["", "Hello world, this is English text", "TTTTTTTTTTTTTSSSSSSSSSBBBBB😀😀"]
+    for _ in range(400):
+        weights = [rng.random() ** 3 for _ in pools]
+        texts.append("".join(rng.choice(rng.choices(pools, weights)[0])
+                             for _ in range(rng.randrange(1, 700))))  # fmt: skip
+    for text in texts:
+        assert detect_lang(text, "xx") == _lang_by_hand(text, table, "xx"), text
