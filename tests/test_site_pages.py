@@ -196,3 +196,46 @@ def test_detect_lang_counts_every_kind() -> None:
                              for _ in range(rng.randrange(1, 700))))  # fmt: skip
     for text in texts:
         assert detect_lang(text, "xx") == _lang_by_hand(text, table, "xx"), text
+
+
+def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
+    """A page skips nh3 for content of plain paragraphs only: for each such content
+    (every code point inside a paragraph, texts of many), ``sanitize`` gives it back
+    unchanged; whatever ``sanitize`` would change is never taken for plain."""
+    import random
+
+    from newsmirror.sanitize import sanitize
+    from newsmirror.site_text import page_content, plain_paragraphs
+
+    def same(content: str) -> bool:
+        try:
+            return sanitize(content) == content
+        except (UnicodeEncodeError, ValueError):  # (lone surrogates)
+            return False
+
+    codes = [*range(0x10000), *range(0x10000, 0x110000, 97), 0x1FFFE, 0x1FFFF, 0x10FFFF]
+    for code in codes:
+        content = f"<p>a{chr(code)}b</p><p>{chr(code)}</p>"
+        if plain_paragraphs(content):
+            assert same(content), hex(code)
+        elif not (0xD800 <= code <= 0xDFFF):
+            assert code in (0, 0x0A, 0x0D, 0x26, 0x3C, 0x3E, 0xA0), hex(code)  # (not taken)
+    rng = random.Random(7)
+    pieces = ["<p>", "</p>", "<p></p>", "中文", "a b", " ", "\t", "&amp;", "<br>", "<b>x</b>",
+              "\xa0", "\n", "\u3000", "</p> <p>", "<P>", "<p >", "&", "😀", "/", "p>", "<"]
+    plain = 0
+    for _ in range(3000):
+        content = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        if rng.random() < 0.5:  # (more of the shape taken for plain)
+            content = "<p>" + content.replace("<p>", "").replace("</p>", "</p><p>") + "</p>"
+        if plain_paragraphs(content):
+            plain += 1
+            assert same(content), content
+    assert plain > 100
+    for content in ["<p>中文</p><p> x </p><p></p>", "<p>一</p>"]:
+        assert plain_paragraphs(content) and same(content)
+    for content in ["", "<p>", "<p>a</p> ", " <p>a</p>", "<p>a<p>b</p></p>", "<p>a</p>b<p>c</p>",
+                    "<p>a&amp;b</p>", "<div>a</div>", "<p>a\nb</p>", "<p>\ud800</p>"]:  # fmt: skip
+        assert not plain_paragraphs(content), content
+    raw = "<p>那個\u3000段落 one &lt;</p>"  # (not plain: sanitized, the same as ever)
+    assert page_content(raw, link="", legacy=False, images="original") == sanitize(raw)
