@@ -239,3 +239,26 @@ def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
         assert not plain_paragraphs(content), content
     raw = "<p>那個\u3000段落 one &lt;</p>"  # (not plain: sanitized, the same as ever)
     assert page_content(raw, link="", legacy=False, images="original") == sanitize(raw)
+
+
+def test_site_files_are_0644_whatever_the_umask(tmp_path: Path) -> None:
+    """Pages are world-readable (0o644) under any umask; no chmod when the umask
+    leaves them so (read from /proc, not by setting it)."""
+    import os
+
+    from newsmirror import site_files
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    old = os.umask(0o077)
+    try:
+        assert site_files._umask() in (0o077, 0o777)
+        files = SiteFiles(tmp_path / "a", Manifest(tmp_path / "m.bin", tmp_path / "a"))
+        files.write("x/p.html", "<p>一</p>")
+        os.umask(0o022)
+        assert site_files._umask() in (0o022, 0o777)
+        files = SiteFiles(tmp_path / "b", Manifest(tmp_path / "m.bin", tmp_path / "b"))
+        files.write("x/p.html", "<p>一</p>")
+    finally:
+        os.umask(old)
+    for folder in ("a", "b"):
+        assert (tmp_path / folder / "x" / "p.html").stat().st_mode & 0o777 == 0o644

@@ -131,6 +131,16 @@ class Manifest:
         return True
 
 
+def _umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` sets it, for a moment,
+    for every thread); 0o777 (so every file is chmod-ed) when it cannot be read."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    return 0o777
+
+
 class SiteFiles:
     """Writes into the output folder; only bytes that changed reach the disk.
 
@@ -146,6 +156,7 @@ class SiteFiles:
         self.kept = 0
         self._dirs: set[str] = set()  # folders known to exist
         self._tmp = itertools.count()
+        self._chmod = _umask() & 0o644 != 0  # (else a new file is 0o644 as created)
         self._settled = self._settled_folders()
 
     def _settled_folders(self) -> frozenset[str]:
@@ -226,7 +237,8 @@ class SiteFiles:
                 view = memoryview(raw)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fchmod(fd, 0o644)
+                if self._chmod:
+                    os.fchmod(fd, 0o644)
                 st = os.fstat(fd)
             finally:
                 os.close(fd)

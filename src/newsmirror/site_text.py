@@ -287,6 +287,8 @@ def page_content(
     Other images follow ``images``: ``original`` keeps the original URL (lazy, no
     referrer), ``link`` turns each image into a link to it, so that a page makes
     no request to another host."""
+    if not legacy and plain_paragraphs(content):  # (nothing to sanitize, no image)
+        return content
     origs = {"/" + path: url for path, url in local_images(content)}
     if legacy:
         from .clean import CleanOptions, clean_html  # (lxml and more: for legacy posts only)
@@ -295,7 +297,7 @@ def page_content(
             content = clean_html(content, CleanOptions(base_url=link))
         except ItemError:
             content = "<p>" + html.escape(content, quote=False) + "</p>"
-    elif not plain_paragraphs(content):
+    else:
         content = sanitize(content)
 
     def fix(m: re.Match[str]) -> str:
