@@ -9,6 +9,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -262,3 +263,70 @@ def test_site_files_are_0644_whatever_the_umask(tmp_path: Path) -> None:
         os.umask(old)
     for folder in ("a", "b"):
         assert (tmp_path / folder / "x" / "p.html").stat().st_mode & 0o777 == 0o644
+
+
+def _files_written(tmp_path: Path, name: str, after: int) -> Any:
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    out = tmp_path / name
+    (out / "d").mkdir(parents=True)
+    (out / "d" / "same.html").write_bytes("<p>同</p>".encode())  # (not in the manifest)
+    (out / "d" / "other.html").write_bytes(b"old bytes")
+    files = SiteFiles(out, Manifest(tmp_path / f"{name}.bin", out))
+    files.writer_after = after
+    for k in range(150):
+        files.write(f"a/{k % 7}/p{k}.html", f"<p>第 {k} 篇</p>" * (k * 37 % 500))
+    files.write("d/same.html", "<p>同</p>")
+    files.write("d/other.html", b"new bytes")
+    files.prune()
+    return files
+
+
+def test_writer_process_writes_what_the_build_would(tmp_path: Path) -> None:
+    """New files given to the writer process are on disk, in the manifest and counted
+    exactly as when the build writes them itself: same bytes, 0o644, no temporary
+    file left; a file already there with the same bytes is kept, another replaced."""
+    import os
+
+    mine = _files_written(tmp_path, "mine", after=10**9)
+    theirs = _files_written(tmp_path, "theirs", after=5)
+    assert theirs._writer is None and not theirs._pending and theirs._created == 5
+    assert (mine.written, mine.kept) == (theirs.written, theirs.kept) == (151, 1)
+    recs = theirs.manifest.files
+    assert {r: v[0] for r, v in recs.items()} == {r: v[0] for r, v in mine.manifest.files.items()}
+    for rel, (_h, size, mtime) in recs.items():
+        st = os.stat(tmp_path / "theirs" / rel)
+        assert (st.st_size, st.st_mtime_ns, st.st_mode & 0o777) == (size, mtime, 0o644)
+        assert (tmp_path / "theirs" / rel).read_bytes() == (tmp_path / "mine" / rel).read_bytes()
+    assert not [p for p in (tmp_path / "theirs").rglob(".nm-*")]
+
+
+def test_writer_process_that_ends_too_soon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer process that ends (or never starts) leaves the build to write its
+    files itself, those it was given and not answered for too."""
+    import sys
+
+    from newsmirror.site_writer import Writer
+
+    monkeypatch.setattr(Writer, "command", (sys.executable, "-c", "import os; os.read(0, 3000)"))
+    files = _files_written(tmp_path, "gone", after=5)
+    assert (files.written, files.kept) == (151, 1) and files._no_writer
+    for k in range(150):
+        want = f"<p>第 {k} 篇</p>" * (k * 37 % 500)
+        assert (tmp_path / "gone" / f"a/{k % 7}/p{k}.html").read_text() == want
+    monkeypatch.setattr(Writer, "command", ("/nonexistent/python",))
+    files = _files_written(tmp_path, "never", after=5)
+    assert (files.written, files.kept) == (151, 1) and files._no_writer
+
+
+def test_writer_process_error_ends_the_build(tmp_path: Path) -> None:
+    from newsmirror.errors import NewsmirrorError
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    out = tmp_path / "out"
+    (out / "x" / "dir.html").mkdir(parents=True)  # (a folder where a page goes)
+    files = SiteFiles(out, Manifest(tmp_path / "m.bin", out))
+    files.writer_after = 0
+    files.write("x/dir.html", "<p>一</p>")
+    with pytest.raises(NewsmirrorError, match="cannot write x/dir.html"):
+        files.prune()
