@@ -286,3 +286,21 @@ def test_postings_words_are_word_tokens_of_each_text() -> None:
         want_text = re.sub(r"\s+", " ", __import__("html").unescape(
             re.sub(r"<[^>]+>", " ", html))).strip()  # fmt: skip
         assert plain_text(html) == want_text
+
+
+def test_varints_of_every_length() -> None:
+    """Varint byte counts at each boundary (the float-exponent count and the one by
+    comparisons beyond 2**53), and back."""
+    import numpy as np
+
+    from newsmirror.search_index import _unvarints, _varints
+
+    edges = [1, 2, 127, 128, 129, 255, 256]
+    for bits in range(7, 63, 7):
+        edges += [(1 << bits) - 1, 1 << bits, (1 << bits) + 1]
+    for top in (1 << 53, 1 << 62):
+        gaps = np.array([g for g in edges if g < top] * 3, dtype=np.int64)
+        data, end = _varints(gaps)
+        sizes = np.diff(np.concatenate(([0], end)))
+        assert sizes.tolist() == [max(1, (int(g).bit_length() + 6) // 7) for g in gaps]
+        assert _unvarints(data).astype(np.int64).tolist() == gaps.tolist()
