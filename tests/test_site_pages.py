@@ -330,3 +330,21 @@ def test_writer_process_error_ends_the_build(tmp_path: Path) -> None:
     files.write("x/dir.html", "<p>一</p>")
     with pytest.raises(NewsmirrorError, match="cannot write x/dir.html"):
         files.prune()
+
+
+def test_clock_local_is_astimezone() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from newsmirror.site_text import Clock
+
+    ny = ZoneInfo("America/New_York")
+    times = [datetime(2026, 11, 1, 1, 30, fold=f, tzinfo=ny) for f in (0, 1)]  # (ambiguous)
+    times += [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))]
+    for tz in (UTC, timezone(timedelta(hours=8)), ny):
+        clock = Clock(tz)
+        for _ in range(2):
+            for dt in times:
+                got = clock.local(dt)
+                assert (got, got.tzinfo, got.fold) == (dt.astimezone(tz), tz, dt.astimezone(tz).fold)
+    assert Clock(UTC).local(times[0]) != Clock(UTC).local(times[1])

@@ -333,7 +333,7 @@ class Clock:
     tz: tzinfo
 
     def local(self, dt: datetime) -> datetime:
-        return dt.astimezone(self.tz)
+        return _local(dt, dt.fold, self.tz)
 
     def day(self, dt: datetime) -> str:
         return self.local(dt).strftime("%Y-%m-%d")
@@ -349,6 +349,14 @@ class Clock:
 
     def iso(self, dt: datetime) -> str:
         return self.local(dt).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=4096)
+def _local(dt: datetime, fold: int, tz: tzinfo) -> datetime:
+    """``dt`` in ``tz`` (an article's times are shown some five times in a build: its
+    path, its day, its page, its listings). ``fold`` in the key: datetimes equal but
+    for it are not the same time."""
+    return dt.astimezone(tz)
 
 
 @lru_cache(maxsize=64)
