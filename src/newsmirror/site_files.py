@@ -19,6 +19,11 @@ that mtime is claimed without its own ``stat`` (a file added, deleted or renamed
 in a folder changes the folder's mtime; the build writes pages through a
 temporary file renamed into place). Only an article page overwritten in place,
 in a folder nothing else touched, goes unnoticed until its article changes.
+
+A large build (a first one: thousands of new pages) hands its new files to a
+writer process (``site_writer``) once it has created ``WRITER_AFTER`` itself, so
+that creating them in the kernel is done beside the rendering; ``wait`` (and
+``prune`` and ``settle``, which call it) has every answer in the manifest.
 """
 
 from __future__ import annotations
