@@ -168,19 +168,14 @@ def _varints(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Base-128 varint bytes of ``gaps`` (int64 ≥ 1) and each one's end offset."""
     big = gaps >= 128
     nb = np.ones(len(gaps), dtype=np.int64)
-    idx = np.flatnonzero(big)
-    if len(idx):
-        g = gaps[idx]
-        if int(g.max()) < 1 << 53:  # ceil(bit length / 7); exact as a float's exponent
-            nb[idx] = (np.frexp(g.astype(np.float64))[1] + 6) // 7
-        else:
-            for bits in (7, 14, 21, 28, 35, 42, 49, 56):
-                nb += gaps >= (1 << bits)
-        del g
+    if big.any():
+        for bits in (7, 14, 21, 28, 35, 42, 49, 56):
+            nb += gaps >= (1 << bits)
     end = np.cumsum(nb)
     out = np.zeros(int(end[-1]) if len(end) else 0, dtype=np.uint8)
     pos = end - nb
     out[pos] = (gaps & 127) | (big << 7)
+    idx = np.flatnonzero(big)
     for k in range(1, 9):
         if not len(idx):
             break

@@ -170,8 +170,8 @@ class SiteFiles:
         self._writer: Writer | None = None
         self._created = 0
         self._no_writer = False
-        self._pending: dict[int, tuple[str, str, bytes]] = {}  # writer's number -> (rel,
-        # hash, bytes): the bytes are kept until it answered, in case it ends too soon
+        self._pending: dict[int, tuple[str, bytes]] = {}  # writer's number -> (rel, bytes):
+        # the bytes are kept until it answered, in case it ends too soon
         self._pending_rels: set[str] = set()
 
     def _settled_folders(self) -> frozenset[str]:
@@ -271,15 +271,14 @@ class SiteFiles:
         (a new file given to the writer process counts as written)."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
         path = self.path(rel)
-        h = file_hash(raw)
         if rel in self._pending_rels:
             self.wait()
         self.made.add(rel)
         if rel not in self.manifest.files:  # no build wrote it: most likely a new file
-            if self._created >= self.writer_after and self._to_writer(rel, path, raw, h):
-                return True
+            if self._created >= self.writer_after and self._to_writer(rel, path, raw):
+                return True  # (the writer hashes the bytes)
             self._created += 1
-        return self._write_now(rel, path, raw, h)
+        return self._write_now(rel, path, raw, file_hash(raw))
 
     def _write_now(self, rel: str, path: str, raw: bytes, h: str) -> bool:
         if rel not in self.manifest.files:
@@ -299,7 +298,7 @@ class SiteFiles:
 
     # ------------------------------------------------------------ the writer process
 
-    def _to_writer(self, rel: str, path: str, raw: bytes, h: str) -> bool:
+    def _to_writer(self, rel: str, path: str, raw: bytes) -> bool:
         """Have the writer process create ``path`` (see ``site_writer``); False when
         there is none (it could not start, or ended: the build writes its files
         itself, those it had not answered for too)."""
@@ -320,7 +319,7 @@ class SiteFiles:
         except OSError:
             self._writer_gone()
             return False
-        self._pending[seq] = (rel, h, raw)
+        self._pending[seq] = (rel, raw)
         self._pending_rels.add(rel)
         if seq % 32 == 31:
             self._answers(block=False)
@@ -329,8 +328,8 @@ class SiteFiles:
     def _answers(self, *, block: bool) -> None:
         assert self._writer is not None
         try:
-            for seq, status, size, mtime in self._writer.answers(block=block):
-                rel, h, _raw = self._pending.pop(seq)
+            for seq, status, size, mtime, h in self._writer.answers(block=block):
+                rel, _raw = self._pending.pop(seq)
                 self._pending_rels.discard(rel)
                 if status == FAILED:
                     raise NewsmirrorError(f"cannot write {rel}: {os.strerror(size)}",
@@ -351,8 +350,8 @@ class SiteFiles:
         self._writer, self._no_writer = None, True
         pending, self._pending = self._pending, {}
         self._pending_rels.clear()
-        for rel, h, raw in pending.values():
-            self._write_now(rel, self.path(rel), raw, h)
+        for rel, raw in pending.values():
+            self._write_now(rel, self.path(rel), raw, file_hash(raw))
 
     def wait(self) -> None:
         """Every file sent to the writer process is on disk and in the manifest."""

@@ -5,8 +5,8 @@ another core than the rendering's.
 The build sends each new file (its path and bytes, one ``writev`` to a pipe);
 the writer creates it in place as ``SiteFiles`` does itself (a file of that
 name already there: kept when it holds the same bytes, else replaced through a
-temporary file renamed into place) and answers with its size and mtime for the
-manifest, or the error it met. Answers are read without waiting as the build
+temporary file renamed into place) and answers with its size, mtime and hash for
+the manifest, or the error it met. Answers are read without waiting as the build
 goes, and all of them before the build prunes, settles or saves its manifest
 (``SiteFiles.wait``). The writer ends when its pipe closes (the build ended, or
 was killed); an error ends the build as it would have in the build's process.
@@ -15,6 +15,7 @@ was killed); an error ends the build as it would have in the build's process.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import struct
 import subprocess
@@ -22,7 +23,8 @@ import sys
 from collections.abc import Iterator
 
 _HEAD = struct.Struct("<BII")  # op, path bytes, data bytes
-_ANSWER = struct.Struct("<IBqq")  # seq, status, size (errno for an error), mtime_ns
+_ANSWER = struct.Struct("<IBqq16s")  # seq, status, size (errno for an error), mtime_ns,
+# the first 16 bytes of the SHA-1 of the bytes (``site_files.file_hash``)
 NEW, SYNC = 1, 2
 WRITTEN, KEPT, FAILED, SYNCED = 1, 2, 3, 4
 _PIPE_BYTES = 1 << 20  # (F_SETPIPE_SZ: the build seldom waits for the writer)
@@ -64,7 +66,7 @@ class Writer:
             while rest:
                 rest = rest[os.write(self._out, rest) :]
 
-    def answers(self, *, block: bool) -> Iterator[tuple[int, int, int, int]]:
+    def answers(self, *, block: bool) -> Iterator[tuple[int, int, int, int, str]]:
         """The answers come so far; with ``block``, all of them up to a sync."""
         if block:
             self._write([_HEAD.pack(SYNC, 0, 0)])
@@ -80,11 +82,11 @@ class Writer:
                 self._buf += got
                 n = len(self._buf) - len(self._buf) % _ANSWER.size
                 for k in range(0, n, _ANSWER.size):
-                    seq, status, size, mtime = _ANSWER.unpack_from(self._buf, k)
+                    seq, status, size, mtime, h = _ANSWER.unpack_from(self._buf, k)
                     if status == SYNCED:
                         self._buf = self._buf[k + _ANSWER.size :]
                         return
-                    yield seq, status, size, mtime
+                    yield seq, status, size, mtime, h.hex()
                 self._buf = self._buf[n:]
         finally:
             if block:
@@ -160,13 +162,14 @@ def serve() -> None:
         while True:
             op, plen, dlen = _HEAD.unpack(_read_exact(inp, _HEAD.size))
             if op == SYNC:
-                out.write(_ANSWER.pack(0, SYNCED, 0, 0))
+                out.write(_ANSWER.pack(0, SYNCED, 0, 0, b""))
                 out.flush()
                 continue
             path = _read_exact(inp, plen).decode("utf-8", "surrogateescape")
             raw = _read_exact(inp, dlen)
-            answer = (FAILED, failed, 0)
+            answer, h = (FAILED, failed, 0), b""
             if not failed:
+                h = hashlib.sha1(raw, usedforsecurity=False).digest()[:16]
                 n_tmp += 1
                 tmp = f"{path.rpartition('/')[0]}/.nm-{pid}-{n_tmp}"
                 try:
@@ -174,7 +177,7 @@ def serve() -> None:
                 except OSError as e:
                     failed = e.errno or 5
                     answer = (FAILED, failed, 0)
-            out.write(_ANSWER.pack(seq, *answer))
+            out.write(_ANSWER.pack(seq, *answer, h))
             seq += 1
             if seq % 32 == 0:
                 out.flush()
