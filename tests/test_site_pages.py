@@ -121,32 +121,22 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     assert site_text._table is None and han_kinds() == {}
 
 
-def test_shipped_han_table_is_opencc_s(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Han table shipped with the package is the one OpenCC makes, in the form a
-    manifest keeps; a first build takes it (no child process) while OpenCC's version
-    is the one that made it, and makes its own table otherwise."""
-    import json
-
-    import opencc
-
+def test_a_first_build_makes_the_han_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a table learned from a manifest, the first text with Han characters has
+    the table made (in a child process) once; later texts use it."""
     from newsmirror import site_text
 
-    shipped = json.loads(site_text.SHIPPED.read_bytes())
-    monkeypatch.setattr(site_text, "_table", None)
-    monkeypatch.setattr(site_text, "_table_kept", None)
-    monkeypatch.setattr(site_text, "_kinds", None)
-    if shipped["opencc"] == opencc.__version__:
-        made = site_text._kept(site_text.han_table())
-        assert {k: shipped[k] for k in "TSB"} == made
-        monkeypatch.setattr(site_text, "_han_table_apart", lambda: pytest.fail("made again"))
-        assert site_text.detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
-        assert site_text.han_kinds() == {**made, "opencc": opencc.__version__}
-        assert list(site_text.han_kinds()) == ["T", "S", "B", "opencc"]  # (manifest bytes)
+    made: list[int] = []
+
+    def apart() -> dict[int, str]:
+        made.append(1)
+        return {ord("這"): "T"}
+
     monkeypatch.setattr(site_text, "_table", None)
     monkeypatch.setattr(site_text, "_kinds", None)
-    monkeypatch.setattr(site_text, "SHIPPED", site_text.SHIPPED.with_name("none.json"))
-    monkeypatch.setattr(site_text, "_han_table_apart", lambda: {ord("這"): "T"})
+    monkeypatch.setattr(site_text, "_han_table_apart", apart)
     assert site_text.detect_lang("這這這") == "zh-Hant" and site_text._table == {ord("這"): "T"}
+    assert site_text.detect_lang("這個這個") == "zh-Hant" and made == [1]
 
 
 def _lang_by_hand(text: str, table: dict[int, str], default: str = "zh") -> str:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from pathlib import Path
 
 import opencc
 
@@ -121,31 +120,10 @@ def _han_table_apart() -> dict[int, str]:
 
 _table: dict[int, str] | None = None
 _table_kept: dict[str, str] | None = None  # ``han_kinds()`` of ``_table``, once known
-#: The Han table of one OpenCC version, as ``han_kinds()`` keeps it, shipped with the
-#: package (``python -m newsmirror.site_text --ship`` writes it): a first build with
-#: that version makes no table (~0.5 s of CPU in a child process, more of waiting).
-SHIPPED = Path(__file__).parent / "templates" / "han-kinds.json"
-
-
-def _shipped() -> dict[str, str] | None:
-    """The shipped Han table, when the installed OpenCC is the version that made it."""
-    import json
-
-    try:
-        kept = json.loads(SHIPPED.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return {k: kept[k] for k in (*_CHANGED, "opencc")} if _kept_ok(kept) else None
-
-
 def _han_table() -> dict[int, str]:
     global _table, _table_kept
     if _table is None:
-        kept = _shipped()
-        if kept is not None:
-            _table, _table_kept = _from_kept(kept), kept
-        else:
-            _table, _table_kept = _han_table_apart(), None
+        _table, _table_kept = _han_table_apart(), None
     return _table
 
 
@@ -384,8 +362,4 @@ if __name__ == "__main__":  # the child of ``_han_table_apart``
     import json
     import sys
 
-    if sys.argv[1:] == ["--ship"]:  # (run by hand when OpenCC's version changes)
-        kept = {**_kept(han_table()), "opencc": opencc.__version__}
-        SHIPPED.write_text(json.dumps(kept, ensure_ascii=False, sort_keys=True) + "\n", "utf-8")
-    else:
-        sys.stdout.write(json.dumps(_kept(han_table())))
+    sys.stdout.write(json.dumps(_kept(han_table())))
