@@ -60,7 +60,9 @@ __all__ = [
     "CONVERSIONS",
     "CleanOptions",
     "clean_fragment",
+    "clean_fragment_text",
     "clean_html",
+    "clean_html_text",
     "clean_title",
     "convert_text",
     "drop_tracking_pixels",
@@ -354,22 +356,38 @@ def _convert_tree(root: HtmlElement, convert: str) -> None:
 
 def clean_html(html: str, opts: CleanOptions) -> str:
     """The article HTML made safe and tidy (see the module docstring); "" when empty."""
-    return _clean(html, None, opts)
+    return _clean(html, None, opts)[0]
 
 
 def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
     """:func:`clean_html` of a fragment already parsed by :func:`parse_fragment` (the
     same result; ``root`` is changed in place and must not be used again)."""
-    return _clean("", root, opts)
+    return _clean("", root, opts)[0]
 
 
-def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
+def clean_html_text(html: str, opts: CleanOptions) -> tuple[str, str]:
+    """``(content, html_to_text(content))`` for ``content = clean_html(html, opts)``, the
+    text taken from the cleaned tree instead of a second parse of ``content``."""
+    content, root = _clean(html, None, opts)
+    return content, _cleaned_text(root, content)
+
+
+def clean_fragment_text(root: HtmlElement | None, opts: CleanOptions) -> tuple[str, str]:
+    """:func:`clean_html_text` of a fragment already parsed by :func:`parse_fragment`."""
+    content, tree = _clean("", root, opts)
+    return content, _cleaned_text(tree, content)
+
+
+def _clean(
+    html: str, parsed: HtmlElement | None, opts: CleanOptions
+) -> tuple[str, HtmlElement | None]:
+    """The clean HTML, and the tree it was written from (None when there was none)."""
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
     try:
         root = _parse(html) if html else parsed
         if root is None:
-            return ""
+            return "", None
         _fix_images(root, opts.base_url)
         _absolutize(root, opts.base_url)
         _remove_selected(root, opts.remove_selectors)
@@ -385,7 +403,7 @@ def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
         raise
     except (ValueError, etree.LxmlError) as e:
         raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e
-    return sanitize(body.removeprefix("<body>").removesuffix("</body>"))
+    return sanitize(body.removeprefix("<body>").removesuffix("</body>")), root
 
 
 # ---------------------------------------------------------------- plain text
@@ -396,8 +414,24 @@ BLOCK_TAGS = tag_set(
     "nav ol p pre section summary table tbody tfoot thead tr ul"
 )
 SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
-_HWS = re.compile(r"[^\S\n]+")
 _START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
+
+
+def _cleaned_text(root: HtmlElement | None, content: str) -> str:
+    """``html_to_text(content)`` for the ``content`` that :func:`_clean` wrote from ``root``,
+    read from ``root`` instead of a parse of ``content``.
+
+    The same text: the tidied tree is what nh3 gets, and nh3 keeps its elements and text
+    as they are (:func:`~newsmirror.sanitize.tidy_tree` leaves it nothing to restructure;
+    its attributes do not count here). What :func:`_parse` would change in ``content``
+    goes the old way: text with characters it removes (numeric character references can
+    make them in the tree), or html/body/head tags in attribute values."""
+    if root is None or not content or _DOC_TAGS.search(content):
+        return html_to_text(content)
+    marked = _marked_text(root)
+    if _BAD_CHARS.search(marked):
+        return html_to_text(content)
+    return _lines(marked)
 
 
 def parse_fragment(html: str) -> HtmlElement | None:
@@ -412,8 +446,12 @@ def html_to_text(html: str) -> str:
 
 def fragment_text(root: HtmlElement | None) -> str:
     """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
-    if root is None:
-        return ""
+    return _lines(_marked_text(root)) if root is not None else ""
+
+
+def _marked_text(root: HtmlElement) -> str:
+    """The text under ``root``, with a newline at the start and end of each block and at
+    each <br> (a space before a cell), newlines of the source as spaces outside <pre>."""
     parts: list[str] = []
     append = parts.append
     in_pre = 0  # newlines of the source are line breaks only inside <pre>
@@ -442,8 +480,14 @@ def fragment_text(root: HtmlElement | None) -> str:
                 else:
                     text = text.replace("\r", " ").replace("\n", " ")
             append(text)
-    # (_HWS never matches a newline: one pass over the whole text collapses every line)
-    lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
+    return "".join(parts)
+
+
+def _lines(marked: str) -> str:
+    """The non-blank lines of ``marked``, each with its whitespace runs made one space and
+    its ends trimmed (``" ".join(line.split())``: the same whitespace as the regex
+    ``[^\\S\\n]+`` then ``strip()``, without a regex pass over the whole text)."""
+    lines = (" ".join(line.split()) for line in marked.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

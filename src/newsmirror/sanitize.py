@@ -109,9 +109,17 @@ def _collapsible(s: str) -> bool:
     return "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s
 
 
+def _stripped(value: str) -> str:
+    """A URL as browsers read it: tabs and newlines removed, C0 controls and spaces trimmed
+    (the regex only when there is one to remove)."""
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = _URL_STRIP.sub("", value)
+    return value.strip(_C0_SPACE)
+
+
 def url_scheme(value: str) -> str:
     """The lower-cased scheme of a URL as a browser reads it ("" when relative)."""
-    m = _SCHEME.match(_URL_STRIP.sub("", value).strip(_C0_SPACE))
+    m = _SCHEME.match(_stripped(value))
     return m.group(1).lower() if m else ""
 
 
@@ -121,12 +129,13 @@ def resolve_url(value: str, base_url: str = "", *, allow_data_image: bool = Fals
     ``#fragment`` stays as written. Without a usable base, relative URLs stay
     relative and ``//host/x`` becomes ``https://host/x``.
     """
-    url = _URL_STRIP.sub("", value).strip(_C0_SPACE)
+    url = _stripped(value)
     if not url:
         return None
     if url.startswith("#"):
         return url
-    scheme = url_scheme(url)
+    m = _SCHEME.match(url)  # (= url_scheme(url): url is stripped already)
+    scheme = m.group(1).lower() if m else ""
     if scheme:
         if scheme in URL_SCHEMES:
             return url
