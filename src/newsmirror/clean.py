@@ -246,7 +246,7 @@ def _absolutize(root: HtmlElement, base_url: str) -> None:
             url = resolve_url(value, base_url)
             if url is None:
                 del el.attrib[attr]
-            else:
+            elif url != value:  # (lxml.html's set is a Python call: only when it changes)
                 el.set(attr, url)
 
 

@@ -84,7 +84,12 @@ FRAG, SHARE, SOCIAL, TAX, ARTICLE = 1, 2, 4, 8, 16
 def site_of(url_or_host: str) -> str:
     """The registrable part of a URL's host ("cn.wsj.com" → "wsj.com"; keeps "cna.com.tw")."""
     host = urlsplit(url_or_host).hostname if "/" in url_or_host else url_or_host
-    labels = (host or "").lower().rstrip(".").split(".")
+    return _site_of_host(host or "")
+
+
+@lru_cache(maxsize=1024)
+def _site_of_host(host: str) -> str:
+    labels = host.lower().rstrip(".").split(".")
     if len(labels) >= 3 and labels[-2] in _TWO_LEVEL and len(labels[-1]) == 2:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
@@ -115,11 +120,41 @@ _SHARE_WORDS = (
     "t.me/share", "telegram.me/share", "wa.me/", "whatsapp.com/send", "linkedin.com/",
     "reddit.com/submit", "pinterest.com/pin/create", "qq.com", "mailto:",
 )  # fmt: skip
+
+
+def _has_share_word(folded: str) -> bool:
+    """``any(w in folded for w in _SHARE_WORDS)``, written out (a fifth of the time)."""
+    return (
+        "facebook.com/" in folded or "twitter.com/" in folded or "x.com/" in folded
+        or "line.me" in folded or "weibo.com/share" in folded or "plurk.com/" in folded
+        or "t.me/share" in folded or "telegram.me/share" in folded or "wa.me/" in folded
+        or "whatsapp.com/send" in folded or "linkedin.com/" in folded
+        or "reddit.com/submit" in folded or "pinterest.com/pin/create" in folded
+        or "qq.com" in folded or "mailto:" in folded
+    )  # fmt: skip
+
+
 _PERSON_FOLDED = _folded(_PERSON)
 _TAXONOMY_FOLDED = _folded(_TAXONOMY)
 _NOT_ARTICLE_FOLDED = _folded(_NOT_ARTICLE)
 _DIGITS = re.compile(r"\d{4,}")
 _ARTICLE_ENDS = (".html", ".htm", ".shtml", ".aspx", ".php")
+
+
+# An absolute http(s) URL whose host is plain (no user, no IPv6 brackets, an optional
+# numeric port) and that holds no tab or newline: urlsplit's parts are these groups.
+_PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]*)(?::[0-9]*)?(/[^?#\t\r\n]*)?(?:\?([^#\t\r\n]*))?(?:#[^\t\r\n]*)?"
+)
+
+
+def _split(href: str) -> tuple[str, str, str, str]:
+    """(scheme, lower-cased host or "", path, query) of ``urlsplit(href)`` (ValueError as
+    it raises), read by one regex match for the common plain URL."""
+    if m := _PLAIN_URL.fullmatch(href):
+        return m.group(1), m.group(2).lower(), m.group(3) or "", m.group(4) or ""
+    parts = urlsplit(href)
+    return parts.scheme, parts.hostname or "", parts.path, parts.query
 
 
 @lru_cache(maxsize=4096)
@@ -129,23 +164,23 @@ def _link_kind(href: str) -> tuple[int, str]:
     if href.startswith("#"):
         return FRAG, ""
     folded = _fold(href)
-    if any(w in folded for w in _SHARE_WORDS) and _SHARE_FOLDED.search(folded):
+    if _has_share_word(folded) and _SHARE_FOLDED.search(folded):
         return SHARE, ""
     try:
-        parts = urlsplit(href)
+        scheme, host, path, query = _split(href)
     except ValueError:
         return 0, "?"
-    if parts.scheme not in ("http", "https", ""):
+    if scheme not in ("http", "https", ""):
         return 0, "?"
-    host = (parts.hostname or "").removeprefix("www.")
-    site = site_of(host) if host else ""
+    host = host.removeprefix("www.")
+    site = _site_of_host(host) if host else ""
     if host in _SOCIAL_HOSTS or site in _SOCIAL_HOSTS:
         return SOCIAL, site
-    path = parts.path or "/"
+    path = path or "/"
     fpath = _fold(path)
     if _PERSON_FOLDED.search(fpath):
         return 0, site
-    if _TAXONOMY_FOLDED.search(fpath + ("?" + _fold(parts.query) if parts.query else "")):
+    if _TAXONOMY_FOLDED.search(fpath + ("?" + _fold(query) if query else "")):
         return TAX, site
     article = not _NOT_ARTICLE_FOLDED.search(fpath) and (
         bool(_DIGITS.search(path))

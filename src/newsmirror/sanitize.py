@@ -279,6 +279,13 @@ def _drop_urls_nh3_refuses(linked: list[HtmlElement]) -> None:
 
 def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
     """Collapse ASCII whitespace runs outside <pre>; return the outermost <pre>s."""
+    if next(root.iter("pre"), None) is None:  # (most items: no depth to keep)
+        for el in root.iter(etree.Element):  # (elements only, as iterwalk reports them)
+            if (text := el.text) and _collapsible(text):
+                el.text = _WS.sub(" ", text)
+            if (tail := el.tail) and _collapsible(tail) and el is not root:
+                el.tail = _WS.sub(" ", tail)
+        return []
     pres: list[HtmlElement] = []
     depth = 0
     for event, el in etree.iterwalk(root, events=("start", "end")):
@@ -318,18 +325,20 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
                 el.drop_tag()
                 continue
         if tag == "a":
-            href = resolve_url(el.get("href") or "", base_url)
+            href = resolve_url(value := el.get("href") or "", base_url)
             if href is None:
                 el.drop_tag()
                 continue
-            el.set("href", href)
+            if href != value:
+                el.set("href", href)
             linked.append(el)
         elif tag == "img":
-            src = resolve_url(el.get("src") or "", base_url, allow_data_image=True)
+            src = resolve_url(value := el.get("src") or "", base_url, allow_data_image=True)
             if src is None:
                 _remove(el)
                 continue
-            el.set("src", src)
+            if src != value:
+                el.set("src", src)
             for name, value in IMG_ATTRIBUTES.items():
                 el.set(name, value)
             linked.append(el)
@@ -366,6 +375,7 @@ SPLIT_CHILDREN: dict[str, frozenset[str]] = {
     "ul": frozenset({"pre"}), "dl": frozenset({"li"}), "li": frozenset({"li"}),
     "dd": frozenset({"dt"}), "dt": frozenset({"dd", "dl"}),
 }  # fmt: skip
+_SPLIT_CHILD_TAGS = frozenset().union(*SPLIT_CHILDREN.values())
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # start tags that make html5ever close an open <p>
 P_CLOSERS = HEADINGS | tag_set("blockquote dd div dl dt figcaption figure hr li ol p pre table ul")
@@ -402,7 +412,8 @@ def _fix_tables(root: HtmlElement) -> None:
 
 def _fix_split_pairs(root: HtmlElement) -> bool:
     changed = False
-    for el in reversed(list(root.iterdescendants())):
+    # (only these tags can be split children; a tag changed here becomes "div", never one)
+    for el in reversed(list(root.iterdescendants(*_SPLIT_CHILD_TAGS))):
         parent = el.getparent()
         while parent is not None and el.tag in SPLIT_CHILDREN.get(parent.tag, ()):
             changed = True
