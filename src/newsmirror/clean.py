@@ -44,6 +44,7 @@ from .dechrome import remove_chrome, site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
 from .models import Rules
 from .sanitize import (
+    collapsed,
     data_image_size,
     is_invisible_box,
     is_tracker_url,
@@ -51,6 +52,7 @@ from .sanitize import (
     sanitize,
     tag_set,
     tidy_tree,
+    tidy_whitespace,
     url_scheme,
 )
 from .settings import CONVERSIONS
@@ -368,33 +370,37 @@ def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
 def clean_html_text(html: str, opts: CleanOptions) -> tuple[str, str]:
     """``(content, html_to_text(content))`` for ``content = clean_html(html, opts)``, the
     text taken from the cleaned tree instead of a second parse of ``content``."""
-    content, root = _clean(html, None, opts)
-    return content, _cleaned_text(root, content)
+    return _cleaned_text(*_clean(html, None, opts))
 
 
 def clean_fragment_text(root: HtmlElement | None, opts: CleanOptions) -> tuple[str, str]:
     """:func:`clean_html_text` of a fragment already parsed by :func:`parse_fragment`."""
-    content, tree = _clean("", root, opts)
-    return content, _cleaned_text(tree, content)
+    return _cleaned_text(*_clean("", root, opts))
 
 
 def _clean(
     html: str, parsed: HtmlElement | None, opts: CleanOptions
-) -> tuple[str, HtmlElement | None]:
-    """The clean HTML, and the tree it was written from (None when there was none)."""
+) -> tuple[str, HtmlElement | None, str | None]:
+    """The clean HTML, the tree it was written from (None when there was none) and, when
+    the last tidy step could make it in passing, the tree's :func:`_marked_text`."""
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
+    marked = None
     try:
         root = _parse(html) if html else parsed
         if root is None:
-            return "", None
+            return "", None, None
         _fix_images(root, opts.base_url)
         _absolutize(root, opts.base_url)
         _remove_selected(root, opts.remove_selectors)
         site = site_of(opts.base_url) if opts.base_url else None
         for chrome_pass in CHROME_PASSES:
             chrome_pass(root, site=site)
-        tidy_tree(root, opts.base_url)
+        tidy_tree(root, opts.base_url, whitespace=False)
+        if opts.convert == "none" and next(root.iter("pre"), None) is None:
+            marked = _collapse_marked(root)  # (the tree changes no more after this)
+        else:
+            tidy_whitespace(root)
         if opts.convert != "none":
             _convert_tree(root, opts.convert)
         body = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
@@ -403,7 +409,7 @@ def _clean(
         raise
     except (ValueError, etree.LxmlError) as e:
         raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e
-    return sanitize(body.removeprefix("<body>").removesuffix("</body>")), root
+    return sanitize(body.removeprefix("<body>").removesuffix("</body>")), root, marked
 
 
 # ---------------------------------------------------------------- plain text
@@ -417,9 +423,10 @@ SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
 _START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
 
 
-def _cleaned_text(root: HtmlElement | None, content: str) -> str:
-    """``html_to_text(content)`` for the ``content`` that :func:`_clean` wrote from ``root``,
-    read from ``root`` instead of a parse of ``content``.
+def _cleaned_text(content: str, root: HtmlElement | None, marked: str | None) -> tuple[str, str]:
+    """``(content, html_to_text(content))`` for the ``content`` that :func:`_clean` wrote
+    from ``root``, the text read from ``root`` (``marked``: its marked text, when known)
+    instead of a parse of ``content``.
 
     The same text: the tidied tree is what nh3 gets, and nh3 keeps its elements and text
     as they are (:func:`~newsmirror.sanitize.tidy_tree` leaves it nothing to restructure;
@@ -427,11 +434,42 @@ def _cleaned_text(root: HtmlElement | None, content: str) -> str:
     goes the old way: text with characters it removes (numeric character references can
     make them in the tree), or html/body/head tags in attribute values."""
     if root is None or not content or _DOC_TAGS.search(content):
-        return html_to_text(content)
-    marked = _marked_text(root)
+        return content, html_to_text(content)
+    if marked is None:
+        marked = _marked_text(root)
     if _BAD_CHARS.search(marked):
-        return html_to_text(content)
-    return _lines(marked)
+        return content, html_to_text(content)
+    return content, _lines(marked)
+
+
+def _collapse_marked(root: HtmlElement) -> str | None:
+    """:func:`~newsmirror.sanitize.tidy_whitespace` of a tree without <pre>, and the
+    :func:`_marked_text` of the result, in one walk (None when a tag's text would be
+    skipped: then the tree is only tidied)."""
+    parts: list[str] = []
+    append = parts.append
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if event == "start":
+            if tag in SKIP_TEXT_TAGS:  # (tidy_tree drops them all: never)
+                tidy_whitespace(root)
+                return None
+            if tag in _START_MARKS:
+                append(_START_MARKS[tag])
+            if (text := el.text) and (done := collapsed(text)) is not text:
+                el.text = text = done
+        else:
+            if tag in BLOCK_TAGS:
+                append("\n")
+            if el is root:
+                break
+            if (text := el.tail) and (done := collapsed(text)) is not text:
+                el.tail = text = done
+        if text:
+            if "\r" in text or "\n" in text:  # (not after collapsing; as _marked_text)
+                text = text.replace("\r", " ").replace("\n", " ")
+            append(text)
+    return "".join(parts)
 
 
 def parse_fragment(html: str) -> HtmlElement | None:

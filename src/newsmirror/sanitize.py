@@ -305,8 +305,21 @@ def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
     return pres
 
 
-def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
-    """Make the tree under ``root`` (whose own tag is kept) conform to the policy."""
+def collapsed(text: str) -> str:
+    """``text`` with its ASCII whitespace runs made one space (as outside <pre>)."""
+    return _WS.sub(" ", text) if _collapsible(text) else text
+
+
+def tidy_whitespace(root: HtmlElement) -> None:
+    """The last step of :func:`tidy_tree`: whitespace collapsed outside <pre>, newlines
+    inside <pre> made <br>."""
+    for pre in _collapse_whitespace(root):
+        _br_for_newlines(pre)
+
+
+def tidy_tree(root: HtmlElement, base_url: str = "", *, whitespace: bool = True) -> None:
+    """Make the tree under ``root`` (whose own tag is kept) conform to the policy
+    (``whitespace=False``: all but :func:`tidy_whitespace`, which the caller does)."""
     for node in list(root.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity)):
         _remove(node)
     for el in list(root.iter(*DROP_TAGS)):
@@ -349,8 +362,8 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
     _drop_urls_nh3_refuses(linked)
     fix_structure(root)
     drop_empty(root)
-    for pre in _collapse_whitespace(root):
-        _br_for_newlines(pre)
+    if whitespace:
+        tidy_whitespace(root)
 
 
 # ---- structure: what both parsers (libxml2 here, html5ever in nh3) keep as it is
