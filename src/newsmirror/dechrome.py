@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
-from .sanitize import tag_set
+from .sanitize import tag_set, text_content
 
 __all__ = ["ChromeBlock", "chrome_blocks", "remove_chrome", "site_of"]
 
@@ -224,7 +224,7 @@ def _measure(root: HtmlElement, site: str | None) -> _Measured:
             if href.startswith("#"):
                 hashed.append((a, href))
             kind, lsite = _link_kind(href)
-            if kind & ARTICLE and _URL_TEXT.match(a.text_content().strip()):
+            if kind & ARTICLE and _URL_TEXT.match(text_content(a).strip()):
                 kind = 0  # a bare URL shown as the text is a reference, not a teaser
             kinds[a] = kind, lsite
     if site is None:  # the site most article links point to; relative links are its own
@@ -392,7 +392,7 @@ class _Judge:
         kept; the tree does not change while the judge works)."""
         got = self._texts.get(el)
         if got is None:
-            got = self._texts[el] = "".join(el.text_content().split())
+            got = self._texts[el] = "".join(text_content(el).split())
         return got
 
     def safe(self, el: HtmlElement) -> bool:

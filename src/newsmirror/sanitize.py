@@ -34,6 +34,12 @@ def tag_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def text_content(el: HtmlElement) -> str:
+    """``el.text_content()``, without its XPath call for an element with no child nodes
+    (then its only text is its ``text``)."""
+    return (el.text or "") if not len(el) else el.text_content()
+
+
 ALLOWED_TAGS = tag_set(
     "a abbr b bdi bdo blockquote br caption cite code col colgroup dd del div dl dt em "
     "figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q rp rt ruby s "
