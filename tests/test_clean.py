@@ -17,11 +17,14 @@ from newsmirror.clean import (
     CHROME_PASSES,
     CONVERSIONS,
     CleanOptions,
+    clean_fragment_text,
     clean_html,
+    clean_html_text,
     clean_title,
     convert_text,
     drop_tracking_pixels,
     html_to_text,
+    parse_fragment,
     parse_srcset,
     validate_selector,
 )
@@ -528,3 +531,39 @@ def test_corpus_posts_keep_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     bad = [(round(r, 3), name) for r, name in worst if r < 0.95]
     assert not bad
+
+
+# ---- the text read from the cleaned tree
+
+_TEXT_BITS = st.sampled_from([
+    "<p>", "</p>", "<div>", "</div>", "<table>", "<tr><td>", "<td>", "<th>", "</table>", "<tbody>",
+    "<caption>", "<pre>\n x \n</pre>", "<pre>", "</pre>", "<li>", "<ul>", "<dl><dt>", "<dd>", "<h1>",
+    "</h1>", "<b>", "</b>", "<a href=/x>", "</a>", "<!--", "-->", "<![CDATA[", "]]>", "<noscript>",
+    "<xmp>", "<style>", "</style>", "<script>x</script>", "&lt;b&gt;", "&#x3C;", "\x00", "\r\n", "\n",
+    "\t", "  ", "\u3000", "\xa0", "&nbsp;", "&#12;", "&#x85;", "&#1;", "&#11;", "&#x1c;", "&#0;",
+    "&#x2028;", "中文", "<ruby>", "<rt>", "<textarea>", "<plaintext>", "<template>", "<br>", "<hr>",
+    "<img src=x alt='<body>'>", "<iframe src=http://v.example/1 title='a\nb'></iframe>", "<figure>",
+    "<figcaption>", "<blockquote>", "<span>", "<html>", "</body>", "<head>", "<title>t</title>",
+    "<wbr>", "<p title='x\ty'>", "<div class=related><h3>延伸閱讀</h3><ul><li>"
+    "<a href=/news/12345.html>標題一二三四五六七八九十</a></li></ul></div>",
+    "<p class=share>分享：<a href='https://www.facebook.com/sharer.php?u=1'>FB</a></p>",
+])  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_TEXT_BITS, st.text(max_size=6)), max_size=30).map("".join),
+    st.sampled_from(["none", "s2t"]),
+)
+def test_text_from_the_cleaned_tree_is_the_text_of_the_clean_html(raw: str, convert: str) -> None:
+    """clean_html_text / clean_fragment_text give html_to_text of clean_html's result
+    (read from the tree they cleaned instead of a second parse), with character
+    references, <pre>, tables, entities and chrome in the mix."""
+    opts = CleanOptions(base_url="https://news.example.com/a/1.html", convert=convert)
+    try:
+        content = clean_html(raw, opts)
+    except ItemError:
+        return
+    want = (content, html_to_text(content))
+    assert clean_html_text(raw, opts) == want
+    assert clean_fragment_text(parse_fragment(raw), opts) == want

@@ -14,6 +14,7 @@ import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
@@ -470,8 +471,37 @@ def test_folded_patterns_match_as_the_case_insensitive_ones(noise: str, word: st
             assert bool(plain.search(text)) == bool(fast.search(folded)), (text, plain.pattern)
         shared = bool(dechrome._SHARE_URL.search(text))
         assert not shared or any(w in folded for w in dechrome._SHARE_WORDS), text
+        has_word = any(w in folded for w in dechrome._SHARE_WORDS)
+        assert dechrome._has_share_word(folded) == has_word, text
+
+
+def test_share_word_check_is_the_word_list() -> None:
+    """_has_share_word (written out for speed) finds each word of _SHARE_WORDS, anywhere,
+    and nothing a word less."""
+    for w in dechrome._SHARE_WORDS:
+        assert dechrome._has_share_word(w) and dechrome._has_share_word(f"xx{w}yy"), w
+        assert not dechrome._has_share_word(w[1:] if w != "x.com/" else ".com/"), w
 
 
 def test_fold_maps_the_special_letters() -> None:
     assert dechrome._fold("FACEBOOK.\u0130\u0131\u017f\u212a") == "facebook.iisk"
     assert dechrome._link_kind("https://www.facebook.com/\u017fharer.php?u=1")[0] == dechrome.SHARE
+
+
+@given(st.lists(st.sampled_from([
+    "http://", "https://", "HTTP://", "a.b", "WWW.X.COM", ":80", ":x", "/p", "?q=1", "#f", "?",
+    "#", "@", "[", "]", "\t", "\n", " ", "/中", "%", "//", "x", "-", ".", "\x01", "https:",
+]), min_size=1, max_size=8).map("".join))  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_plain_url_split_is_urlsplit(href: str) -> None:
+    """_split's one-regex reading of plain URLs gives urlsplit's scheme, host, path, query."""
+    try:
+        parts = urlsplit(href)
+        want: object = (parts.scheme, parts.hostname or "", parts.path, parts.query)
+    except ValueError:
+        want = ValueError
+    try:
+        got: object = dechrome._split(href)
+    except ValueError:
+        got = ValueError
+    assert got == want

@@ -102,20 +102,19 @@ def derive_keys(art: Article) -> Keys:
 def build_article(entry: Entry, source: Source, now: datetime) -> tuple[Article, Keys]:
     """The clean, identified article for one entry."""
     # (imported here: the writer needs this module's keys, not the cleaning code)
-    from .clean import CleanOptions, clean_html, clean_title, html_to_text
+    from .clean import CleanOptions, clean_html_text, clean_title
 
     check_filters(entry, source)
     link = article_link(entry, source)
     rules = source.rules
     raw = entry.content or entry.summary
     try:
-        content = clean_html(
+        content, text = clean_html_text(  # (text = html_to_text(content))
             raw,
             CleanOptions(
                 base_url=link, remove_selectors=rules.remove_selectors, convert=rules.convert
             ),
         )
-        text = html_to_text(content)
         title = clean_title(entry.title, rules.convert)
     except NewsmirrorError:
         raise

@@ -44,6 +44,7 @@ from .dechrome import remove_chrome, site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
 from .models import Rules
 from .sanitize import (
+    collapsed,
     data_image_size,
     is_invisible_box,
     is_tracker_url,
@@ -51,6 +52,7 @@ from .sanitize import (
     sanitize,
     tag_set,
     tidy_tree,
+    tidy_whitespace,
     url_scheme,
 )
 from .settings import CONVERSIONS
@@ -60,7 +62,9 @@ __all__ = [
     "CONVERSIONS",
     "CleanOptions",
     "clean_fragment",
+    "clean_fragment_text",
     "clean_html",
+    "clean_html_text",
     "clean_title",
     "convert_text",
     "drop_tracking_pixels",
@@ -244,7 +248,7 @@ def _absolutize(root: HtmlElement, base_url: str) -> None:
             url = resolve_url(value, base_url)
             if url is None:
                 del el.attrib[attr]
-            else:
+            elif url != value:  # (lxml.html's set is a Python call: only when it changes)
                 el.set(attr, url)
 
 
@@ -354,29 +358,49 @@ def _convert_tree(root: HtmlElement, convert: str) -> None:
 
 def clean_html(html: str, opts: CleanOptions) -> str:
     """The article HTML made safe and tidy (see the module docstring); "" when empty."""
-    return _clean(html, None, opts)
+    return _clean(html, None, opts)[0]
 
 
 def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
     """:func:`clean_html` of a fragment already parsed by :func:`parse_fragment` (the
     same result; ``root`` is changed in place and must not be used again)."""
-    return _clean("", root, opts)
+    return _clean("", root, opts)[0]
 
 
-def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
+def clean_html_text(html: str, opts: CleanOptions) -> tuple[str, str]:
+    """``(content, html_to_text(content))`` for ``content = clean_html(html, opts)``, the
+    text taken from the cleaned tree instead of a second parse of ``content``."""
+    return _cleaned_text(*_clean(html, None, opts))
+
+
+def clean_fragment_text(root: HtmlElement | None, opts: CleanOptions) -> tuple[str, str]:
+    """:func:`clean_html_text` of a fragment already parsed by :func:`parse_fragment`."""
+    return _cleaned_text(*_clean("", root, opts))
+
+
+def _clean(
+    html: str, parsed: HtmlElement | None, opts: CleanOptions
+) -> tuple[str, HtmlElement | None, str | None]:
+    """The clean HTML, the tree it was written from (None when there was none) and, when
+    the last tidy step could make it in passing, the tree's :func:`_marked_text`."""
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
+    marked = None
     try:
         root = _parse(html) if html else parsed
         if root is None:
-            return ""
+            return "", None, None
         _fix_images(root, opts.base_url)
         _absolutize(root, opts.base_url)
         _remove_selected(root, opts.remove_selectors)
         site = site_of(opts.base_url) if opts.base_url else None
         for chrome_pass in CHROME_PASSES:
             chrome_pass(root, site=site)
-        tidy_tree(root, opts.base_url)
+        tidy_tree(root, opts.base_url, whitespace=False)
+        if opts.convert == "none" and next(root.iter("pre"), None) is None:
+            marked = _collapse_marked(root)  # (the tree changes no more after this)
+        else:
+            tidy_whitespace(root)
         if opts.convert != "none":
             _convert_tree(root, opts.convert)
         body = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
@@ -385,7 +409,7 @@ def _clean(html: str, parsed: HtmlElement | None, opts: CleanOptions) -> str:
         raise
     except (ValueError, etree.LxmlError) as e:
         raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e
-    return sanitize(body.removeprefix("<body>").removesuffix("</body>"))
+    return sanitize(body.removeprefix("<body>").removesuffix("</body>")), root, marked
 
 
 # ---------------------------------------------------------------- plain text
@@ -396,8 +420,56 @@ BLOCK_TAGS = tag_set(
     "nav ol p pre section summary table tbody tfoot thead tr ul"
 )
 SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
-_HWS = re.compile(r"[^\S\n]+")
 _START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
+
+
+def _cleaned_text(content: str, root: HtmlElement | None, marked: str | None) -> tuple[str, str]:
+    """``(content, html_to_text(content))`` for the ``content`` that :func:`_clean` wrote
+    from ``root``, the text read from ``root`` (``marked``: its marked text, when known)
+    instead of a parse of ``content``.
+
+    The same text: the tidied tree is what nh3 gets, and nh3 keeps its elements and text
+    as they are (:func:`~newsmirror.sanitize.tidy_tree` leaves it nothing to restructure;
+    its attributes do not count here). What :func:`_parse` would change in ``content``
+    goes the old way: text with characters it removes (numeric character references can
+    make them in the tree), or html/body/head tags in attribute values."""
+    if root is None or not content or _DOC_TAGS.search(content):
+        return content, html_to_text(content)
+    if marked is None:
+        marked = _marked_text(root)
+    if _BAD_CHARS.search(marked):
+        return content, html_to_text(content)
+    return content, _lines(marked)
+
+
+def _collapse_marked(root: HtmlElement) -> str | None:
+    """:func:`~newsmirror.sanitize.tidy_whitespace` of a tree without <pre>, and the
+    :func:`_marked_text` of the result, in one walk (None when a tag's text would be
+    skipped: then the tree is only tidied)."""
+    parts: list[str] = []
+    append = parts.append
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if event == "start":
+            if tag in SKIP_TEXT_TAGS:  # (tidy_tree drops them all: never)
+                tidy_whitespace(root)
+                return None
+            if tag in _START_MARKS:
+                append(_START_MARKS[tag])
+            if (text := el.text) and (done := collapsed(text)) is not text:
+                el.text = text = done
+        else:
+            if tag in BLOCK_TAGS:
+                append("\n")
+            if el is root:
+                break
+            if (text := el.tail) and (done := collapsed(text)) is not text:
+                el.tail = text = done
+        if text:
+            if "\r" in text or "\n" in text:  # (not after collapsing; as _marked_text)
+                text = text.replace("\r", " ").replace("\n", " ")
+            append(text)
+    return "".join(parts)
 
 
 def parse_fragment(html: str) -> HtmlElement | None:
@@ -412,8 +484,12 @@ def html_to_text(html: str) -> str:
 
 def fragment_text(root: HtmlElement | None) -> str:
     """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
-    if root is None:
-        return ""
+    return _lines(_marked_text(root)) if root is not None else ""
+
+
+def _marked_text(root: HtmlElement) -> str:
+    """The text under ``root``, with a newline at the start and end of each block and at
+    each <br> (a space before a cell), newlines of the source as spaces outside <pre>."""
     parts: list[str] = []
     append = parts.append
     in_pre = 0  # newlines of the source are line breaks only inside <pre>
@@ -442,8 +518,14 @@ def fragment_text(root: HtmlElement | None) -> str:
                 else:
                     text = text.replace("\r", " ").replace("\n", " ")
             append(text)
-    # (_HWS never matches a newline: one pass over the whole text collapses every line)
-    lines = (line.strip() for line in _HWS.sub(" ", "".join(parts)).split("\n"))
+    return "".join(parts)
+
+
+def _lines(marked: str) -> str:
+    """The non-blank lines of ``marked``, each with its whitespace runs made one space and
+    its ends trimmed (``" ".join(line.split())``: the same whitespace as the regex
+    ``[^\\S\\n]+`` then ``strip()``, without a regex pass over the whole text)."""
+    lines = (" ".join(line.split()) for line in marked.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -31,11 +31,13 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import add
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
-from .sanitize import tag_set
+from .sanitize import tag_set, text_content
 
 __all__ = ["ChromeBlock", "chrome_blocks", "remove_chrome", "site_of"]
 
@@ -82,7 +84,12 @@ FRAG, SHARE, SOCIAL, TAX, ARTICLE = 1, 2, 4, 8, 16
 def site_of(url_or_host: str) -> str:
     """The registrable part of a URL's host ("cn.wsj.com" → "wsj.com"; keeps "cna.com.tw")."""
     host = urlsplit(url_or_host).hostname if "/" in url_or_host else url_or_host
-    labels = (host or "").lower().rstrip(".").split(".")
+    return _site_of_host(host or "")
+
+
+@lru_cache(maxsize=1024)
+def _site_of_host(host: str) -> str:
+    labels = host.lower().rstrip(".").split(".")
     if len(labels) >= 3 and labels[-2] in _TWO_LEVEL and len(labels[-1]) == 2:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
@@ -113,11 +120,41 @@ _SHARE_WORDS = (
     "t.me/share", "telegram.me/share", "wa.me/", "whatsapp.com/send", "linkedin.com/",
     "reddit.com/submit", "pinterest.com/pin/create", "qq.com", "mailto:",
 )  # fmt: skip
+
+
+def _has_share_word(folded: str) -> bool:
+    """``any(w in folded for w in _SHARE_WORDS)``, written out (a fifth of the time)."""
+    return (
+        "facebook.com/" in folded or "twitter.com/" in folded or "x.com/" in folded
+        or "line.me" in folded or "weibo.com/share" in folded or "plurk.com/" in folded
+        or "t.me/share" in folded or "telegram.me/share" in folded or "wa.me/" in folded
+        or "whatsapp.com/send" in folded or "linkedin.com/" in folded
+        or "reddit.com/submit" in folded or "pinterest.com/pin/create" in folded
+        or "qq.com" in folded or "mailto:" in folded
+    )  # fmt: skip
+
+
 _PERSON_FOLDED = _folded(_PERSON)
 _TAXONOMY_FOLDED = _folded(_TAXONOMY)
 _NOT_ARTICLE_FOLDED = _folded(_NOT_ARTICLE)
 _DIGITS = re.compile(r"\d{4,}")
 _ARTICLE_ENDS = (".html", ".htm", ".shtml", ".aspx", ".php")
+
+
+# An absolute http(s) URL whose host is plain (no user, no IPv6 brackets, an optional
+# numeric port) and that holds no tab or newline: urlsplit's parts are these groups.
+_PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]*)(?::[0-9]*)?(/[^?#\t\r\n]*)?(?:\?([^#\t\r\n]*))?(?:#[^\t\r\n]*)?"
+)
+
+
+def _split(href: str) -> tuple[str, str, str, str]:
+    """(scheme, lower-cased host or "", path, query) of ``urlsplit(href)`` (ValueError as
+    it raises), read by one regex match for the common plain URL."""
+    if m := _PLAIN_URL.fullmatch(href):
+        return m.group(1), m.group(2).lower(), m.group(3) or "", m.group(4) or ""
+    parts = urlsplit(href)
+    return parts.scheme, parts.hostname or "", parts.path, parts.query
 
 
 @lru_cache(maxsize=4096)
@@ -127,23 +164,23 @@ def _link_kind(href: str) -> tuple[int, str]:
     if href.startswith("#"):
         return FRAG, ""
     folded = _fold(href)
-    if any(w in folded for w in _SHARE_WORDS) and _SHARE_FOLDED.search(folded):
+    if _has_share_word(folded) and _SHARE_FOLDED.search(folded):
         return SHARE, ""
     try:
-        parts = urlsplit(href)
+        scheme, host, path, query = _split(href)
     except ValueError:
         return 0, "?"
-    if parts.scheme not in ("http", "https", ""):
+    if scheme not in ("http", "https", ""):
         return 0, "?"
-    host = (parts.hostname or "").removeprefix("www.")
-    site = site_of(host) if host else ""
+    host = host.removeprefix("www.")
+    site = _site_of_host(host) if host else ""
     if host in _SOCIAL_HOSTS or site in _SOCIAL_HOSTS:
         return SOCIAL, site
-    path = parts.path or "/"
+    path = path or "/"
     fpath = _fold(path)
     if _PERSON_FOLDED.search(fpath):
         return 0, site
-    if _TAXONOMY_FOLDED.search(fpath + ("?" + _fold(parts.query) if parts.query else "")):
+    if _TAXONOMY_FOLDED.search(fpath + ("?" + _fold(query) if query else "")):
         return TAX, site
     article = not _NOT_ARTICLE_FOLDED.search(fpath) and (
         bool(_DIGITS.search(path))
@@ -169,16 +206,25 @@ def _chars(s: str | None) -> int:
     return len("".join(s.split())) if s else 0
 
 
-def _measure(
-    root: HtmlElement, site: str | None
-) -> tuple[dict[HtmlElement, list[int]], dict[HtmlElement, tuple[int, str]], str]:
+class _Measured(NamedTuple):
+    stats: dict[HtmlElement, list[int]]  # every node's totals (by the indexes above)
+    kinds: dict[HtmlElement, tuple[int, str]]  # (kind, site) of every <a href>
+    site: str  # the site taken as the article's own ("?": unknown)
+    order: dict[HtmlElement, int]  # every node's place in document order (root.iter())
+    hashed: list[tuple[HtmlElement, str]]  # (<a>, href) of the links to "#…", in order
+
+
+def _measure(root: HtmlElement, site: str | None) -> _Measured:
     """Bottom-up statistics of every element, the kind of every link, and the site
     taken as the article's own."""
     kinds: dict[HtmlElement, tuple[int, str]] = {}
+    hashed: list[tuple[HtmlElement, str]] = []
     for a in root.iter("a"):
         if (href := a.get("href")) is not None:
+            if href.startswith("#"):
+                hashed.append((a, href))
             kind, lsite = _link_kind(href)
-            if kind & ARTICLE and _URL_TEXT.match(a.text_content().strip()):
+            if kind & ARTICLE and _URL_TEXT.match(text_content(a).strip()):
                 kind = 0  # a bare URL shown as the text is a reference, not a teaser
             kinds[a] = kind, lsite
     if site is None:  # the site most article links point to; relative links are its own
@@ -189,23 +235,36 @@ def _measure(
     else:
         site = site_of(site) if site else ""
     stats: dict[HtmlElement, list[int]] = {}
+    order: dict[HtmlElement, int] = {}
     zero = (0,) * _WIDTH
-    # Children come before their parent in reverse document order: each adds its totals
-    # to its parent's (``sums``) and its tail to the parent's own text (``own``).
-    sums: dict[HtmlElement, list[int]] = {}
-    own: dict[HtmlElement, int] = {}
-    inl: dict[HtmlElement, list[int]] = {}  # text/link chars not inside nested blocks
-    for el in reversed(list(root.iter())):
+    # One walk: an element's frame collects its children's totals (``acc``; None while
+    # all zero), their tails as its own text (``own``), and the text/link chars that are
+    # not inside nested blocks (``it``, ``il``); at its end it adds its own into its
+    # parent's frame. Comments and processing instructions count only by their tails.
+    stack: list[list[Any]] = []  # [acc, own, it, il] of the open elements
+    push, pop = stack.append, stack.pop
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event == "start":
+            order[el] = len(order)
+            push([None, 0, 0, 0])
+            continue
+        if event != "end":  # a comment or processing instruction (never the root)
+            order[el] = len(order)
+            stats[el] = [*zero]
+            if tail := el.tail:
+                stack[-1][1] += len("".join(tail.split()))  # (_chars)
+            continue
+        acc, own, it, il = pop()
         tag = el.tag
-        if not isinstance(tag, str) or tag in _SKIP_TEXT:
+        if tag in _SKIP_TEXT:
             acc = [*zero]
             it = il = 0
         else:
             own_text = el.text
-            text = own.get(el, 0) + (len("".join(own_text.split())) if own_text else 0)
-            pair = inl.get(el)
-            it, il = (pair[0] + text, pair[1]) if pair else (text, 0)
-            acc = sums.get(el) or [*zero]
+            text = own + (len("".join(own_text.split())) if own_text else 0)
+            it += text
+            if acc is None:
+                acc = [*zero]
             acc[T] += text
             if tag == "a" and el in kinds:
                 kind, lsite = kinds[el]
@@ -217,28 +276,23 @@ def _measure(
                 acc[SOCN] += bool(kind & SOCIAL)
                 acc[TAXN] += bool(kind & TAX)
                 acc[HOME] += bool(kind & ARTICLE) and (lsite == "" or lsite == site)
-            acc[MEDIA] += tag in _MEDIA
+            elif tag in _MEDIA:
+                acc[MEDIA] += 1
             if tag in BLOCK_TAGS and it - il >= 30 and il < 0.3 * it:
                 acc[SENT] += 1  # a sentence or more of the block's own text
                 acc[PROSE] += it - il >= 100
         stats[el] = acc
-        if el is root:
-            continue
-        parent = el.getparent()
-        if parent is None:
-            continue
-        tail = el.tail
-        if tail:
-            own[parent] = own.get(parent, 0) + len("".join(tail.split()))  # (_chars)
-        total = sums.get(parent)
-        if total is None:
-            sums[parent] = [*acc]
-        else:
-            sums[parent] = [*map(add, total, acc)]
-        if not (isinstance(tag, str) and tag in BLOCK_TAGS) and (it or il):
-            pair = inl.get(parent)
-            inl[parent] = [pair[0] + it, pair[1] + il] if pair else [it, il]
-    return stats, kinds, site
+        if not stack:  # (the root)
+            break
+        parent = stack[-1]
+        if tail := el.tail:
+            parent[1] += len("".join(tail.split()))  # (_chars)
+        total = parent[0]
+        parent[0] = [*acc] if total is None else [*map(add, total, acc)]
+        if (it or il) and tag not in BLOCK_TAGS:
+            parent[2] += it
+            parent[3] += il
+    return _Measured(stats, kinds, site, order, hashed)
 
 
 # ------------------------------------------------------------------ hints and labels
@@ -328,7 +382,7 @@ class ChromeBlock:
 class _Judge:
     def __init__(self, root: HtmlElement, site: str | None) -> None:
         self.root = root
-        self.stats, self.kinds, self.site = _measure(root, site)
+        self.stats, self.kinds, self.site, self.order, self.hashed = _measure(root, site)
         r = self.stats[root]
         self.limit = min(600, max(120, (r[T] - r[L]) // 2))
         self._texts: dict[HtmlElement, str] = {}
@@ -338,7 +392,7 @@ class _Judge:
         kept; the tree does not change while the judge works)."""
         got = self._texts.get(el)
         if got is None:
-            got = self._texts[el] = "".join(el.text_content().split())
+            got = self._texts[el] = "".join(text_content(el).split())
         return got
 
     def safe(self, el: HtmlElement) -> bool:
@@ -491,20 +545,20 @@ def chrome_blocks(root: HtmlElement, *, site: str | None = None) -> list[ChromeB
     and "unknown" with fewer than two such links (then no link list counts as related).
     """
     judge = _Judge(root, site)
+    stats = judge.stats
     found: dict[HtmlElement, str] = {}
-    order = {el: i for i, el in enumerate(root.iter())}
-    ids: dict[str, HtmlElement] = {}
+    order = judge.order  # (= {el: i for i, el in enumerate(root.iter())})
     for el in order:
         tag = el.tag
         if not isinstance(tag, str) or el is root:
             continue
-        if ident := el.get("id"):
-            ids.setdefault(ident, el)
         if tag == "img" and _AD_IMAGE.search(el.get("src", "")):
             found.setdefault(el, "ad-image")
         if tag not in BLOCK_TAGS:
             continue
         kind = _hint(el) or _TAG_HINTS.get(tag)
+        if kind is None and not (s := stats[el])[N] and (not s[T] or s[T] > 24):
+            continue  # (by_content and labelled: nothing to find without links in prose)
         if kind and judge.by_hint(el, kind) and judge.safe(el):
             found.setdefault(el, "hint:" + kind)
         elif (why := judge.by_content(el)) and judge.safe(el):
@@ -514,9 +568,12 @@ def chrome_blocks(root: HtmlElement, *, site: str | None = None) -> list[ChromeB
             if all(judge.safe(x) for x in els):
                 for x in els:
                     found.setdefault(x, why)
-    for a in root.iter("a"):  # "Skip … and continue reading" up to its target
-        href = a.get("href", "")
-        target = ids.get(href[1:]) if href.startswith("#") else None
+    ids: dict[str, HtmlElement] = {}  # (the first element of each id)
+    for el in order if judge.hashed else ():
+        if isinstance(el.tag, str) and el is not root and (ident := el.get("id")):
+            ids.setdefault(ident, el)
+    for a, href in judge.hashed:  # "Skip … and continue reading" up to its target
+        target = ids.get(href[1:])
         if target is None or order[target] < order[a] or not _SKIP_LINK.search(a.text_content()):
             continue
         for x in judge.skipped(a, target):

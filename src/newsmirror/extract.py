@@ -47,7 +47,7 @@ from .clean import (
 from .dates import parse_date
 from .errors import ItemError
 from .procpool import ExtractPool
-from .sanitize import tag_set
+from .sanitize import tag_set, text_content
 
 __all__ = ["ExtractPool", "Extracted", "extract_page", "extract_parsed", "is_summary"]
 
@@ -170,7 +170,7 @@ def _block_of(el: HtmlElement) -> HtmlElement:
 
 def _link_density(el: HtmlElement, chars: int | None = None) -> float:
     """Link text / all text (non-space characters; ``chars``: the latter, when known)."""
-    linked = sum(len(_norm(a.text_content())) for a in el.iter("a"))
+    linked = sum(len(_norm(text_content(a))) for a in el.iter("a"))
     if chars is None:
         chars = len(_norm(el.text_content()))
     return min(linked / (chars or 1), 1.0)
@@ -240,7 +240,7 @@ def _density_candidate(work: HtmlElement) -> HtmlElement | None:
         for a in el.iter("a"):
             n = link_chars.get(a)
             if n is None:
-                n = link_chars[a] = len(_norm(a.text_content()))
+                n = link_chars[a] = len(_norm(text_content(a)))
             linked += n
         return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
 
@@ -268,7 +268,7 @@ def _prune(el: HtmlElement) -> None:
             continue
         if child.tag not in _BLOCK:
             continue
-        text = _norm(child.text_content())
+        text = _norm(text_content(child))
         if not text:
             if child.find(".//img") is None:
                 _drop(child)

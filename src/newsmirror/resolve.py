@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .article import Filtered, Keys, build_article, content_hash, derive_keys
-from .clean import CleanOptions, clean_fragment, clean_title, html_to_text
+from .clean import CleanOptions, clean_fragment_text, clean_title
 from .errors import ItemError, NewsmirrorError
 from .models import Article, Entry, ItemOutcome, OutcomeKind, ParsedFeed, Source
 from .procpool import ExtractPool
@@ -72,8 +72,8 @@ def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> P
     opts = CleanOptions(
         base_url=url, remove_selectors=rules.remove_selectors, convert=rules.convert
     )
-    content = clean_fragment(fragment, opts)  # (= clean_html(ex.html, opts), one parse fewer)
-    text = html_to_text(content)
+    # (= clean_html(ex.html, opts) and html_to_text of that, two parses fewer)
+    content, text = clean_fragment_text(fragment, opts)
     if not text.strip():
         raise ItemError(
             "the page's extracted content is empty after cleaning", reason="fulltext_failed"

@@ -34,6 +34,12 @@ def tag_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def text_content(el: HtmlElement) -> str:
+    """``el.text_content()``, without its XPath call for an element with no child nodes
+    (then its only text is its ``text``)."""
+    return (el.text or "") if not len(el) else el.text_content()
+
+
 ALLOWED_TAGS = tag_set(
     "a abbr b bdi bdo blockquote br caption cite code col colgroup dd del div dl dt em "
     "figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q rp rt ruby s "
@@ -109,9 +115,17 @@ def _collapsible(s: str) -> bool:
     return "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s
 
 
+def _stripped(value: str) -> str:
+    """A URL as browsers read it: tabs and newlines removed, C0 controls and spaces trimmed
+    (the regex only when there is one to remove)."""
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = _URL_STRIP.sub("", value)
+    return value.strip(_C0_SPACE)
+
+
 def url_scheme(value: str) -> str:
     """The lower-cased scheme of a URL as a browser reads it ("" when relative)."""
-    m = _SCHEME.match(_URL_STRIP.sub("", value).strip(_C0_SPACE))
+    m = _SCHEME.match(_stripped(value))
     return m.group(1).lower() if m else ""
 
 
@@ -121,12 +135,13 @@ def resolve_url(value: str, base_url: str = "", *, allow_data_image: bool = Fals
     ``#fragment`` stays as written. Without a usable base, relative URLs stay
     relative and ``//host/x`` becomes ``https://host/x``.
     """
-    url = _URL_STRIP.sub("", value).strip(_C0_SPACE)
+    url = _stripped(value)
     if not url:
         return None
     if url.startswith("#"):
         return url
-    scheme = url_scheme(url)
+    m = _SCHEME.match(url)  # (= url_scheme(url): url is stripped already)
+    scheme = m.group(1).lower() if m else ""
     if scheme:
         if scheme in URL_SCHEMES:
             return url
@@ -270,6 +285,13 @@ def _drop_urls_nh3_refuses(linked: list[HtmlElement]) -> None:
 
 def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
     """Collapse ASCII whitespace runs outside <pre>; return the outermost <pre>s."""
+    if next(root.iter("pre"), None) is None:  # (most items: no depth to keep)
+        for el in root.iter(etree.Element):  # (elements only, as iterwalk reports them)
+            if (text := el.text) and _collapsible(text):
+                el.text = _WS.sub(" ", text)
+            if (tail := el.tail) and _collapsible(tail) and el is not root:
+                el.tail = _WS.sub(" ", tail)
+        return []
     pres: list[HtmlElement] = []
     depth = 0
     for event, el in etree.iterwalk(root, events=("start", "end")):
@@ -289,8 +311,21 @@ def _collapse_whitespace(root: HtmlElement) -> list[HtmlElement]:
     return pres
 
 
-def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
-    """Make the tree under ``root`` (whose own tag is kept) conform to the policy."""
+def collapsed(text: str) -> str:
+    """``text`` with its ASCII whitespace runs made one space (as outside <pre>)."""
+    return _WS.sub(" ", text) if _collapsible(text) else text
+
+
+def tidy_whitespace(root: HtmlElement) -> None:
+    """The last step of :func:`tidy_tree`: whitespace collapsed outside <pre>, newlines
+    inside <pre> made <br>."""
+    for pre in _collapse_whitespace(root):
+        _br_for_newlines(pre)
+
+
+def tidy_tree(root: HtmlElement, base_url: str = "", *, whitespace: bool = True) -> None:
+    """Make the tree under ``root`` (whose own tag is kept) conform to the policy
+    (``whitespace=False``: all but :func:`tidy_whitespace`, which the caller does)."""
     for node in list(root.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity)):
         _remove(node)
     for el in list(root.iter(*DROP_TAGS)):
@@ -309,18 +344,20 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
                 el.drop_tag()
                 continue
         if tag == "a":
-            href = resolve_url(el.get("href") or "", base_url)
+            href = resolve_url(value := el.get("href") or "", base_url)
             if href is None:
                 el.drop_tag()
                 continue
-            el.set("href", href)
+            if href != value:
+                el.set("href", href)
             linked.append(el)
         elif tag == "img":
-            src = resolve_url(el.get("src") or "", base_url, allow_data_image=True)
+            src = resolve_url(value := el.get("src") or "", base_url, allow_data_image=True)
             if src is None:
                 _remove(el)
                 continue
-            el.set("src", src)
+            if src != value:
+                el.set("src", src)
             for name, value in IMG_ATTRIBUTES.items():
                 el.set(name, value)
             linked.append(el)
@@ -331,8 +368,8 @@ def tidy_tree(root: HtmlElement, base_url: str = "") -> None:
     _drop_urls_nh3_refuses(linked)
     fix_structure(root)
     drop_empty(root)
-    for pre in _collapse_whitespace(root):
-        _br_for_newlines(pre)
+    if whitespace:
+        tidy_whitespace(root)
 
 
 # ---- structure: what both parsers (libxml2 here, html5ever in nh3) keep as it is
@@ -357,6 +394,7 @@ SPLIT_CHILDREN: dict[str, frozenset[str]] = {
     "ul": frozenset({"pre"}), "dl": frozenset({"li"}), "li": frozenset({"li"}),
     "dd": frozenset({"dt"}), "dt": frozenset({"dd", "dl"}),
 }  # fmt: skip
+_SPLIT_CHILD_TAGS = frozenset().union(*SPLIT_CHILDREN.values())
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # start tags that make html5ever close an open <p>
 P_CLOSERS = HEADINGS | tag_set("blockquote dd div dl dt figcaption figure hr li ol p pre table ul")
@@ -393,7 +431,8 @@ def _fix_tables(root: HtmlElement) -> None:
 
 def _fix_split_pairs(root: HtmlElement) -> bool:
     changed = False
-    for el in reversed(list(root.iterdescendants())):
+    # (only these tags can be split children; a tag changed here becomes "div", never one)
+    for el in reversed(list(root.iterdescendants(*_SPLIT_CHILD_TAGS))):
         parent = el.getparent()
         while parent is not None and el.tag in SPLIT_CHILDREN.get(parent.tag, ()):
             changed = True
