@@ -85,7 +85,8 @@ class MirrorWriter:
     def assign_path(self, art: Article) -> str:
         """A post path for a new article: the title's name, with a short hash when
         another article (in the index or on disk) already has that name."""
-        for suffix in ("", short_hash(art.key), short_hash(art.key, 12)):
+        for length in (0, 6, 12):  # (the hashes are made only when a name is taken)
+            suffix = short_hash(art.key, length) if length else ""
             name = post_filename(art.published, art.title, suffix=suffix)
             rel = f"{self.posts_dir}/{name}"
             owner = self._claimed.get(rel) or self.store.path_owner(rel)
