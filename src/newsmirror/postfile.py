@@ -161,7 +161,8 @@ def iso_ms(dt: datetime) -> str:
 
 
 def epoch_ms(dt: datetime) -> int:
-    return (_utc(dt) - _EPOCH) // timedelta(milliseconds=1)
+    d = _utc(dt) - _EPOCH  # (= d // timedelta(milliseconds=1), in integers)
+    return d.days * 86_400_000 + d.seconds * 1000 + d.microseconds // 1000
 
 
 def _to_ms(dt: datetime) -> datetime:

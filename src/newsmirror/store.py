@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
@@ -137,8 +138,17 @@ def article_row(art: Article, *, guid_key: str, fp: str) -> tuple:
 
 
 def _json_list(items: tuple[str, ...], *, ensure_ascii: bool = True) -> str:
-    """``json.dumps(list(items))`` (most lists are empty)."""
-    return json.dumps(list(items), ensure_ascii=ensure_ascii) if items else "[]"
+    """``json.dumps(list(items))`` (most lists are empty; a source's items share theirs)."""
+    if not items:
+        return "[]"
+    if type(items) is tuple and all(type(x) is str for x in items):
+        return _json_dumps(items, ensure_ascii)
+    return json.dumps(list(items), ensure_ascii=ensure_ascii)
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_dumps(items: tuple[str, ...], ensure_ascii: bool) -> str:
+    return json.dumps(list(items), ensure_ascii=ensure_ascii)
 
 
 @dataclass(frozen=True, slots=True)
