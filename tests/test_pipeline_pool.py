@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from newsmirror.errors import ItemError
 from newsmirror.loopback import LoopbackServer
 from newsmirror.models import FeedResponse, OutcomeKind, RunReport, Source
 from newsmirror.pipeline import run
+from newsmirror.postfile import render_post
 from newsmirror.store import Store
 
 from .faults import RSS_TYPE, rss
@@ -106,6 +108,14 @@ def test_parse_job_builds_small_feeds_and_leaves_big_or_cut_ones() -> None:
     assert small.feed.entries == () and small.parts is not None and len(small.parts) == 12
     assert [p[3] for p in small.parts] == [False] * 10 + [True, False]  # the summary's page
     assert all(p[0] is not None and p[1] is not None for p in small.parts)
+    # Each item's post as a new post, made in the worker (none for the one whose page
+    # is wanted: the page makes another article).
+    for art, _keys, _out, page, post in small.parts:
+        assert art is not None
+        assert post == ("" if page else render_post(replace(art, first_seen=art.fetched)))
+    prep, _page = resolve.prepared_from_pool(small.parts)[0]
+    assert prep.new_post == small.parts[0][4] != ""
+    assert replace(prep, article=replace(prep.article, content="<p>x</p>")).new_post == ""
     big = resolve.parse_job(resp(resolve.POOL_MIN_ITEMS), src, NOW, 0)
     assert big.parts is None and len(big.feed.entries) == resolve.POOL_MIN_ITEMS + 2
     cut = resolve.parse_job(resp(10), src, NOW, 5)

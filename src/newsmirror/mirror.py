@@ -98,8 +98,10 @@ class MirrorWriter:
             return rel
         raise ItemError("no free file name for this title", reason="render", url=art.link)
 
-    def keep(self, art: Article, keys: Keys) -> ItemOutcome:
-        """Store one article; return its outcome."""
+    def keep(self, art: Article, keys: Keys, *, post: str = "") -> ItemOutcome:
+        """Store one article; return its outcome. ``post``: ``art``'s post file as a
+        new post (``render_post`` of it first seen at its fetch time), when the
+        caller has it already."""
 
         def outcome(kind: OutcomeKind, path: str, reason: str = "") -> ItemOutcome:
             return ItemOutcome(
@@ -110,7 +112,7 @@ class MirrorWriter:
         if known is None:
             path = self.assign_path(art)  # (from the title, date and key only)
             art = replace(art, first_seen=art.fetched, path=path)
-            self.files.write(path, render_post(art))
+            self.files.write(path, post or render_post(art))  # (the path is not in it)
             self.store.put(art, guid_key=keys.guid_key, fp=keys.fp)
             self._claimed[path] = art.key
             self._seen[art.key] = art.source

@@ -287,7 +287,7 @@ def _keep(prep: Prepared, writer: MirrorWriter, src: Source) -> ItemOutcome:
     assert prep.article is not None and prep.keys is not None
     url = prep.article.link or prep.article.key
     try:
-        out = writer.keep(prep.article, prep.keys)
+        out = writer.keep(prep.article, prep.keys, post=prep.new_post)
     except NewsmirrorError as e:
         return ItemOutcome(src.slug, url, OutcomeKind.FAILED, e.reason, e.message)
     except OSError as e:

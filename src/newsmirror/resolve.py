@@ -46,6 +46,16 @@ class Prepared:
     keys: Keys | None = None
     outcome: ItemOutcome | None = None
     fulltext_error: str = ""  # why the page could not replace a summary
+    # The article's post file as a new post (its first sight at its fetch time), made
+    # by the worker that built it; it stands for ``article`` only while that is
+    # ``post_of`` (a page or local images make another article).
+    post: str = ""
+    post_of: Article | None = None
+
+    @property
+    def new_post(self) -> str:
+        """:attr:`post` when it is ``article``'s, else ""."""
+        return self.post if self.post_of is self.article and self.article is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +155,31 @@ def first_pass_batch(entries: tuple[Entry, ...], source: Source, now: datetime) 
     return [_first_pass(e, source, now) for e in entries]
 
 
-# A Prepared without its entry, and whether the article's page is wanted (wants_page).
-Parts = tuple[Article | None, Keys | None, ItemOutcome | None, bool]
+# A Prepared without its entry; whether the article's page is wanted (wants_page); its
+# post file as a new post ("" when its page is wanted: the page makes another article).
+Parts = tuple[Article | None, Keys | None, ItemOutcome | None, bool, str]
 
 
 def first_pass_parts(entries: tuple[Entry, ...], source: Source, now: datetime) -> list[Parts]:
     """:func:`first_pass_batch` as a worker runs it: the results without their entries,
     which the caller holds (a third of the bytes a batch would send back), each with
-    :func:`wants_page` asked here (it reads the whole text: the worker's time)."""
-    return [
-        (art, p.keys, p.outcome, art is not None and wants_page(art, source))
-        for p in first_pass_batch(entries, source, now)
-        for art in (p.article,)
-    ]
+    :func:`wants_page` asked and its post rendered here (the worker's time, not the
+    main process's, which writes the posts)."""
+    from .postfile import render_post
+
+    out: list[Parts] = []
+    for p in first_pass_batch(entries, source, now):
+        art = p.article
+        page = art is not None and wants_page(art, source)
+        post = "" if art is None or page else render_post(replace(art, first_seen=art.fetched))
+        out.append((art, p.keys, p.outcome, page, post))
+    return out
+
+
+def _from_parts(entry: Entry | None, parts: Parts) -> tuple[Prepared, bool]:
+    art, keys, out, page, post = parts
+    prep = Prepared(entry, article=art, keys=keys, outcome=out, post=post, post_of=art)
+    return prep, page
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,10 +276,7 @@ async def prepare(
         async def one(chunk: tuple[Entry, ...]) -> list[tuple[Prepared, bool]]:
             async with gate:
                 parts: list[Parts] = await pool.submit(first_pass_parts, chunk, source, now)
-            return [
-                (Prepared(e, article=art, keys=keys, outcome=out), page)
-                for e, (art, keys, out, page) in zip(chunk, parts, strict=True)
-            ]
+            return [_from_parts(e, p) for e, p in zip(chunk, parts, strict=True)]
 
         parts = await asyncio.gather(*(one(c) for c in chunks))
         return await with_pages([p for part in parts for p in part], source, store, fetcher, pool)
@@ -271,10 +290,7 @@ async def prepare(
 
 def prepared_from_pool(parts: tuple[Parts, ...]) -> list[tuple[Prepared, bool]]:
     """A :func:`parse_job`'s items, as :func:`with_pages` takes them."""
-    return [
-        (Prepared(None, article=art, keys=keys, outcome=out), page)
-        for art, keys, out, page in parts
-    ]
+    return [_from_parts(None, p) for p in parts]
 
 
 async def with_pages(
