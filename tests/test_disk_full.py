@@ -143,19 +143,19 @@ def test_simulated_enospc_fails_the_run_cleanly_then_converges(
     server.add("/bulky.xml", bulky_feed(server.base_url, 12), content_type=RSS_TYPE)
     triples = [("大", "bulky", server.url("/bulky.xml"))]
     cfg = make_mirror(tmp_path / "m", triples)
-    real_fdopen = os.fdopen
+    real_write = os.write
     budget = {"files": 5}
+    tmp = str(cfg.root / ".newsmirror" / "tmp")
 
-    def fdopen(fd: int, *args: object, **kw: object) -> object:
-        fh = real_fdopen(fd, *args, **kw)  # type: ignore[call-overload]
-        if "w" in str(args[0] if args else kw.get("mode", "")):
+    def write(fd: int, data: bytes) -> int:
+        # (only the writer's temporary files: not pipes, sockets or the index)
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(tmp + "/"):
             if budget["files"] <= 0:
-                fh.close()
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             budget["files"] -= 1
-        return fh
+        return real_write(fd, data)
 
-    monkeypatch.setattr(os, "fdopen", fdopen)
+    monkeypatch.setattr(os, "write", write)
     with pytest.raises(NewsmirrorError) as info:
         run(cfg, now=NOW)
     assert info.value.reason == "write" and "\n" not in str(info.value)
@@ -163,7 +163,7 @@ def test_simulated_enospc_fails_the_run_cleanly_then_converges(
     assert posts_parse(cfg.root) == 5  # the five written are whole, nothing partial
     assert not list((cfg.root / ".newsmirror" / "tmp").iterdir())
 
-    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    monkeypatch.setattr(os, "write", real_write)
     run(cfg, now=NOW)  # space is back: the next run finishes the work
     clean = make_mirror(tmp_path / "clean", triples)
     run(clean, now=NOW)

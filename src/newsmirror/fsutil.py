@@ -65,15 +65,81 @@ class WriteError(NewsmirrorError, OSError):
         return err
 
 
+class _Folder:
+    """A folder of the mirror, resolved and checked once. Until it has been looked in
+    :data:`LIST_AFTER` times, each name is checked with ``lstat``; then its entries are
+    listed once (``scandir``: names and which are symlinks) and kept up to date by the
+    writes, moves and copies of its :class:`MirrorFiles`, so that the checks of a run
+    that writes hundreds of posts into one folder cost no system call."""
+
+    __slots__ = ("path", "lookups", "names", "links")
+
+    LIST_AFTER = 32
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.lookups = 0
+        self.names: set[str] | None = None  # every entry, once listed
+        self.links: set[str] = set()  # the entries that are symlinks
+
+    def _listed(self) -> bool:
+        if self.names is None:
+            self.lookups += 1
+            if self.lookups < self.LIST_AFTER:
+                return False
+            names: set[str] = set()
+            links: set[str] = set()
+            try:
+                with os.scandir(self.path) as it:
+                    for e in it:
+                        names.add(e.name)
+                        if e.is_symlink():
+                            links.add(e.name)
+            except FileNotFoundError:
+                pass  # (made by the first write into it)
+            except OSError:  # unreadable, not a folder: keep asking the file system
+                self.lookups = -(1 << 62)
+                return False
+            self.names, self.links = names, links
+        return True
+
+    def is_link(self, name: str) -> bool:
+        if self._listed():
+            return name in self.links
+        return os.path.islink(f"{self.path}/{name}")
+
+    def absent(self, name: str) -> bool:
+        """True when the folder's listing shows nothing at ``name`` (False: there may be)."""
+        return self.names is not None and name not in self.names
+
+    def added(self, name: str) -> None:
+        """A regular file was put at ``name`` (renamed over whatever was there)."""
+        if self.names is not None:
+            self.names.add(name)
+            self.links.discard(name)
+
+    def removed(self, name: str) -> None:
+        if self.names is not None:
+            self.names.discard(name)
+            self.links.discard(name)
+
+
 class MirrorFiles:
-    """All writes into one mirror folder go through here."""
+    """All writes into one mirror folder go through here.
+
+    A name is looked up once its folder is resolved and checked: the name itself only
+    needs to be no symlink to stay inside it. Which names of a folder are symlinks (and
+    which exist) is learned from one listing of the folder after a few lookups (see
+    :class:`_Folder`): entries made in the mirror during a run by anything but this
+    object are not seen by it (the mirror's lock keeps other runs out)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.tmp = self.root / ".newsmirror" / "tmp"
         self.written = 0
-        self._dirs: dict[str, Path] = {}  # folder (relative) -> resolved, checked
-        self._made: set[Path] = set()  # folders known to exist
+        self._dirs: dict[str, _Folder] = {}  # folder (relative) -> resolved, checked
+        self._by_path: dict[str, _Folder] = {}  # the same, by absolute path
+        self._made: set[str] = set()  # folders known to exist
         self._tmp_count = itertools.count()  # (next() on it is atomic: thread-safe)
 
     def sweep(self) -> int:
@@ -88,22 +154,30 @@ class MirrorFiles:
                 n += 1
         return n
 
-    def resolve(self, rel: str | Path) -> Path:
-        """The absolute path of ``rel``, refusing anything outside the root."""
-        rel_s = str(rel)
+    def _folder(self, head: str) -> _Folder:
+        folder = self._dirs.get(head)
+        if folder is None:
+            folder = _Folder(self._resolve(head) if head else self.root)
+            folder = self._dirs[head] = self._by_path.setdefault(folder.path, folder)
+        return folder
+
+    def _locate(self, rel: str | Path) -> tuple[_Folder | None, str, str]:
+        """(folder, name, absolute path) of ``rel``, refusing anything outside the root;
+        the folder is None when the path had to be resolved (a symlink, ``..``)."""
+        rel_s = rel if isinstance(rel, str) else str(rel)
         if "\x00" in rel_s:
             raise PathEscapeError(f"NUL byte in path {rel_s!r}", reason="path_escape")
         head, _, name = rel_s.rpartition("/")
         if name and name not in (".", "..") and not rel_s.startswith("/"):
-            # The folder is resolved (and checked) once; the name itself needs only
-            # to be no symlink to stay inside it.
-            parent = self._dirs.get(head)
-            if parent is None:
-                parent = self._dirs[head] = self._resolve(head) if head else self.root
-            target = parent / name
-            if not os.path.islink(target):
-                return target
-        return self._resolve(rel_s)
+            folder = self._folder(head)
+            if not folder.is_link(name):
+                return folder, name, f"{folder.path}/{name}"
+        target = str(self._resolve(rel_s))
+        return None, "", target
+
+    def resolve(self, rel: str | Path) -> Path:
+        """The absolute path of ``rel``, refusing anything outside the root."""
+        return Path(self._locate(rel)[2])
 
     def _resolve(self, rel_s: str) -> Path:
         target = (self.root / rel_s).resolve()
@@ -113,40 +187,54 @@ class MirrorFiles:
 
     def read_text(self, rel: str | Path) -> str | None:
         """The file's text, or None when there is no such file (not a failure)."""
+        folder, name, target = self._locate(rel)
+        if folder is not None and folder.absent(name):
+            return None
         try:
-            return self.resolve(rel).read_text(encoding="utf-8")
+            with open(target, encoding="utf-8") as fh:
+                return fh.read()
         except FileNotFoundError:
             return None
 
     def exists(self, rel: str | Path) -> bool:
-        return self.resolve(rel).exists()
+        folder, name, target = self._locate(rel)
+        if folder is not None and folder.absent(name):
+            return False
+        return os.path.exists(target)
 
     def write(self, rel: str | Path, data: str | bytes, *, if_changed: bool = False) -> bool:
         """Atomically write ``data`` at ``rel``. With ``if_changed``, skip when the
         file already holds exactly these bytes. Returns True when written."""
-        target = self.resolve(rel)
+        folder, name, target = self._locate(rel)
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        if if_changed:
+        if if_changed and not (folder is not None and folder.absent(name)):
             try:
-                if target.stat().st_size == len(raw) and target.read_bytes() == raw:
-                    return False
+                if os.stat(target).st_size == len(raw):
+                    with open(target, "rb") as fh:
+                        if fh.read() == raw:
+                            return False
             except FileNotFoundError:
                 pass
+        parent = os.path.dirname(target)
         try:
-            self._mkdir(target.parent)
-            self._mkdir(self.tmp)
+            self._mkdir(parent)
+            self._mkdir(str(self.tmp))
             fd, tmp_name = self._temp()
         except OSError as e:
             raise WriteError.of(e, rel) from None
         try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), 0o644)
-                fh.write(raw)
+            try:
+                os.fchmod(fd, 0o644)
+                view = memoryview(raw)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             try:
                 os.replace(tmp_name, target)
             except FileNotFoundError:  # the folder went away since it was made
-                self._made.discard(target.parent)
-                self._mkdir(target.parent)
+                self._made.discard(parent)
+                self._mkdir(parent)
                 os.replace(tmp_name, target)
         except BaseException as e:
             with contextlib.suppress(OSError):
@@ -154,33 +242,40 @@ class MirrorFiles:
             if isinstance(e, OSError):
                 raise WriteError.of(e, rel) from None
             raise
+        self._added(folder, name, target)
         self.written += 1
         return True
 
-    def _mkdir(self, folder: Path) -> None:
+    def _added(self, folder: _Folder | None, name: str, target: str) -> None:
+        if folder is None:
+            parent, _, name = target.rpartition("/")
+            folder = self._by_path.get(parent)
+        if folder is not None:
+            folder.added(name)
+
+    def _mkdir(self, folder: str) -> None:
         if folder not in self._made:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
 
     def _temp(self) -> tuple[int, str]:
         """A new temporary file (name unique to this process; never reused)."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         while True:
-            name = os.path.join(self.tmp, f".w-{os.getpid()}-{next(self._tmp_count)}")
+            name = f"{self.tmp}/.w-{os.getpid()}-{next(self._tmp_count)}"
             try:
                 return os.open(name, flags, 0o600), name
             except FileExistsError:  # left by an earlier process with the same id
                 continue
             except FileNotFoundError:  # the temporary folder went away: make it again
-                self._made.discard(self.tmp)
-                self._mkdir(self.tmp)
+                self._made.discard(str(self.tmp))
+                self._mkdir(str(self.tmp))
                 return os.open(name, flags, 0o600), name
 
     def copy_once(self, src_rel: str | Path, dst_rel: str | Path) -> bool:
         """Copy ``src`` to ``dst`` unless ``dst`` exists (first copy wins: a rerun
         after a crash never overwrites a kept old version with a newer one)."""
-        dst = self.resolve(dst_rel)
-        if dst.exists():
+        if self.exists(dst_rel):
             return False
         src = self.resolve(src_rel)
         try:
@@ -191,9 +286,16 @@ class MirrorFiles:
 
     def move(self, src_rel: str | Path, dst_rel: str | Path) -> None:
         """Rename within the mirror (atomic on one file system)."""
-        src, dst = self.resolve(src_rel), self.resolve(dst_rel)
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        s_folder, s_name, src = self._locate(src_rel)
+        d_folder, d_name, dst = self._locate(dst_rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
         os.replace(src, dst)
+        if s_folder is None:
+            parent, _, s_name = src.rpartition("/")
+            s_folder = self._by_path.get(parent)
+        if s_folder is not None:
+            s_folder.removed(s_name)
+        self._added(d_folder, d_name, dst)
 
 
 class MirrorLock:

@@ -85,7 +85,8 @@ class MirrorWriter:
     def assign_path(self, art: Article) -> str:
         """A post path for a new article: the title's name, with a short hash when
         another article (in the index or on disk) already has that name."""
-        for suffix in ("", short_hash(art.key), short_hash(art.key, 12)):
+        for length in (0, 6, 12):  # (the hashes are made only when a name is taken)
+            suffix = short_hash(art.key, length) if length else ""
             name = post_filename(art.published, art.title, suffix=suffix)
             rel = f"{self.posts_dir}/{name}"
             owner = self._claimed.get(rel) or self.store.path_owner(rel)
@@ -97,8 +98,10 @@ class MirrorWriter:
             return rel
         raise ItemError("no free file name for this title", reason="render", url=art.link)
 
-    def keep(self, art: Article, keys: Keys) -> ItemOutcome:
-        """Store one article; return its outcome."""
+    def keep(self, art: Article, keys: Keys, *, post: str = "") -> ItemOutcome:
+        """Store one article; return its outcome. ``post``: ``art``'s post file as a
+        new post (``render_post`` of it first seen at its fetch time), when the
+        caller has it already."""
 
         def outcome(kind: OutcomeKind, path: str, reason: str = "") -> ItemOutcome:
             return ItemOutcome(
@@ -109,7 +112,7 @@ class MirrorWriter:
         if known is None:
             path = self.assign_path(art)  # (from the title, date and key only)
             art = replace(art, first_seen=art.fetched, path=path)
-            self.files.write(path, render_post(art))
+            self.files.write(path, post or render_post(art))  # (the path is not in it)
             self.store.put(art, guid_key=keys.guid_key, fp=keys.fp)
             self._claimed[path] = art.key
             self._seen[art.key] = art.source

@@ -140,23 +140,42 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
-        from .parse import parse_response
+        from .resolve import parse_in_pool, parse_job
 
-        # Parsing a big feed takes a while: off the event loop, so other sources'
-        # fetches keep moving (lxml releases the GIL while it parses).
-        feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
+        parts = None
+        if parse_in_pool(pool):
+            # Once the workers run, a feed goes to one whole: parsed and its items built
+            # there, while this process fetches and writes.
+            limit = config.mirror.max_items_per_feed
+            got = await pool.submit(parse_job, resp, source, now, limit)
+            feed, parts = got.feed, got.parts
+        else:
+            from .parse import parse_response
+
+            # Parsing a big feed takes a while: off the event loop, so other sources'
+            # fetches keep moving (lxml releases the GIL while it parses).
+            feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
+            if len(resp.body) >= _BIG_BODY:
+                release_free_memory()  # the parse tree of a big feed is gone: give its pages back
     except NewsmirrorError as e:
         return done(error=e.with_context(source=source.slug, url=source.url))
-    if len(resp.body) >= _BIG_BODY:
-        release_free_memory()  # the parse tree of a big feed is gone: give its pages back
     resp = replace(resp, body=b"")  # parsed: the bytes can go
-    entries, extra = cut_entries(feed.entries, config.mirror.max_items_per_feed, source.slug)
-    # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
-    # first few hundred lets the rest go now, not when the run ends.
-    feed = replace(feed, entries=())
-    from .resolve import prepare
+    from .resolve import prepare, prepared_from_pool, with_pages
 
-    items = await prepare(source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool)
+    extra: tuple[ItemOutcome, ...] = ()
+    if parts is not None:
+        pool.items_seen += len(parts)
+        wanted = prepared_from_pool(parts)
+        del parts
+        items = await with_pages(wanted, source, store, fetcher, pool)
+    else:
+        entries, extra = cut_entries(feed.entries, config.mirror.max_items_per_feed, source.slug)
+        # Only the kept entries live on (in ``items``): a 100,000-item feed cut to its
+        # first few hundred lets the rest go now, not when the run ends.
+        feed = replace(feed, entries=())
+        items = await prepare(
+            source, feed, entries, now=now, store=store, fetcher=fetcher, pool=pool
+        )
     if images is not None:
         items = await asyncio.gather(
             *(_with_images(p, images, store, now, source.url) for p in items)
@@ -268,7 +287,7 @@ def _keep(prep: Prepared, writer: MirrorWriter, src: Source) -> ItemOutcome:
     assert prep.article is not None and prep.keys is not None
     url = prep.article.link or prep.article.key
     try:
-        out = writer.keep(prep.article, prep.keys)
+        out = writer.keep(prep.article, prep.keys, post=prep.new_post)
     except NewsmirrorError as e:
         return ItemOutcome(src.slug, url, OutcomeKind.FAILED, e.reason, e.message)
     except OSError as e:

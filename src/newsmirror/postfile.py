@@ -156,15 +156,13 @@ def _utc(dt: datetime) -> datetime:
 
 def iso_ms(dt: datetime) -> str:
     """``2023-01-11T07:04:03.000Z``: UTC, exactly three fractional digits."""
-    d = _utc(dt)
-    return (
-        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
-        f"{d.second:02d}.{d.microsecond // 1000:03d}Z"
-    )
+    # (isoformat pads the year to 4 digits and cuts to milliseconds, as wanted)
+    return _utc(dt).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def epoch_ms(dt: datetime) -> int:
-    return (_utc(dt) - _EPOCH) // timedelta(milliseconds=1)
+    d = _utc(dt) - _EPOCH  # (= d // timedelta(milliseconds=1), in integers)
+    return d.days * 86_400_000 + d.seconds * 1000 + d.microseconds // 1000
 
 
 def _to_ms(dt: datetime) -> datetime:
@@ -183,7 +181,6 @@ _MD_ENTITY |= {"`": "&#96;", "<": "&lt;", "|": "&#124;", "^": "&#94;"}
 _MD_ENTITY |= {"$$": "&#36;&#36;", "~~": "&#126;&#126;", "{:": "&#123;:"}
 _URL_SPECIAL = lazy_re(r"[\s()<>{}|\\`\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _BLOCK_START = lazy_re(r"^(?:[#>+=:-]|\d+[.)])")
-_NEWLINES = lazy_re(r"\r\n|\r|\n")
 
 
 def md_text(s: str) -> str:
@@ -200,20 +197,32 @@ def md_url(url: str) -> str:
     )
 
 
+def _has_liquid(s: str) -> bool:
+    """Whether ``s`` holds a Liquid tag's delimiter (every one has a brace: most texts,
+    which have none, are let go without the pattern's slower scan)."""
+    return ("{" in s or "}" in s) and _LIQUID.search(s) is not None
+
+
 def _escape_liquid(s: str) -> str:
     return s.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def join_lines(content: str) -> str:
     """Each line stripped, empty ones dropped, joined with "" (a space between ASCII words)."""
+    if "\r" in content:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
     out: list[str] = []
-    for line in _NEWLINES.split(content):
+    last = ""  # the last character written
+    for line in content.split("\n"):
         line = line.strip()
         if not line:
             continue
-        if out and _ascii_alnum(out[-1][-1]) and _ascii_alnum(line[0]):
-            out.append(" ")
+        if last.isalnum() and last.isascii():
+            first = line[0]
+            if first.isalnum() and first.isascii():
+                out.append(" ")
         out.append(line)
+        last = line[-1]
     return "".join(out)
 
 
@@ -265,7 +274,7 @@ def render_post(a: Article) -> str:
     """The whole post file for ``a``, in the classic format (see the module docstring)."""
     link_line = f"[{md_text(a.title)}]({md_url(a.link)})"
     content = join_lines(_fix_surrogates(a.content))
-    liquid = bool(_LIQUID.search(link_line) or _LIQUID.search(content))
+    liquid = _has_liquid(link_line) or _has_liquid(content)
     if liquid:
         link_line, content = _escape_liquid(link_line), _escape_liquid(content)
     div = f"<div>\n{content}\n</div>" if content else "<div>\n</div>"

@@ -1,8 +1,9 @@
 """The process pool that extracts and cleans off the run's main process.
 
-Cleaning is the costliest step of a run: page extraction (``resolve.page_job``) and
-batches of feed items (``resolve.first_pass_batch``) run in spawned worker processes
-while the main process fetches and writes. This module imports nothing heavy itself:
+Cleaning is the costliest step of a run: page extraction (``resolve.page_job``), whole
+feeds (parsed and their items built: ``resolve.parse_job``) and batches of a big feed's
+items (``resolve.first_pass_parts``) run in spawned worker processes while the main
+process fetches and writes. This module imports nothing heavy itself:
 the workers import the cleaning code, and the main process only when it extracts.
 """
 
@@ -145,13 +146,22 @@ class ExtractPool:
 
     async def submit(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run any picklable ``func(*args)`` in a worker (in-process with
-        ``workers=0``); its NewsmirrorError comes back as raised there."""
+        ``workers=0``); its NewsmirrorError comes back as raised there. A crashed
+        worker gets the pool recreated and the job run again; a job that crashes a
+        worker every time raises ItemError (``reason="worker_crashed"``)."""
         if self.workers == 0:
             return func(*args)
         import asyncio
+        from concurrent.futures.process import BrokenProcessPool
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), func, *args)
+        for _attempt in range(self.RETRIES + 1):
+            generation = self._generation
+            try:
+                return await loop.run_in_executor(self._pool(), func, *args)
+            except BrokenProcessPool:  # (a crash elsewhere may have broken it: again)
+                self._replace(generation)
+        raise ItemError("a worker crashed on this job", reason="worker_crashed")
 
     def close(self) -> None:
         if self._executor is not None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .article import Filtered, Keys, build_article, content_hash, derive_keys
 from .clean import CleanOptions, clean_fragment_text, clean_title
 from .errors import ItemError, NewsmirrorError
-from .models import Article, Entry, ItemOutcome, OutcomeKind, ParsedFeed, Source
+from .models import Article, Entry, FeedResponse, ItemOutcome, OutcomeKind, ParsedFeed, Source
 from .procpool import ExtractPool
 
 # The pool's workers import this module to clean feed items: no network code here, and
@@ -41,11 +41,21 @@ class Prepared:
     """One feed item ready for the mirror: an article (with its keys), or the
     outcome that ends it here (filtered / failed)."""
 
-    entry: Entry
+    entry: Entry | None  # (None when a worker parsed the feed: the entry stayed there)
     article: Article | None = None
     keys: Keys | None = None
     outcome: ItemOutcome | None = None
     fulltext_error: str = ""  # why the page could not replace a summary
+    # The article's post file as a new post (its first sight at its fetch time), made
+    # by the worker that built it; it stands for ``article`` only while that is
+    # ``post_of`` (a page or local images make another article).
+    post: str = ""
+    post_of: Article | None = None
+
+    @property
+    def new_post(self) -> str:
+        """:attr:`post` when it is ``article``'s, else ""."""
+        return self.post if self.post_of is self.article and self.article is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +155,61 @@ def first_pass_batch(entries: tuple[Entry, ...], source: Source, now: datetime) 
     return [_first_pass(e, source, now) for e in entries]
 
 
-Parts = tuple[Article | None, Keys | None, ItemOutcome | None]  # (a Prepared without its entry)
+# A Prepared without its entry; whether the article's page is wanted (wants_page); its
+# post file as a new post ("" when its page is wanted: the page makes another article).
+Parts = tuple[Article | None, Keys | None, ItemOutcome | None, bool, str]
 
 
 def first_pass_parts(entries: tuple[Entry, ...], source: Source, now: datetime) -> list[Parts]:
     """:func:`first_pass_batch` as a worker runs it: the results without their entries,
-    which the caller holds (a third of the bytes a batch would send back)."""
-    return [(p.article, p.keys, p.outcome) for p in first_pass_batch(entries, source, now)]
+    which the caller holds (a third of the bytes a batch would send back), each with
+    :func:`wants_page` asked and its post rendered here (the worker's time, not the
+    main process's, which writes the posts)."""
+    from .postfile import render_post
+
+    out: list[Parts] = []
+    for p in first_pass_batch(entries, source, now):
+        art = p.article
+        page = art is not None and wants_page(art, source)
+        post = "" if art is None or page else render_post(replace(art, first_seen=art.fetched))
+        out.append((art, p.keys, p.outcome, page, post))
+    return out
+
+
+def _from_parts(entry: Entry | None, parts: Parts) -> tuple[Prepared, bool]:
+    art, keys, out, page, post = parts
+    prep = Prepared(entry, article=art, keys=keys, outcome=out, post=post, post_of=art)
+    return prep, page
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedInPool:
+    """A feed parsed in a worker (:func:`parse_job`): the first pass of its entries
+    done there too, unless the feed is big or cut (``parts`` None: then ``feed`` keeps
+    its entries, for the caller to cut and clean in batches as it would have)."""
+
+    feed: ParsedFeed
+    parts: tuple[Parts, ...] | None
+
+
+def parse_job(resp: FeedResponse, source: Source, now: datetime, limit: int) -> ParsedInPool:
+    """Parse one feed's response and build its items (runs in a worker process; the
+    main process, which fetches and writes, is the run's busiest)."""
+    from .parse import parse_response
+
+    feed = parse_response(resp, source=source.slug)
+    if len(feed.entries) >= POOL_MIN_ITEMS or 0 < limit < len(feed.entries):
+        return ParsedInPool(feed, None)
+    parts = tuple(first_pass_parts(feed.entries, source, now))
+    return ParsedInPool(replace(feed, entries=()), parts)
+
+
+def parse_in_pool(pool: ExtractPool) -> bool:
+    """Whether a feed's response goes to a worker whole (parsed and built there): once
+    the run has seen :data:`POOL_MIN_ITEMS` items (before, the workers are not worth
+    starting), with at least two workers (one would leave a core to the main process
+    alone)."""
+    return pool.workers > 1 and pool.items_seen >= POOL_MIN_ITEMS
 
 
 async def _page(prep: Prepared, source: Source, fetcher: Fetcher, pool: ExtractPool) -> Prepared:
@@ -215,22 +273,41 @@ async def prepare(
         # pickled) all at once.
         gate = asyncio.Semaphore(2 * pool.workers)
 
-        async def one(chunk: tuple[Entry, ...]) -> list[Prepared]:
+        async def one(chunk: tuple[Entry, ...]) -> list[tuple[Prepared, bool]]:
             async with gate:
                 parts: list[Parts] = await pool.submit(first_pass_parts, chunk, source, now)
-            return [
-                Prepared(e, article=art, keys=keys, outcome=out)
-                for e, (art, keys, out) in zip(chunk, parts, strict=True)
-            ]
+            return [_from_parts(e, p) for e, p in zip(chunk, parts, strict=True)]
 
         parts = await asyncio.gather(*(one(c) for c in chunks))
-        prepared = [p for part in parts for p in part]
-    else:
-        prepared = first_pass_batch(entries, source, now)
+        return await with_pages([p for part in parts for p in part], source, store, fetcher, pool)
+    prepared = first_pass_batch(entries, source, now)
+    wanted = [
+        (p, p.article is not None and p.keys is not None and wants_page(p.article, source))
+        for p in prepared
+    ]
+    return await with_pages(wanted, source, store, fetcher, pool)
+
+
+def prepared_from_pool(parts: tuple[Parts, ...]) -> list[tuple[Prepared, bool]]:
+    """A :func:`parse_job`'s items, as :func:`with_pages` takes them."""
+    return [_from_parts(None, p) for p in parts]
+
+
+async def with_pages(
+    wanted: list[tuple[Prepared, bool]],
+    source: Source,
+    store: Store,
+    fetcher: Fetcher,
+    pool: ExtractPool,
+) -> list[Prepared]:
+    """The items, in order, with the page fetched and extracted (concurrently) for each
+    one flagged (by :func:`wants_page`) whose page the index does not have yet."""
+    import asyncio
+
+    prepared = [prep for prep, _ in wanted]
     jobs: dict[int, asyncio.Task[Prepared]] = {}
-    for i, prep in enumerate(prepared):
-        art, keys = prep.article, prep.keys
-        if art is None or keys is None or not wants_page(art, source):
+    for i, (prep, page) in enumerate(wanted):
+        if not page or prep.article is None or prep.keys is None:
             continue
         settled = settled_by_index(prep, source, store)
         if settled is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
@@ -112,7 +113,11 @@ def ts(dt: datetime | None) -> str | None:
     """A UTC instant as stored: ISO 8601 with milliseconds and Z (sorts as text)."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    u = dt.astimezone(UTC)
+    if u.year < 1000 or u.microsecond != dt.microsecond:  # (an unpadded year; an offset
+        # with microseconds): as it has always been written
+        return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_ts(s: str | None) -> datetime | None:
@@ -127,10 +132,23 @@ def article_row(art: Article, *, guid_key: str, fp: str) -> tuple:
         art.key, art.guid, guid_key, fp, art.source, art.source_name, art.title, art.link,
         ts(art.published), ts(art.updated), ts(art.fetched), ts(art.first_seen or art.fetched),
         ts(art.changed), art.content_hash, art.origin, art.revision, art.path,
-        json.dumps(list(art.categories), ensure_ascii=False),
-        json.dumps(list(art.authors), ensure_ascii=False),
-        ts(art.deleted), json.dumps(list(art.deletions)),
+        _json_list(art.categories, ensure_ascii=False), _json_list(art.authors, ensure_ascii=False),
+        ts(art.deleted), _json_list(art.deletions),
     )  # fmt: skip
+
+
+def _json_list(items: tuple[str, ...], *, ensure_ascii: bool = True) -> str:
+    """``json.dumps(list(items))`` (most lists are empty; a source's items share theirs)."""
+    if not items:
+        return "[]"
+    if type(items) is tuple and all(type(x) is str for x in items):
+        return _json_dumps(items, ensure_ascii)
+    return json.dumps(list(items), ensure_ascii=ensure_ascii)
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_dumps(items: tuple[str, ...], ensure_ascii: bool) -> str:
+    return json.dumps(list(items), ensure_ascii=ensure_ascii)
 
 
 @dataclass(frozen=True, slots=True)

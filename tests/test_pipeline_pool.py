@@ -1,0 +1,141 @@
+"""Feeds parsed in the worker processes (``resolve.parse_job``, once a run has seen
+``POOL_MIN_ITEMS`` items) make the same mirror, index and report as feeds parsed in
+the main process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsmirror import procpool, resolve
+from newsmirror.errors import ItemError
+from newsmirror.loopback import LoopbackServer
+from newsmirror.models import FeedResponse, OutcomeKind, RunReport, Source
+from newsmirror.pipeline import run
+from newsmirror.postfile import render_post
+from newsmirror.store import Store
+
+from .faults import RSS_TYPE, rss
+from .helpers import make_mirror, snapshot
+
+NOW = datetime(2026, 11, 28, 8, tzinfo=UTC)
+PARA = "本報訊：市府今日宣布擴大補助方案，相關單位表示將持續關注後續發展並適時公布細節。"
+
+
+def full_feed(base: str, tag: str, n: int) -> bytes:
+    items = [
+        (f"第{i}則新聞（{tag}）", f"{base}/{tag}/{i}.html", f"<p>{PARA * 12}</p><p>{tag}{i}</p>")
+        for i in range(n)
+    ]
+    items.append((f"摘要（{tag}）", f"{base}/{tag}/short.html", "<p>短短一句…</p>"))  # page wanted
+    items.append((items[0][0], f"{base}/{tag}/dup.html", f"<p>{PARA * 12}</p>"))  # name taken
+    return rss(items).encode()
+
+
+def _serve(server: LoopbackServer) -> list[tuple[str, str, str]]:
+    sources = []
+    for i in range(5):
+        server.add(f"/f{i}.xml", full_feed(server.base_url, f"s{i}", 30), content_type=RSS_TYPE)
+        sources.append((f"源{i}", f"s{i}", server.url(f"/f{i}.xml")))
+    server.add("/page.xml", b"<!doctype html><html><body>no feed</body></html>",
+               content_type="text/html")  # fmt: skip
+    sources.append(("頁", "page", server.url("/page.xml")))
+    broken = rss([("壞&nbsp;標題", f"{server.base_url}/b/1.html", "<p>內文</p>")])
+    server.add("/broken.xml", broken.replace("&amp;nbsp;", "&nbsp;").encode(), content_type=RSS_TYPE)
+    sources.append(("壞", "broken", server.url("/broken.xml")))
+    for i in range(5):
+        for j in [*range(30), "dup", "short"]:
+            server.add(f"/s{i}/{j}.html", f"<html><body><article><h1>標題</h1><p>{PARA * 6}</p>"
+                       f"<p>{i}-{j}</p></article></body></html>".encode(), content_type="text/html")  # fmt: skip
+    return sources
+
+
+def _summary(report: RunReport) -> list[tuple]:
+    return [
+        (s.slug, s.error, s.error_reason, s.warnings,
+         tuple((o.url, o.kind, o.reason, o.detail, o.path) for o in s.outcomes))
+        for s in report.sources
+    ]  # fmt: skip
+
+
+def test_feeds_parsed_in_workers_make_the_same_mirror(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = _serve(server)
+    monkeypatch.setattr(procpool.os, "cpu_count", lambda: 2)  # (two workers on any machine)
+    asked: list[bool] = []
+    in_pool = resolve.parse_in_pool
+
+    def spy(pool: procpool.ExtractPool) -> bool:
+        asked.append(in_pool(pool))
+        return asked[-1]
+
+    monkeypatch.setattr(resolve, "parse_in_pool", spy)
+    a = make_mirror(tmp_path / "a", sources, defaults='[defaults]\nfulltext = "auto"\n')
+    ra = run(a, now=NOW)
+    assert any(asked) and not all(asked)  # the first feeds here, the later ones in a worker
+    monkeypatch.setattr(resolve, "parse_in_pool", lambda pool: False)
+    b = make_mirror(tmp_path / "b", sources, defaults='[defaults]\nfulltext = "auto"\n')
+    rb = run(b, now=NOW)
+
+    assert _summary(ra) == _summary(rb)
+    assert ra.total(OutcomeKind.NEW) == 5 * 32 + 1, _summary(ra)
+    assert [s.error_reason for s in ra.sources if s.error] == ["not_a_feed"]
+    assert any(s.warnings for s in ra.sources if s.slug == "broken")
+    assert snapshot(a.root) == snapshot(b.root)
+    with Store(a.store_target) as sa, Store(b.store_target) as sb:
+        assert sa.dump() == sb.dump()
+    pages = [o for s in ra.sources for o in s.outcomes if o.url.endswith("short.html")]
+    assert len(pages) == 5 and all(o.kind is OutcomeKind.NEW and not o.reason for o in pages)
+    taken = [o.path for s in ra.sources for o in s.outcomes if o.url.endswith("dup.html")]
+    assert len(taken) == 5 and all(re.search(r"-[0-9a-f]{6}\.md$", p) for p in taken), taken
+
+
+def test_parse_job_builds_small_feeds_and_leaves_big_or_cut_ones() -> None:
+    src = Source(name="源", slug="s", url="http://127.0.0.1/f.xml")
+
+    def resp(n: int) -> FeedResponse:
+        body = full_feed("http://127.0.0.1", "s", n)
+        return FeedResponse(url=src.url, final_url=src.url, status=200, body=body)
+
+    small = resolve.parse_job(resp(10), src, NOW, 0)
+    assert small.feed.entries == () and small.parts is not None and len(small.parts) == 12
+    assert [p[3] for p in small.parts] == [False] * 10 + [True, False]  # the summary's page
+    assert all(p[0] is not None and p[1] is not None for p in small.parts)
+    # Each item's post as a new post, made in the worker (none for the one whose page
+    # is wanted: the page makes another article).
+    for art, _keys, _out, page, post in small.parts:
+        assert art is not None
+        assert post == ("" if page else render_post(replace(art, first_seen=art.fetched)))
+    prep, _page = resolve.prepared_from_pool(small.parts)[0]
+    assert prep.new_post == small.parts[0][4] != ""
+    assert replace(prep, article=replace(prep.article, content="<p>x</p>")).new_post == ""
+    big = resolve.parse_job(resp(resolve.POOL_MIN_ITEMS), src, NOW, 0)
+    assert big.parts is None and len(big.feed.entries) == resolve.POOL_MIN_ITEMS + 2
+    cut = resolve.parse_job(resp(10), src, NOW, 5)
+    assert cut.parts is None and len(cut.feed.entries) == 12
+
+
+def exit_on_boom(word: str) -> str:
+    """Pool job for the test below: kills its worker process on "boom"."""
+    if word == "boom":
+        os._exit(3)
+    return word.upper()
+
+
+def test_a_job_that_kills_its_worker_fails_alone() -> None:
+    async def scenario() -> None:
+        with procpool.ExtractPool(1) as pool:
+            assert await pool.submit(exit_on_boom, "a") == "A"
+            with pytest.raises(ItemError) as err:
+                await pool.submit(exit_on_boom, "boom")
+            assert err.value.reason == "worker_crashed"
+            assert await pool.submit(exit_on_boom, "b") == "B"  # the pool was recreated
+
+    asyncio.run(scenario())
