@@ -7,7 +7,7 @@ import contextlib
 import os
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ _TAGS = re.compile(r"<[^>]+>")
 _OUR_BODY = re.compile(
     r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
 )
-_stat = os.stat
 
 
 class Builder:
@@ -75,23 +74,24 @@ class Builder:
 
     # ------------------------------------------------------------ the pass
 
-    def run(self, store: Store) -> None:
+    def run(self, store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Make the site from the index (``store``) and its signed rows (``site_rows``)."""
         learn_han_kinds(self.m.extra.get("han", {}))
         self._drop_odd_records()
         self.search = self._search_index()
         self.records = Records(self, store)
         try:
-            self._pass(store)
+            self._pass(rows)
         finally:
             if self.search is not None:
                 self.search.close()
         self.m.extra["han"] = han_kinds()
 
-    def _pass(self, store: Store) -> None:
+    def _pass(self, rows: Iterable[tuple[Any, ...]]) -> None:
         article, records_see, day, source = self._article, self.records.see, self._day, self._source
         search_see = self.search.see if self.search is not None else None
         home, sitemap = self.home.append, self.sitemap.append
-        for row in store.site_rows():
+        for row in rows:
             self.count += 1
             item = article(row)
             if search_see is not None:
@@ -184,14 +184,8 @@ class Builder:
             del self.m.articles[key]
 
     def _article(self, row: tuple[Any, ...]) -> Item:
-        key = row[0]
+        key, sig = row[0], row[11]
         self._seen.add(key)
-        try:
-            st = _stat(self.root + row[10])
-            stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stat = "\x1f0:0"
-        sig = digest("\x1f".join(map(str, row)) + stat)
         rec = self._arts.get(key)
         # (every record is 5 long here: see _drop_odd_records)
         if rec is not None and rec[0] == sig and self._keep(rec[3]):

@@ -1,0 +1,91 @@
+"""``site_rows``: the index rows of a build with their signatures, read by a forked
+child; the same rows as read in the build's own process, whatever happens to it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from newsmirror import site_rows
+from newsmirror.config import Config
+from newsmirror.site import SiteSettings, build_site
+from newsmirror.site_rows import RowReader, sign, signed_rows_here
+from newsmirror.store import Store
+from tests.test_site import fill, make_config
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Config:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 700)  # more than two batches
+    return cfg
+
+
+def _here(cfg: Config) -> list[tuple[object, ...]]:
+    with Store(cfg.store_target) as store:
+        return [sign(row, str(cfg.root) + "/") for row in store.site_rows()]
+
+
+def test_the_child_gives_the_rows_read_here(mirror: Config) -> None:
+    reader = RowReader(mirror.store_target, str(mirror.root) + "/")
+    assert reader.pid > 0  # (a forked child, on this platform)
+    got = list(reader)
+    assert got == _here(mirror) and len(got) == 700
+    assert reader.pid == 0 and reader.fd == -1  # reaped, pipe closed
+    assert len({r[11] for r in got}) == 700
+
+
+def test_a_failing_child_is_taken_over(mirror: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+    real = site_rows.signed_rows_here
+
+    def dying(target: Path | str, root: str, skip: int = 0):  # type: ignore[no-untyped-def]
+        for n, row in enumerate(real(target, root, skip)):
+            if os.getpid() != parent and n == 300:
+                raise RuntimeError("the child dies")
+            yield row
+
+    monkeypatch.setattr(site_rows, "signed_rows_here", dying)
+    got = list(RowReader(mirror.store_target, str(mirror.root) + "/"))
+    assert got == _here(mirror)
+
+
+def test_an_unread_reader_ends_its_child(mirror: Config) -> None:
+    reader = RowReader(mirror.store_target, str(mirror.root) + "/")
+    it = iter(reader)
+    next(it)
+    pid = reader.pid
+    reader.close()  # (the build failed early): the child may be blocked on a full pipe
+    assert reader.pid == 0
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped
+
+
+def test_signature_follows_the_post_file(mirror: Config) -> None:
+    root = str(mirror.root) + "/"
+    row = next(iter(signed_rows_here(mirror.store_target, root)))
+    path = Path(root + row[10])
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert sign(row[:11], root)[11] != row[11]
+    path.unlink()
+    assert sign(row[:11], root)[11] != row[11]
+
+
+def test_a_post_edited_by_hand_is_rendered_again(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 6)
+    s = SiteSettings(title="t", search=False)
+    out = tmp_path / "site"
+    build_site(cfg, out, settings=s)
+    with Store(cfg.store_target) as store:
+        key, path = next((r[0], r[10]) for r in store.site_rows())
+    post = cfg.root / path
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("\n</div>", "<p>手改的一段</p>\n</div>", 1), encoding="utf-8")
+    rep = build_site(cfg, out, settings=s)
+    assert rep.rendered == 1
+    assert any("手改的一段" in p.read_text(encoding="utf-8") for p in (out / "a").rglob("*.html"))
+    assert key
