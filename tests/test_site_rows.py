@@ -89,3 +89,13 @@ def test_a_post_edited_by_hand_is_rendered_again(tmp_path: Path) -> None:
     assert rep.rendered == 1
     assert any("手改的一段" in p.read_text(encoding="utf-8") for p in (out / "a").rglob("*.html"))
     assert key
+
+
+@pytest.mark.parametrize("missing", ["memfd_create", "fork"])
+def test_without_memfd_or_fork(
+    mirror: Config, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    monkeypatch.delattr(os, missing)
+    reader = RowReader(mirror.store_target, str(mirror.root) + "/")
+    assert (reader.pid > 0) == (missing != "fork")
+    assert list(reader) == _here(mirror)

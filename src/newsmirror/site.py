@@ -85,14 +85,17 @@ def build_site(
     *,
     settings: SiteSettings | None = None,
     progress: Progress | None = None,
+    rows: RowReader | None = None,
 ) -> SiteReport:
-    """Build (or bring up to date) the static site of the mirror at ``config.root``."""
+    """Build (or bring up to date) the static site of the mirror at ``config.root``;
+    ``rows``: its index rows, when their reading started already (see ``site_rows``)."""
     start = time.monotonic()
     s = settings or SiteSettings.from_config(config)
     out_dir = Path(out) if out is not None else config.root / s.out
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = RowReader(config.store_target, str(config.root) + "/")  # (at once: see site_rows)
+    if rows is None:
+        rows = RowReader(config.store_target, str(config.root) + "/")  # (see site_rows)
     try:
         manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
         gc.freeze()  # the manifest lives all build long: the collector need not scan it again

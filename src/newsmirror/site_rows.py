@@ -5,8 +5,10 @@ An article's signature is a hash of its index row and of its post file's size
 and mtime (a post edited by hand is rendered again). Reading the rows, a
 ``stat`` of every post and the hash are about half of what a build does for an
 unchanged article; on a large mirror that was most of an incremental build. A
-forked child does them (on the other core) and hands the rows over a pipe in
-batches (``marshal``) while the build works on the rows before them; the build
+forked child does them (on the other core), from the very start of the
+command (while the build imports its modules and loads its manifest), and
+appends the rows in batches (``marshal``) to a file in memory, saying on a pipe
+when each is there; the build
 sees the same rows, in the same order, with the same signatures, as when it
 reads them itself (which it does where there is no ``fork``, or when the child
 fails: it goes on from the row the child stopped at).
@@ -18,6 +20,7 @@ import contextlib
 import marshal
 import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,59 +59,66 @@ class RowReader:
     def __init__(self, target: Path | str, root: str) -> None:
         self.target, self.root = target, root
         self.pid = 0
-        self.fd = -1
+        self.fd = self.data = -1  # the pipe the child says "ready" on; the rows' file
         if hasattr(os, "fork"):
             self._start()
 
     def _start(self) -> None:
+        try:
+            data = _scratch_fd()
+        except OSError:
+            return
         r, w = os.pipe()
-        with contextlib.suppress(OSError, AttributeError):  # a larger pipe: fewer waits
-            import fcntl
-
-            fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
         try:
             pid = os.fork()
         except OSError:
-            os.close(r)
-            os.close(w)
+            for fd in (r, w, data):
+                os.close(fd)
             return
         if pid == 0:  # the child: never returns
             os.close(r)
             code = 1
             try:
-                self._send(w)
+                self._send(data, w)
                 code = 0
             except BaseException:  # noqa: BLE001 (the parent reads the rest itself)
                 pass
             finally:
                 os._exit(code)
         os.close(w)
-        self.pid, self.fd = pid, r
+        self.pid, self.fd, self.data = pid, r, data
 
-    def _send(self, fd: int) -> None:
+    def _send(self, data: int, ready: int) -> None:
+        """Append each batch to ``data`` (length first), then say so on ``ready``
+        (one byte a batch: the pipe never fills, however far ahead the child is)."""
         batch: list[Row] = []
         for row in signed_rows_here(self.target, self.root):
             batch.append(row)
             if len(batch) == BATCH:
-                _write_all(fd, marshal.dumps(batch, 2))
+                _put(data, marshal.dumps(batch, 2))
+                _write_all(ready, b"b")
                 batch = []
         if batch:
-            _write_all(fd, marshal.dumps(batch, 2))
-        _write_all(fd, _END)
+            _put(data, marshal.dumps(batch, 2))
+            _write_all(ready, b"b")
+        _write_all(ready, _END)
 
     def __iter__(self) -> Iterator[Row]:
         if self.fd < 0:
             yield from signed_rows_here(self.target, self.root)
             return
-        seen = 0
+        seen = pos = 0
         try:
             while True:
-                raw = _read_message(self.fd)
-                if raw is None:  # the child failed: read the rest here
-                    break
-                if raw == _END:
-                    return
-                batch = marshal.loads(raw)
+                got = os.read(self.fd, 1)
+                if got != b"b":
+                    if got == _END:
+                        return
+                    break  # the child failed: read the rest here
+                head = os.pread(self.data, _HEAD.size, pos)
+                size = _HEAD.unpack(head)[0]
+                batch = marshal.loads(os.pread(self.data, size, pos + _HEAD.size))
+                pos += _HEAD.size + size
                 seen += len(batch)
                 yield from batch
         finally:
@@ -118,7 +128,8 @@ class RowReader:
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
-            self.fd = -1
+            os.close(self.data)
+            self.fd = self.data = -1
         if self.pid:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
@@ -126,24 +137,19 @@ class RowReader:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(_HEAD.pack(len(data)) + data)
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
-    parts: list[bytes] = []
-    while n:
-        got = os.read(fd, n)
-        if not got:
-            return None
-        parts.append(got)
-        n -= len(got)
-    return b"".join(parts)
+def _put(fd: int, payload: bytes) -> None:
+    _write_all(fd, _HEAD.pack(len(payload)) + payload)
 
 
-def _read_message(fd: int) -> bytes | None:
-    head = _read_exact(fd, _HEAD.size)
-    if head is None:
-        return None
-    return _read_exact(fd, _HEAD.unpack(head)[0])
+def _scratch_fd() -> int:
+    """A file for the rows, in memory where possible, gone when closed."""
+    if hasattr(os, "memfd_create"):
+        with contextlib.suppress(OSError):
+            return os.memfd_create("newsmirror-site-rows", os.MFD_CLOEXEC)
+    with tempfile.TemporaryFile() as fh:  # (already unlinked: the duplicate keeps it)
+        return os.dup(fh.fileno())
