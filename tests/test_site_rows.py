@@ -3,6 +3,7 @@ child; the same rows as read in the build's own process, whatever happens to it.
 
 from __future__ import annotations
 
+import marshal
 import os
 from pathlib import Path
 
@@ -99,3 +100,41 @@ def test_without_memfd_or_fork(
     reader = RowReader(mirror.store_target, str(mirror.root) + "/")
     assert (reader.pid > 0) == (missing != "fork")
     assert list(reader) == _here(mirror)
+
+
+def test_the_child_prepares_only_rows_the_manifest_does_not_know(tmp_path: Path) -> None:
+    from newsmirror.site_content import image_mapper, prepare
+    from newsmirror.site_files import manifest_path
+
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 12, images_every=3)
+    s = SiteSettings(title="t", search=False)
+    out = (tmp_path / "site").resolve()
+    root = str(cfg.root) + "/"
+    first = list(RowReader.for_site(cfg, out, s))
+    assert all(len(r) == 13 for r in first)  # no manifest yet: every row prepared
+    mapper = image_mapper(root, {})
+    assert [r[12] for r in first] == [prepare(r, root, s.images, s.lang, mapper) for r in first]
+    build_site(cfg, out, settings=s)
+    assert manifest_path(cfg, out).is_file()
+    fill(cfg, 2, first=12)
+    again = RowReader.for_site(cfg, out, s)
+    rows = list(again)
+    assert [len(r) for r in rows].count(13) == 2 and len(rows) == 14
+    kept = marshal.loads(manifest_path(cfg, out).read_bytes())["extra"]["han"]
+    assert kept and again.han == kept  # the child took the table of the manifest
+
+
+def test_rows_prepared_for_other_settings_are_not_used(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 10, images_every=2)
+    s = SiteSettings(title="t", search=False, images="link")
+    out_a, out_b = (tmp_path / "a").resolve(), (tmp_path / "b").resolve()
+    other = RowReader.for_site(cfg, out_a, SiteSettings(title="t", search=False))
+    build_site(cfg, out_a, settings=s, rows=other)
+    build_site(cfg, out_b, settings=s)
+    files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert all((out_a / f).read_bytes() == (out_b / f).read_bytes() for f in files_a)
+    assert "img-link" in "".join((out_a / f).read_text() for f in files_a if f.suffix == ".html")

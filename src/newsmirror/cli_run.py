@@ -177,7 +177,7 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     if cfg is None:
         return 2
     # The index rows are read (in a child) while the site's modules are imported.
-    rows = RowReader(cfg.store_target, str(cfg.root) + "/")
+    rows = RowReader.for_site(cfg, out_dir)
     try:
         from .site import build_site
 

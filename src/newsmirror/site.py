@@ -31,13 +31,12 @@ from typing import Any
 
 from . import __version__
 from .config import Config, SiteSettings, parse_tz
-from .site_files import Manifest, SiteFiles, digest, signature
+from .site_files import Manifest, SiteFiles, digest, manifest_path, signature
 from .site_pages import Item, Pages, Tree, article_href, make_trees
 from .site_rows import RowReader
 from .site_text import Clock
 from .store import Store, parse_ts
 
-DEFAULT_OUT = "_site"
 Progress = Callable[[str], None]
 
 
@@ -54,12 +53,6 @@ class SiteReport:
     warnings: tuple[str, ...] = ()
 
 
-def manifest_path(config: Config, out: Path) -> Path:
-    default = (config.root / DEFAULT_OUT).resolve()
-    name = "site-manifest" if out == default else f"site-manifest-{digest(str(out))[:8]}"
-    return config.state_dir / (name + ".bin")
-
-
 def _templates_sig() -> str:
     folder = Path(__file__).parent / "templates" / "site"
     parts = [(p.name, digest(p.read_bytes())) for p in sorted(folder.iterdir()) if p.is_file()]
@@ -74,6 +67,7 @@ def _templates_sig() -> str:
         "site_records.py",
         "site_history.py",
         "site_rows.py",
+        "site_content.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)
@@ -95,7 +89,7 @@ def build_site(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     if rows is None:
-        rows = RowReader(config.store_target, str(config.root) + "/")  # (see site_rows)
+        rows = RowReader.for_site(config, out_dir, s)  # (see site_rows)
     try:
         manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
         gc.freeze()  # the manifest lives all build long: the collector need not scan it again

@@ -21,16 +21,17 @@ import marshal
 import os
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .site_files import digest
+from .config import Config, SiteSettings
+from .site_files import digest, manifest_path
 from .store import Store
 
 BATCH = 256  # rows per message
 _HEAD = struct.Struct("<I")
-_END = b"\x00"  # the last message: every row was sent
+_END = b"e"  # the last message (the Han table): every row was sent
 Row = tuple[Any, ...]  # Store.SITE_COLUMNS, then the article's signature
 
 
@@ -54,14 +55,36 @@ def signed_rows_here(target: Path | str, root: str, skip: int = 0) -> Iterator[R
 
 
 class RowReader:
-    """Iterate the signed rows, read by a forked child (see the module's docstring)."""
+    """Iterate the signed rows, read by a forked child (see the module's docstring).
 
-    def __init__(self, target: Path | str, root: str) -> None:
-        self.target, self.root = target, root
+    With ``manifest`` (the site's), the child also prepares the page content of
+    each row whose signature the manifest does not know, for a site of these
+    ``images`` and ``lang`` settings (``prepares``): the row carries it last
+    (``site_content.Prepared``). ``han``: the Han table the child used, if any
+    (``site_text.han_kinds``), once every row was read."""
+
+    def __init__(
+        self, target: Path | str, root: str, *, manifest: Path | None = None,
+        images: str = "", lang: str = "",
+    ) -> None:  # fmt: skip
+        self.target, self.root, self.manifest = target, root, manifest
+        self.prepares = (images, lang) if manifest is not None else None
+        self.han: dict[str, str] = {}
         self.pid = 0
         self.fd = self.data = -1  # the pipe the child says "ready" on; the rows' file
         if hasattr(os, "fork"):
             self._start()
+
+    @classmethod
+    def for_site(
+        cls, config: Config, out: Path | None, settings: SiteSettings | None = None
+    ) -> RowReader:
+        """The reader of a build of ``config``'s site into ``out`` (None: the
+        configured folder) with ``settings`` (None: the configured ones)."""
+        s = settings or SiteSettings.from_config(config)
+        out_dir = (Path(out) if out is not None else config.root / s.out).resolve()
+        return cls(config.store_target, str(config.root) + "/",
+                   manifest=manifest_path(config, out_dir), images=s.images, lang=s.lang)  # fmt: skip
 
     def _start(self) -> None:
         try:
@@ -90,9 +113,18 @@ class RowReader:
 
     def _send(self, data: int, ready: int) -> None:
         """Append each batch to ``data`` (length first), then say so on ``ready``
-        (one byte a batch: the pipe never fills, however far ahead the child is)."""
+        (one byte a batch: the pipe never fills, however far ahead the child is);
+        at the end, the Han table used."""
+        known, han = _known(self.manifest)
+        prep: Callable[[Row], Any] | None = None
         batch: list[Row] = []
         for row in signed_rows_here(self.target, self.root):
+            if self.prepares is not None:
+                rec = known.get(row[0])
+                if not rec or rec[0] != row[11]:
+                    if prep is None:
+                        prep = self._preparer(han)
+                    row = (*row, prep(row))
             batch.append(row)
             if len(batch) == BATCH:
                 _put(data, marshal.dumps(batch, 2))
@@ -101,7 +133,20 @@ class RowReader:
         if batch:
             _put(data, marshal.dumps(batch, 2))
             _write_all(ready, b"b")
+        from .site_text import han_kinds  # (imported already when anything was prepared)
+
+        _put(data, marshal.dumps(han_kinds() if prep is not None else {}, 2))
         _write_all(ready, _END)
+
+    def _preparer(self, han: dict[str, str]) -> Callable[[Row], Any]:
+        from .site_content import image_mapper, prepare
+        from .site_text import learn_han_kinds
+
+        learn_han_kinds(han)
+        assert self.prepares is not None
+        images, lang = self.prepares
+        mapper = image_mapper(self.root, {})
+        return lambda row: prepare(row, self.root, images, lang, mapper)
 
     def __iter__(self) -> Iterator[Row]:
         if self.fd < 0:
@@ -111,16 +156,17 @@ class RowReader:
         try:
             while True:
                 got = os.read(self.fd, 1)
-                if got != b"b":
-                    if got == _END:
-                        return
+                if got not in (b"b", _END):
                     break  # the child failed: read the rest here
                 head = os.pread(self.data, _HEAD.size, pos)
                 size = _HEAD.unpack(head)[0]
-                batch = marshal.loads(os.pread(self.data, size, pos + _HEAD.size))
+                message = marshal.loads(os.pread(self.data, size, pos + _HEAD.size))
                 pos += _HEAD.size + size
-                seen += len(batch)
-                yield from batch
+                if got == _END:
+                    self.han = message
+                    return
+                seen += len(message)
+                yield from message
         finally:
             self.close()
         yield from signed_rows_here(self.target, self.root, skip=seen)
@@ -153,3 +199,16 @@ def _scratch_fd() -> int:
             return os.memfd_create("newsmirror-site-rows", os.MFD_CLOEXEC)
     with tempfile.TemporaryFile() as fh:  # (already unlinked: the duplicate keeps it)
         return os.dup(fh.fileno())
+
+
+def _known(manifest: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The article records and the Han table of the site's manifest (none when it
+    cannot be read: every row is prepared)."""
+    if manifest is None:
+        return {}, {}
+    try:
+        data = marshal.loads(manifest.read_bytes())
+        articles, extra = data["articles"], data["extra"]
+        return (articles if isinstance(articles, dict) else {}), dict(extra.get("han", {}))
+    except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
+        return {}, {}
