@@ -102,7 +102,9 @@ def test_without_memfd_or_fork(
     assert list(reader) == _here(mirror)
 
 
-def test_the_child_prepares_only_rows_the_manifest_does_not_know(tmp_path: Path) -> None:
+def test_the_child_prepares_only_rows_the_manifest_does_not_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from newsmirror.site_content import image_mapper, prepare
     from newsmirror.site_files import manifest_path
 
@@ -112,29 +114,52 @@ def test_the_child_prepares_only_rows_the_manifest_does_not_know(tmp_path: Path)
     out = (tmp_path / "site").resolve()
     root = str(cfg.root) + "/"
     first = list(RowReader.for_site(cfg, out, s))
-    assert all(len(r) == 13 for r in first)  # no manifest yet: every row prepared
+    assert [len(r) for r in first] == [12] * 12  # fewer than PREPARE_AFTER: none prepared
+    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 2)
+    first = list(RowReader.for_site(cfg, out, s))
+    assert [len(r) for r in first] == [12] * 2 + [13] * 10  # no manifest yet: all to prepare
     mapper = image_mapper(root, {})
-    assert [r[12] for r in first] == [prepare(r, root, s.images, s.lang, mapper) for r in first]
+    assert [r[12] for r in first[2:]] == [
+        prepare(r, root, s.images, s.lang, mapper) for r in first[2:]
+    ]
     build_site(cfg, out, settings=s)
     assert manifest_path(cfg, out).is_file()
-    fill(cfg, 2, first=12)
+    fill(cfg, 4, first=12)
     again = RowReader.for_site(cfg, out, s)
     rows = list(again)
-    assert [len(r) for r in rows].count(13) == 2 and len(rows) == 14
+    assert [len(r) for r in rows] == [12] * 14 + [13] * 2  # the 3rd and 4th new ones
     kept = marshal.loads(manifest_path(cfg, out).read_bytes())["extra"]["han"]
     assert kept and again.han == kept  # the child took the table of the manifest
 
 
-def test_rows_prepared_for_other_settings_are_not_used(tmp_path: Path) -> None:
+def test_rows_prepared_for_other_settings_are_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 0)
     cfg = make_config(tmp_path / "m")
     fill(cfg, 10, images_every=2)
     s = SiteSettings(title="t", search=False, images="link")
     out_a, out_b = (tmp_path / "a").resolve(), (tmp_path / "b").resolve()
     other = RowReader.for_site(cfg, out_a, SiteSettings(title="t", search=False))
     build_site(cfg, out_a, settings=s, rows=other)
+    assert other.han  # (it did prepare rows)
     build_site(cfg, out_b, settings=s)
     files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
     assert files_a == files_b
     assert all((out_a / f).read_bytes() == (out_b / f).read_bytes() for f in files_a)
     assert "img-link" in "".join((out_a / f).read_text() for f in files_a if f.suffix == ".html")
+
+
+def test_prepared_rows_make_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 24, images_every=3)
+    s = SiteSettings(title="t", search=True, variants=("zh-Hans",))
+    out_a, out_b = (tmp_path / "a").resolve(), (tmp_path / "b").resolve()
+    build_site(cfg, out_a, settings=s)  # (fewer rows than PREPARE_AFTER: none prepared)
+    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 0)
+    build_site(cfg, out_b, settings=s)
+    files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
+    assert files_a == files_b and len(files_a) > 60
+    assert all((out_a / f).read_bytes() == (out_b / f).read_bytes() for f in files_a)

@@ -8,10 +8,11 @@ unchanged article; on a large mirror that was most of an incremental build. A
 forked child does them (on the other core), from the very start of the
 command (while the build imports its modules and loads its manifest), and
 appends the rows in batches (``marshal``) to a file in memory, saying on a pipe
-when each is there; the build
-sees the same rows, in the same order, with the same signatures, as when it
-reads them itself (which it does where there is no ``fork``, or when the child
-fails: it goes on from the row the child stopped at).
+when each is there. When many articles are to be rendered (a first build), the
+child also prepares their page content (``site_content``), the larger part of
+rendering one. The build sees the same rows, in the same order, with the same
+signatures, as when it reads them itself (which it does where there is no
+``fork``, or when the child fails: it goes on from the row the child stopped at).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from .site_files import digest, manifest_path
 from .store import Store
 
 BATCH = 256  # rows per message
+# The child prepares rows only past this many to prepare: fewer are the build's own
+# work (the modules preparing needs would take the child longer to import).
+PREPARE_AFTER = 256
 _HEAD = struct.Struct("<I")
 _END = b"e"  # the last message (the Han table): every row was sent
 Row = tuple[Any, ...]  # Store.SITE_COLUMNS, then the article's signature
@@ -58,7 +62,8 @@ class RowReader:
     """Iterate the signed rows, read by a forked child (see the module's docstring).
 
     With ``manifest`` (the site's), the child also prepares the page content of
-    each row whose signature the manifest does not know, for a site of these
+    the rows whose signature the manifest does not know (past the first
+    ``PREPARE_AFTER`` of them), for a site of these
     ``images`` and ``lang`` settings (``prepares``): the row carries it last
     (``site_content.Prepared``). ``han``: the Han table the child used, if any
     (``site_text.han_kinds``), once every row was read."""
@@ -117,14 +122,17 @@ class RowReader:
         at the end, the Han table used."""
         known, han = _known(self.manifest)
         prep: Callable[[Row], Any] | None = None
+        unknown = 0
         batch: list[Row] = []
         for row in signed_rows_here(self.target, self.root):
             if self.prepares is not None:
                 rec = known.get(row[0])
                 if not rec or rec[0] != row[11]:
-                    if prep is None:
-                        prep = self._preparer(han)
-                    row = (*row, prep(row))
+                    unknown += 1
+                    if unknown > PREPARE_AFTER:
+                        if prep is None:
+                            prep = self._preparer(han)
+                        row = (*row, prep(row))
             batch.append(row)
             if len(batch) == BATCH:
                 _put(data, marshal.dumps(batch, 2))
