@@ -163,3 +163,18 @@ def test_prepared_rows_make_the_same_site(tmp_path: Path, monkeypatch: pytest.Mo
     files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
     assert files_a == files_b and len(files_a) > 60
     assert all((out_a / f).read_bytes() == (out_b / f).read_bytes() for f in files_a)
+
+
+def test_no_fork_beside_other_threads(mirror: Config) -> None:
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        reader = RowReader(mirror.store_target, str(mirror.root) + "/")
+        assert reader.pid == 0
+        assert list(reader) == _here(mirror)
+    finally:
+        stop.set()
+        t.join()

@@ -12,7 +12,8 @@ when each is there. When many articles are to be rendered (a first build), the
 child also prepares their page content (``site_content``), the larger part of
 rendering one. The build sees the same rows, in the same order, with the same
 signatures, as when it reads them itself (which it does where there is no
-``fork``, or when the child fails: it goes on from the row the child stopped at).
+``fork``, in a process with other threads, or when the child fails: it goes on
+from the row the child stopped at).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import marshal
 import os
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,9 @@ class RowReader:
         self.han: dict[str, str] = {}
         self.pid = 0
         self.fd = self.data = -1  # the pipe the child says "ready" on; the rows' file
-        if hasattr(os, "fork"):
+        # (never a fork of a process with other threads: one of them may hold a lock
+        # the child would wait for forever)
+        if hasattr(os, "fork") and threading.active_count() == 1:
             self._start()
 
     @classmethod
