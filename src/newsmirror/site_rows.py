@@ -7,8 +7,8 @@ and mtime (a post edited by hand is rendered again). Reading the rows, a
 unchanged article; on a large mirror that was most of an incremental build. A
 forked child does them (on the other core), from the very start of the
 command (while the build imports its modules and loads its manifest), and
-appends the rows in batches (``marshal``) to a file in memory, saying on a pipe
-when each is there. When many articles are to be rendered (a first build), the
+sends the rows in batches (``marshal``) through a pipe, holding those the pipe
+cannot take yet (so that it works ahead). When many articles are to be rendered (a first build), the
 child also prepares their page content (``site_content``), the larger part of
 rendering one. The build sees the same rows, in the same order, with the same
 signatures, as when it reads them itself (which it does where there is no
@@ -22,8 +22,8 @@ import contextlib
 import marshal
 import os
 import struct
-import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,13 @@ from .site_files import digest, manifest_path
 from .store import Store
 
 BATCH = 256  # rows per message
+PIPE_SIZE = 1 << 20  # bytes the pipe holds (where the system lets it be set)
+HOLD = 1 << 24  # bytes of messages the child holds at most while the pipe is full
 # The child prepares rows only past this many to prepare: fewer are the build's own
 # work (the modules preparing needs would take the child longer to import).
 PREPARE_AFTER = 256
 _HEAD = struct.Struct("<I")
+_BATCH = b"b"  # a message of rows
 _END = b"e"  # the last message (the Han table): every row was sent
 Row = tuple[Any, ...]  # Store.SITE_COLUMNS, then the article's signature
 
@@ -78,7 +81,7 @@ class RowReader:
         self.prepares = (images, lang) if manifest is not None else None
         self.han: dict[str, str] = {}
         self.pid = 0
-        self.fd = self.data = -1  # the pipe the child says "ready" on; the rows' file
+        self.fd = -1  # the pipe from the child
         # (never a fork of a process with other threads: one of them may hold a lock
         # the child would wait for forever)
         if hasattr(os, "fork") and threading.active_count() == 1:
@@ -96,34 +99,34 @@ class RowReader:
                    manifest=manifest_path(config, out_dir), images=s.images, lang=s.lang)  # fmt: skip
 
     def _start(self) -> None:
-        try:
-            data = _scratch_fd()
-        except OSError:
-            return
         r, w = os.pipe()
+        with contextlib.suppress(OSError, AttributeError, ImportError):  # fewer, larger writes
+            import fcntl
+
+            fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         try:
             pid = os.fork()
         except OSError:
-            for fd in (r, w, data):
-                os.close(fd)
+            os.close(r)
+            os.close(w)
             return
         if pid == 0:  # the child: never returns
             os.close(r)
             code = 1
             try:
-                self._send(data, w)
+                out = _Outbox(w)
+                self._send(out)
+                out.close()
                 code = 0
             except BaseException:  # noqa: BLE001 (the parent reads the rest itself)
                 pass
             finally:
                 os._exit(code)
         os.close(w)
-        self.pid, self.fd, self.data = pid, r, data
+        self.pid, self.fd = pid, r
 
-    def _send(self, data: int, ready: int) -> None:
-        """Append each batch to ``data`` (length first), then say so on ``ready``
-        (one byte a batch: the pipe never fills, however far ahead the child is);
-        at the end, the Han table used."""
+    def _send(self, out: _Outbox) -> None:
+        """Send the rows in batches, then the Han table used (if any)."""
         known, han = _known(self.manifest)
         prep: Callable[[Row], Any] | None = None
         unknown = 0
@@ -139,16 +142,13 @@ class RowReader:
                         row = (*row, prep(row))
             batch.append(row)
             if len(batch) == BATCH:
-                _put(data, marshal.dumps(batch, 2))
-                _write_all(ready, b"b")
+                out.put(_BATCH, marshal.dumps(batch, 2))
                 batch = []
         if batch:
-            _put(data, marshal.dumps(batch, 2))
-            _write_all(ready, b"b")
+            out.put(_BATCH, marshal.dumps(batch, 2))
         from .site_text import han_kinds  # (imported already when anything was prepared)
 
-        _put(data, marshal.dumps(han_kinds() if prep is not None else {}, 2))
-        _write_all(ready, _END)
+        out.put(_END, marshal.dumps(han_kinds() if prep is not None else {}, 2))
 
     def _preparer(self, han: dict[str, str]) -> Callable[[Row], Any]:
         from .site_content import image_mapper, prepare
@@ -164,53 +164,76 @@ class RowReader:
         if self.fd < 0:
             yield from signed_rows_here(self.target, self.root)
             return
-        seen = pos = 0
+        seen = 0
         try:
-            while True:
-                got = os.read(self.fd, 1)
-                if got not in (b"b", _END):
-                    break  # the child failed: read the rest here
-                head = os.pread(self.data, _HEAD.size, pos)
-                size = _HEAD.unpack(head)[0]
-                message = marshal.loads(os.pread(self.data, size, pos + _HEAD.size))
-                pos += _HEAD.size + size
-                if got == _END:
-                    self.han = message
-                    return
-                seen += len(message)
-                yield from message
+            with open(self.fd, "rb", buffering=PIPE_SIZE, closefd=False) as fh:
+                while True:
+                    head = fh.read(1 + _HEAD.size)
+                    if len(head) < 1 + _HEAD.size:
+                        break  # the child failed: the rest is read here
+                    size = _HEAD.unpack_from(head, 1)[0]
+                    payload = fh.read(size)
+                    if len(payload) < size:
+                        break
+                    message = marshal.loads(payload)
+                    if head[:1] == _END:
+                        self.han = message
+                        return
+                    seen += len(message)
+                    yield from message
         finally:
             self.close()
         yield from signed_rows_here(self.target, self.root, skip=seen)
 
     def close(self) -> None:
+        """Close the pipe and reap the child (a child not done yet ends at its next
+        write: the pipe is broken)."""
         if self.fd >= 0:
             os.close(self.fd)
-            os.close(self.data)
-            self.fd = self.data = -1
+            self.fd = -1
         if self.pid:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
             self.pid = 0
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+class _Outbox:
+    """The child's end of the pipe. Messages (kind, length, payload) go out as the
+    pipe takes them and wait here meanwhile, up to ``HOLD`` bytes (then the child
+    waits): the child works ahead while the build is busy (importing its modules,
+    say), and what it holds counts in its own memory."""
 
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.queue: deque[bytes] = deque()
+        self.held = self.sent = 0  # bytes queued; bytes of the first one written
+        os.set_blocking(fd, False)
 
-def _put(fd: int, payload: bytes) -> None:
-    _write_all(fd, _HEAD.pack(len(payload)) + payload)
+    def put(self, kind: bytes, payload: bytes) -> None:
+        self.queue.append(kind + _HEAD.pack(len(payload)) + payload)
+        self.held += len(self.queue[-1])
+        self._flush(block=self.held > HOLD)
 
+    def close(self) -> None:
+        self._flush(block=True)
+        os.close(self.fd)
 
-def _scratch_fd() -> int:
-    """A file for the rows, in memory where possible, gone when closed."""
-    if hasattr(os, "memfd_create"):
-        with contextlib.suppress(OSError):
-            return os.memfd_create("newsmirror-site-rows", os.MFD_CLOEXEC)
-    with tempfile.TemporaryFile() as fh:  # (already unlinked: the duplicate keeps it)
-        return os.dup(fh.fileno())
+    def _flush(self, *, block: bool) -> None:
+        """Write what the pipe takes now (``block``: write all, waiting as needed)."""
+        os.set_blocking(self.fd, block)
+        try:
+            while self.queue:
+                first = self.queue[0]
+                try:
+                    self.sent += os.write(self.fd, memoryview(first)[self.sent :])
+                except BlockingIOError:
+                    return
+                if self.sent == len(first):
+                    self.queue.popleft()
+                    self.held -= len(first)
+                    self.sent = 0
+        finally:
+            os.set_blocking(self.fd, False)
 
 
 def _known(manifest: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
