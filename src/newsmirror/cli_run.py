@@ -176,9 +176,10 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     cfg = load_checked(config)
     if cfg is None:
         return 2
-    # The index rows are read (in a child) while the site's modules are imported.
-    rows = RowReader.for_site(cfg, out_dir)
+    rows: RowReader | None = None
     try:
+        # The index rows are read (in a child) while the site's modules are imported.
+        rows = RowReader.for_site(cfg, out_dir)
         from .site import build_site
 
         rep = build_site(cfg, out_dir, rows=rows,
@@ -188,7 +189,8 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     except NewsmirrorError as e:
         return failed(str(e), 1)
     finally:
-        rows.close()
+        if rows is not None:
+            rows.close()
     for w in rep.warnings:
         err.print(f"warning: {w}", markup=False)
     if not quiet:
