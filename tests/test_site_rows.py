@@ -123,17 +123,15 @@ def test_the_child_prepares_only_rows_the_manifest_does_not_know(
     out = (tmp_path / "site").resolve()
     root = str(cfg.root) + "/"
     first = list(RowReader.for_site(cfg, out, s))
-    assert [len(r) for r in first] == [12] * 12  # fewer than PREPARE_AFTER: none prepared
-    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 2)
-    first = list(RowReader.for_site(cfg, out, s))
-    assert [len(r) for r in first] == [12] * 2 + [13] * 10  # no manifest yet: all to prepare
+    assert [len(r) for r in first] == [13] * 12  # no manifest yet: every row prepared
     mapper = image_mapper(root, {})
-    assert [r[12] for r in first[2:]] == [
-        prepare(r, root, s.images, s.lang, mapper) for r in first[2:]
-    ]
+    assert [r[12] for r in first] == [prepare(r, root, s.images, s.lang, mapper) for r in first]
     build_site(cfg, out, settings=s)
     assert manifest_path(cfg, out).is_file()
     fill(cfg, 4, first=12)
+    rows = list(RowReader.for_site(cfg, out, s))
+    assert [len(r) for r in rows] == [12] * 16  # fewer new rows than PREPARE_AFTER
+    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 2)
     again = RowReader.for_site(cfg, out, s)
     rows = list(again)
     assert [len(r) for r in rows] == [12] * 14 + [13] * 2  # the 3rd and 4th new ones
@@ -165,9 +163,10 @@ def test_prepared_rows_make_the_same_site(tmp_path: Path, monkeypatch: pytest.Mo
     fill(cfg, 24, images_every=3)
     s = SiteSettings(title="t", search=True, variants=("zh-Hans",))
     out_a, out_b = (tmp_path / "a").resolve(), (tmp_path / "b").resolve()
-    build_site(cfg, out_a, settings=s)  # (fewer rows than PREPARE_AFTER: none prepared)
-    monkeypatch.setattr(site_rows, "PREPARE_AFTER", 0)
-    build_site(cfg, out_b, settings=s)
+    build_site(cfg, out_a, settings=s)  # (a first build: the child prepares every row)
+    with monkeypatch.context() as m:
+        m.delattr(os, "fork")  # the build prepares every row itself
+        build_site(cfg, out_b, settings=s)
     files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*") if p.is_file())
     assert files_a == files_b and len(files_a) > 60

@@ -68,9 +68,9 @@ class RowReader:
 
     With ``manifest`` (the site's), the child also prepares the page content of
     the rows whose signature the manifest does not know (past the first
-    ``PREPARE_AFTER`` of them), for a site of these
-    ``images`` and ``lang`` settings (``prepares``): the row carries it last
-    (``site_content.Prepared``). ``han``: the Han table the child used, if any
+    ``PREPARE_AFTER`` of them; all of them when there is no manifest), for a
+    site of these ``images`` and ``lang`` settings (``prepares``): the row
+    carries it last (``site_content.Prepared``). ``han``: the Han table the child used, if any
     (``site_text.han_kinds``), once every row was read."""
 
     def __init__(
@@ -130,13 +130,18 @@ class RowReader:
         known, han = _known(self.manifest)
         prep: Callable[[Row], Any] | None = None
         unknown = 0
+        after = PREPARE_AFTER if known else 0  # (a first build: the child prepares all)
+        if self.prepares is not None and not known and not han:
+            from .site_text import start_han_table
+
+            start_han_table()  # (ready, or nearly, when the first row is prepared)
         batch: list[Row] = []
         for row in signed_rows_here(self.target, self.root):
             if self.prepares is not None:
                 rec = known.get(row[0])
                 if not rec or rec[0] != row[11]:
                     unknown += 1
-                    if unknown > PREPARE_AFTER:
+                    if unknown > after:
                         if prep is None:
                             prep = self._preparer(han)
                         row = (*row, prep(row))
