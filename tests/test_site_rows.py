@@ -186,3 +186,36 @@ def test_no_fork_beside_other_threads(mirror: Config) -> None:
     finally:
         stop.set()
         t.join()
+
+
+def test_a_child_with_nothing_to_prepare_imports_no_cleaning(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    cfg = make_config(tmp_path / "m")
+    fill(cfg, 5)
+    out = (tmp_path / "site").resolve()
+    build_site(cfg, out, settings=SiteSettings(title="t", search=False))
+    code = textwrap.dedent("""
+        import marshal, sys
+        from pathlib import Path
+        from newsmirror.config import load_config
+        import newsmirror.site_rows as r
+
+        put = r._Outbox.put
+
+        def spy(self, kind, payload):  # the END message: the modules the child imported
+            if kind == r._END:
+                heavy = ("lxml", "opencc", "jinja2")
+                payload = marshal.dumps(sorted(m for m in sys.modules if m.startswith(heavy)))
+            put(self, kind, payload)
+
+        r._Outbox.put = spy
+        reader = r.RowReader.for_site(load_config(Path(sys.argv[1])), Path(sys.argv[2]))
+        assert reader.pid and len(list(reader)) == 5
+        print(reader.han)
+    """)
+    got = subprocess.run([sys.executable, "-c", code, str(cfg.root / "newsmirror.toml"), str(out)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert got.stdout.strip() == "[]"

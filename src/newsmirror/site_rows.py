@@ -151,9 +151,12 @@ class RowReader:
                 batch = []
         if batch:
             out.put(_BATCH, marshal.dumps(batch, 2))
-        from .site_text import han_kinds  # (imported already when anything was prepared)
+        table: dict[str, str] = {}
+        if prep is not None:  # (site_text is imported only when rows were prepared)
+            from .site_text import han_kinds
 
-        out.put(_END, marshal.dumps(han_kinds() if prep is not None else {}, 2))
+            table = han_kinds()
+        out.put(_END, marshal.dumps(table, 2))
 
     def _preparer(self, han: dict[str, str]) -> Callable[[Row], Any]:
         from .site_content import image_mapper, prepare
