@@ -251,3 +251,56 @@ def test_final_segments_are_made_during_the_pass(
         assert page.relative_to(tmp_path / "late").as_posix() in search_site(
             tmp_path / "early", word
         )
+
+
+def test_postings_words_are_word_tokens_of_each_text() -> None:
+    """The word keys of ``postings`` are those of ``word_tokens`` of each text (found
+    another way), and ``plain_text`` folds whitespace as a regular expression would."""
+    import random
+    import re
+
+    from newsmirror.search_index import (
+        DOC_BITS,
+        MAX_DOCS,
+        WORD_BASE,
+        normalise,
+        plain_text,
+        postings,
+        word_tokens,
+    )  # fmt: skip
+
+    rng = random.Random(11)
+    pool = ["news", "Ab", "9", "x1", "µ", "Àé", "ɏ", "Ωμέγα", "ϿЀ", "Ӿ", "ԀԐ", "中文", "の",
+            " ", "\u3000", "-", "_", "\n", "\t", "ǅ", "İ", "ß", "😀", "Ａｂ１", "/", "\x85"]
+    docs = []
+    for d in range(300):
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(0, 40)))
+        docs.append((d, normalise(text)))
+    keys = [int(k) for k in postings(docs) if (int(k) >> DOC_BITS) >= WORD_BASE]
+    want = sorted({(tok << DOC_BITS) | d for d, t in docs for tok in word_tokens(t)})
+    assert keys == want and len(want) > 500
+    assert {k & (MAX_DOCS - 1) for k in keys} > {1, 2, 3}
+    for _ in range(300):
+        html = "".join(rng.choice(["<p>", "</p>", " ", "\u3000", "\n", "a", "中", "&amp;",
+                                   "\xa0", "\u2028", "\x1c", "<br>"]) for _ in range(20))  # fmt: skip
+        want_text = re.sub(r"\s+", " ", __import__("html").unescape(
+            re.sub(r"<[^>]+>", " ", html))).strip()  # fmt: skip
+        assert plain_text(html) == want_text
+
+
+def test_varints_of_every_length() -> None:
+    """Varint byte counts at each boundary (the float-exponent count and the one by
+    comparisons beyond 2**53), and back."""
+    import numpy as np
+
+    from newsmirror.search_index import _unvarints, _varints
+
+    edges = [1, 2, 127, 128, 129, 255, 256]
+    for bits in range(7, 63, 7):
+        edges += [(1 << bits) - 1, 1 << bits, (1 << bits) + 1]
+    for top in (1 << 53, 1 << 62):
+        gaps = np.array([g for g in edges if g < top] * 3, dtype=np.int64)
+        data, end = _varints(gaps)
+        sizes = np.diff(np.concatenate(([0], end)))
+        assert sizes.tolist() == [max(1, (int(g).bit_length() + 6) // 7) for g in gaps]
+        assert _unvarints(data).astype(np.int64).tolist() == gaps.tolist()

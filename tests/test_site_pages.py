@@ -9,6 +9,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(site_text, "han_table", no_opencc)
     monkeypatch.setattr(site_text, "_table", None)
-    monkeypatch.setattr(site_text, "_KINDS", site_text._Kinds())
+    monkeypatch.setattr(site_text, "_kinds", None)
     learn_han_kinds(kept)
     assert site_text._table == table and han_kinds() == kept
     assert detect_lang("這個軟體的發展與國家經濟的關係" * 3) == "zh-Hant"
@@ -123,3 +124,222 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(site_text, "_table", None)
     learn_han_kinds({**kept, "opencc": "0.0.1"})  # another OpenCC's table: not taken
     assert site_text._table is None and han_kinds() == {}
+
+
+def test_a_first_build_makes_the_han_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a table learned from a manifest, the first text with Han characters has
+    the table made (in a child process) once; later texts use it."""
+    from newsmirror import site_text
+
+    made: list[int] = []
+
+    def apart() -> dict[int, str]:
+        made.append(1)
+        return {ord("這"): "T"}
+
+    monkeypatch.setattr(site_text, "_table", None)
+    monkeypatch.setattr(site_text, "_kinds", None)
+    monkeypatch.setattr(site_text, "_han_table_apart", apart)
+    assert site_text.detect_lang("這這這") == "zh-Hant" and site_text._table == {ord("這"): "T"}
+    assert site_text.detect_lang("這個這個") == "zh-Hant" and made == [1]
+
+
+def _lang_by_hand(text: str, table: dict[int, str], default: str = "zh") -> str:
+    """``detect_lang`` as a plain loop over characters (what its table must give)."""
+    n = dict.fromkeys("TSBHKGL", 0)
+    for c in text[:600]:
+        code = ord(c)
+        if any(lo <= code <= hi for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                                                (0xF900, 0xFAFF))):  # fmt: skip
+            n[table.get(code, "H")] += 1
+        elif 0x3040 <= code <= 0x30FF:
+            n["K"] += 1
+        elif 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF:
+            n["G"] += 1
+        elif c.isascii() and c.isalpha():
+            n["L"] += 1
+    trad, simp = n["T"] + n["B"], n["S"] + n["B"]
+    cjk = trad + simp - n["B"] + n["H"]
+    if n["K"] > 5 and n["K"] * 5 > cjk:
+        return "ja"
+    if n["G"] > 5 and n["G"] > cjk:
+        return "ko"
+    if cjk == 0:
+        return "en" if n["L"] > 10 else default
+    return "zh-Hant" if trad > simp else "zh-Hans" if simp > trad else "zh"
+
+
+def test_detect_lang_counts_every_kind() -> None:
+    """The translate table of ``detect_lang`` gives each character its kind: Han of
+    each script, kana, hangul, Latin letters; anything else (digits, punctuation,
+    characters beyond the BMP such as emoji, or letters like T, S, B) counts for none."""
+    import random
+
+    from newsmirror import site_text
+    from newsmirror.site_text import detect_lang
+
+    table = site_text._han_table()
+    rng = random.Random(4)
+    pools = ["這個發與國經關", "这个发与国经关", "中人日月山", "ひらがなカタカナ", "한국어ᄀ",
+             "TSBHKGLabcxyz", "0123 ,.!?—「」", "😀𠀀𝐀\U0010fffd", "\ud800\uffff\u00e9\u0410",
+             # each kind's first and last characters, and those just outside
+             "\u3040\u30ff\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\uac00\ud7af\u1100\u11ff",
+             "\u303f\u3100\u33ff\u4dc0\ufb00\uf8ff\u10ff\u1200\uabff\ud7b0@[`{AZaz"]
+    texts = ["", "Hello world, this is English text", "TTTTTTTTTTTTTSSSSSSSSSBBBBB😀😀"]
+    for _ in range(400):
+        weights = [rng.random() ** 3 for _ in pools]
+        texts.append("".join(rng.choice(rng.choices(pools, weights)[0])
+                             for _ in range(rng.randrange(1, 700))))  # fmt: skip
+    for text in texts:
+        assert detect_lang(text, "xx") == _lang_by_hand(text, table, "xx"), text
+
+
+def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
+    """A page skips nh3 for content of plain paragraphs only: for each such content
+    (every code point inside a paragraph, texts of many), ``sanitize`` gives it back
+    unchanged; whatever ``sanitize`` would change is never taken for plain."""
+    import random
+
+    from newsmirror.sanitize import sanitize
+    from newsmirror.site_text import page_content, plain_paragraphs
+
+    def same(content: str) -> bool:
+        try:
+            return sanitize(content) == content
+        except (UnicodeEncodeError, ValueError):  # (lone surrogates)
+            return False
+
+    codes = [*range(0x10000), *range(0x10000, 0x110000, 97), 0x1FFFE, 0x1FFFF, 0x10FFFF]
+    for code in codes:
+        content = f"<p>a{chr(code)}b</p><p>{chr(code)}</p>"
+        if plain_paragraphs(content):
+            assert same(content), hex(code)
+        elif not (0xD800 <= code <= 0xDFFF):
+            assert code in (0, 0x0A, 0x0D, 0x26, 0x3C, 0x3E, 0xA0), hex(code)  # (not taken)
+    rng = random.Random(7)
+    pieces = ["<p>", "</p>", "<p></p>", "中文", "a b", " ", "\t", "&amp;", "<br>", "<b>x</b>",
+              "\xa0", "\n", "\u3000", "</p> <p>", "<P>", "<p >", "&", "😀", "/", "p>", "<"]
+    plain = 0
+    for _ in range(3000):
+        content = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        if rng.random() < 0.5:  # (more of the shape taken for plain)
+            content = "<p>" + content.replace("<p>", "").replace("</p>", "</p><p>") + "</p>"
+        if plain_paragraphs(content):
+            plain += 1
+            assert same(content), content
+    assert plain > 100
+    for content in ["<p>中文</p><p> x </p><p></p>", "<p>一</p>"]:
+        assert plain_paragraphs(content) and same(content)
+    for content in ["", "<p>", "<p>a</p> ", " <p>a</p>", "<p>a<p>b</p></p>", "<p>a</p>b<p>c</p>",
+                    "<p>a&amp;b</p>", "<div>a</div>", "<p>a\nb</p>", "<p>\ud800</p>"]:  # fmt: skip
+        assert not plain_paragraphs(content), content
+    raw = "<p>那個\u3000段落 one &lt;</p>"  # (not plain: sanitized, the same as ever)
+    assert page_content(raw, link="", legacy=False, images="original") == sanitize(raw)
+
+
+def test_site_files_are_0644_whatever_the_umask(tmp_path: Path) -> None:
+    """Pages are world-readable (0o644) under any umask; no chmod when the umask
+    leaves them so (read from /proc, not by setting it)."""
+    import os
+
+    from newsmirror import site_files
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    old = os.umask(0o077)
+    try:
+        assert site_files._umask() in (0o077, 0o777)
+        files = SiteFiles(tmp_path / "a", Manifest(tmp_path / "m.bin", tmp_path / "a"))
+        files.write("x/p.html", "<p>一</p>")
+        os.umask(0o022)
+        assert site_files._umask() in (0o022, 0o777)
+        files = SiteFiles(tmp_path / "b", Manifest(tmp_path / "m.bin", tmp_path / "b"))
+        files.write("x/p.html", "<p>一</p>")
+    finally:
+        os.umask(old)
+    for folder in ("a", "b"):
+        assert (tmp_path / folder / "x" / "p.html").stat().st_mode & 0o777 == 0o644
+
+
+def _files_written(tmp_path: Path, name: str, after: int) -> Any:
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    out = tmp_path / name
+    (out / "d").mkdir(parents=True)
+    (out / "d" / "same.html").write_bytes("<p>同</p>".encode())  # (not in the manifest)
+    (out / "d" / "other.html").write_bytes(b"old bytes")
+    files = SiteFiles(out, Manifest(tmp_path / f"{name}.bin", out))
+    files.writer_after = after
+    for k in range(150):
+        files.write(f"a/{k % 7}/p{k}.html", f"<p>第 {k} 篇</p>" * (k * 37 % 500))
+    files.write("d/same.html", "<p>同</p>")
+    files.write("d/other.html", b"new bytes")
+    files.prune()
+    return files
+
+
+def test_writer_process_writes_what_the_build_would(tmp_path: Path) -> None:
+    """New files given to the writer process are on disk, in the manifest and counted
+    exactly as when the build writes them itself: same bytes, 0o644, no temporary
+    file left; a file already there with the same bytes is kept, another replaced."""
+    import os
+
+    mine = _files_written(tmp_path, "mine", after=10**9)
+    theirs = _files_written(tmp_path, "theirs", after=5)
+    assert theirs._writer is None and not theirs._pending and theirs._created == 5
+    assert (mine.written, mine.kept) == (theirs.written, theirs.kept) == (151, 1)
+    recs = theirs.manifest.files
+    assert {r: v[0] for r, v in recs.items()} == {r: v[0] for r, v in mine.manifest.files.items()}
+    for rel, (_h, size, mtime) in recs.items():
+        st = os.stat(tmp_path / "theirs" / rel)
+        assert (st.st_size, st.st_mtime_ns, st.st_mode & 0o777) == (size, mtime, 0o644)
+        assert (tmp_path / "theirs" / rel).read_bytes() == (tmp_path / "mine" / rel).read_bytes()
+    assert not [p for p in (tmp_path / "theirs").rglob(".nm-*")]
+
+
+def test_writer_process_that_ends_too_soon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer process that ends (or never starts) leaves the build to write its
+    files itself, those it was given and not answered for too."""
+    import sys
+
+    from newsmirror.site_writer import Writer
+
+    monkeypatch.setattr(Writer, "command", (sys.executable, "-c", "import os; os.read(0, 3000)"))
+    files = _files_written(tmp_path, "gone", after=5)
+    assert (files.written, files.kept) == (151, 1) and files._no_writer
+    for k in range(150):
+        want = f"<p>第 {k} 篇</p>" * (k * 37 % 500)
+        assert (tmp_path / "gone" / f"a/{k % 7}/p{k}.html").read_text() == want
+    monkeypatch.setattr(Writer, "command", ("/nonexistent/python",))
+    files = _files_written(tmp_path, "never", after=5)
+    assert (files.written, files.kept) == (151, 1) and files._no_writer
+
+
+def test_writer_process_error_ends_the_build(tmp_path: Path) -> None:
+    from newsmirror.errors import NewsmirrorError
+    from newsmirror.site_files import Manifest, SiteFiles
+
+    out = tmp_path / "out"
+    (out / "x" / "dir.html").mkdir(parents=True)  # (a folder where a page goes)
+    files = SiteFiles(out, Manifest(tmp_path / "m.bin", out))
+    files.writer_after = 0
+    files.write("x/dir.html", "<p>一</p>")
+    with pytest.raises(NewsmirrorError, match="cannot write x/dir.html"):
+        files.prune()
+
+
+def test_clock_local_is_astimezone() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from newsmirror.site_text import Clock
+
+    ny = ZoneInfo("America/New_York")
+    times = [datetime(2026, 11, 1, 1, 30, fold=f, tzinfo=ny) for f in (0, 1)]  # (ambiguous)
+    times += [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))]
+    for tz in (UTC, timezone(timedelta(hours=8)), ny):
+        clock = Clock(tz)
+        for _ in range(2):
+            for dt in times:
+                got = clock.local(dt)
+                assert (got, got.tzinfo, got.fold) == (dt.astimezone(tz), tz, dt.astimezone(tz).fold)
+    assert Clock(UTC).local(times[0]) != Clock(UTC).local(times[1])

@@ -6,14 +6,19 @@ chunks and rows written in batches, so memory stays flat however large the
 archive. Reading a file into its row (``reindex_rows``) is the costly part: for a
 big mirror two spawned worker processes do it, chunk by chunk, while this
 process writes the rows of the chunks before (results are taken in file order,
-so which of two posts with one key is kept never depends on timing).
+so which of two posts with one key is kept never depends on timing). When the
+index is built aside (a new file), a worker writes its rows to a shard file
+(``store_shard``) that this process copies in SQLite, rather than sending them
+back to be bound here one value at a time, which cost more than reading them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,11 +32,13 @@ from typing import Any
 from .config import Config
 from .fsutil import MirrorFiles, MirrorLock
 from .mirror import REVISIONS_DIR
-from .reindex_rows import gc_paused, read_rows
+from .reindex_rows import Shard, gc_paused, read_rows, shard_rows
 from .store import Store, parse_ts
+from .store_shard import Attached
 
 CHUNK = 500  # files per unit of work
 POOL_MIN = 10_000  # files from which worker processes read them
+SHARD_CHUNKS = 4  # chunks a worker writes to one shard (a transaction of the index each)
 _POST_SUFFIXES = (".md", ".markdown", ".html")
 
 
@@ -103,11 +110,15 @@ class _Readers:
             self.closing.append(self.pool)
             self.pool, self.answered = None, False
 
-    def chunks(self, kind: str, folder: Path, root: Path) -> Iterator[list[Any]]:
+    def chunks(
+        self, kind: str, folder: Path, root: Path, shards: str | None = None
+    ) -> Iterator[list[Any] | Shard]:
         """The rows of the posts under ``folder`` (``walk_posts``, ``read_rows``), a
         chunk's list at a time, in order. Until the first worker answers (a spawned
         process takes a while to start), this process reads the chunks after those
-        it handed out (a few: their rows wait in memory)."""
+        it handed out (a few: their rows wait in memory). With a folder ``shards``,
+        a worker writes the rows of a chunk of posts to a shard file there and its
+        ``Shard`` comes instead (``shard_rows``)."""
         self.listed = 0
         files = walk_posts(folder, root, self._listed)
         top: str | None = os.path.join(str(root), "")
@@ -125,10 +136,22 @@ class _Readers:
             for c in todo:
                 yield read_rows(kind, c, top)
             return
+        numbers = itertools.count()
+
+        def submit(c: list[Any]) -> None:
+            """Hand a worker the chunk ``c`` (for a shard: with the chunks after it)."""
+            if shards is None or kind != "post":
+                pending.append((pool.submit(read_rows, kind, c, top), [], c))
+                return
+            for more in islice(todo, SHARD_CHUNKS - 1):
+                c.extend(more)
+            path = os.path.join(shards, f"{next(numbers)}.db")
+            pending.append((pool.submit(shard_rows, c, top, path), [], c))
+
         # (a worker's future, or None with the rows read here; the chunk's files)
-        pending: deque[tuple[Future[list[Any]] | None, list[Any], list[Any]]] = deque()
+        pending: deque[tuple[Future[Any] | None, list[Any], list[Any]]] = deque()
         for c in islice(todo, 2 * self.workers):
-            pending.append((pool.submit(read_rows, kind, c, top), [], c))
+            submit(c)
         while pending:
             future, done, chunk = pending.popleft()
             if future is not None:
@@ -149,7 +172,7 @@ class _Readers:
                 self.answered = True
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append((pool.submit(read_rows, kind, nxt, top), [], nxt))
+                    submit(nxt)
             yield done
 
     def _listed(self, n: int) -> None:
@@ -195,8 +218,8 @@ def reindex(
         scratch = _scratch_path(target)
         if scratch is not None:
             try:
-                with Store(scratch, scratch=True) as store:
-                    report = _load(config, store, readers, chunk)
+                with Store(scratch, scratch=True) as store, _shard_folder() as shards:
+                    report = _load(config, store, readers, shards)
                     store.seal()
                 if _move_into_place(scratch, Path(target)):
                     return report
@@ -204,7 +227,20 @@ def reindex(
                 with contextlib.suppress(FileNotFoundError):
                     scratch.unlink()
         with Store(target) as store:
-            return _load(config, store, readers, chunk)
+            return _load(config, store, readers)
+
+
+@contextlib.contextmanager
+def _shard_folder() -> Iterator[str | None]:
+    """A temporary folder for the workers' shard files (removed after, whatever
+    is left in it); None when none can be made (the rows then come back pickled)."""
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="newsmirror-reindex-")
+    except OSError:
+        yield None
+        return
+    with folder as path:
+        yield path
 
 
 def _scratch_path(target: Path | str) -> Path | None:
@@ -242,46 +278,125 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _load(config: Config, store: Store, readers: _Readers, chunk: int) -> ReindexReport:
-    """Fill the store's articles and revisions from the files, in one transaction."""
-    from .assets import index_post_images
-
+def _load(
+    config: Config, store: Store, readers: _Readers, shards: str | None = None
+) -> ReindexReport:
+    """Fill the store's articles and revisions from the files, in one transaction;
+    or, with a folder for ``shards`` (a scratch index, which nobody sees until it
+    is finished), in one transaction per chunk or shard, the workers' rows copied
+    from their shard files (a shard is attached to the index's connection, and
+    can only be detached again after a commit)."""
     root = config.root
-    files = MirrorFiles(root)
-    skipped: list[str] = []
-    posts = revisions = 0
-    with store.batch(), store.bulk_articles():
-        store.clear_articles()
-        seen: set[str] = set()
-        for rows in readers.chunks("post", root / config.mirror.posts_dir, root):
-            batch: list[tuple[Any, ...]] = []
-            for got in rows:
-                if isinstance(got, str):
-                    skipped.append(got)
-                    continue
-                row, content, when = got
-                key = row[0]
-                if not key:
-                    continue
-                if key in seen:
-                    skipped.append(f"{row[16]}: same key as another post ({key})")
-                    continue
-                seen.add(key)
-                batch.append(row)
-                if content:
-                    stamp: datetime = parse_ts(when)  # type: ignore[assignment]
-                    index_post_images(store, files, key, content, stamp)
-            store.put_rows(batch)
-            posts += len(batch)
-        seen.clear()
+    load = _Loader(store, MirrorFiles(root))
+    with store.batch() if shards is None else contextlib.nullcontext(), store.bulk_articles():
+        with store.batch():
+            store.clear_articles()
+        for got in readers.chunks("post", root / config.mirror.posts_dir, root, shards):
+            if isinstance(got, Shard):
+                load.shard(got)
+            else:
+                with store.batch():
+                    load.rows(got)
+        load.seen.clear()
         for rows in readers.chunks("revision", root / REVISIONS_DIR, root):
             revs = []
             for got in rows:
                 if isinstance(got, str):
-                    skipped.append(got)
+                    load.skipped.append(got)
                 else:
                     revs.append(got)
-            store.add_revision_rows(revs)
-            revisions += len(revs)
+            with store.batch():
+                store.add_revision_rows(revs)
+            load.revisions += len(revs)
         readers.done()
-    return ReindexReport(posts=posts, revisions=revisions, skipped=tuple(skipped))
+    return ReindexReport(posts=load.posts, revisions=load.revisions, skipped=tuple(load.skipped))
+
+
+class _Loader:
+    """Puts the posts' rows into the store in file order: the first post with a key
+    is kept, a later one is skipped (and said so)."""
+
+    def __init__(self, store: Store, files: MirrorFiles) -> None:
+        self.store, self.files = store, files
+        self.seen: set[str] = set()
+        self.skipped: list[str] = []
+        self.posts = self.revisions = 0
+
+    def rows(self, rows: list[Any]) -> None:
+        """A chunk's ``read_rows``."""
+        seen, skipped = self.seen, self.skipped
+        batch: list[tuple[Any, ...]] = []
+        for got in rows:
+            if isinstance(got, str):
+                skipped.append(got)
+                continue
+            row, content, when = got
+            key = row[0]
+            if not key:
+                continue
+            if key in seen:
+                skipped.append(f"{row[16]}: same key as another post ({key})")
+                continue
+            seen.add(key)
+            batch.append(row)
+            if content:
+                self._images(key, content, when)
+        self.store.put_rows(batch)
+        self.posts += len(batch)
+
+    def shard(self, shard: Shard) -> None:
+        """A chunk's ``shard_rows``: its rows copied from the shard file, in a
+        transaction of their own (the shard is detached after it)."""
+        if not shard.keys:
+            self.skipped.extend(note for _, note in shard.notes)
+            return
+        with Attached(self.store.db, shard.path) as attached, self.store.batch():
+            taken = self._place(shard)
+            attached.put_articles(_runs(len(shard.keys), [i for i, _ in taken]))
+            paths = attached.column(16, [i + 1 for i, _ in taken])
+        for (i, n), path in zip(taken, paths, strict=True):
+            self.skipped[n] = f"{path}: same key as another post ({shard.keys[i]})"
+        self.posts += len(shard.keys) - len(taken)
+        with contextlib.suppress(OSError):
+            os.unlink(shard.path)
+
+    def _place(self, shard: Shard) -> list[tuple[int, int]]:
+        """Go through a shard's posts as ``rows`` goes through a chunk's: (row index,
+        where in ``skipped`` it is said) of each row whose key an earlier post has
+        (said there once its path is known)."""
+        seen, skipped, notes = self.seen, self.skipped, shard.notes
+        images = {i: (content, when) for i, content, when in shard.images}
+        taken: list[tuple[int, int]] = []
+        at = 0  # the next note
+        for i, key in enumerate(shard.keys):
+            while at < len(notes) and notes[at][0] <= i:
+                skipped.append(notes[at][1])
+                at += 1
+            if key in seen:
+                taken.append((i, len(skipped)))
+                skipped.append("")
+                continue
+            seen.add(key)
+            if i in images:
+                self._images(key, *images[i])
+        skipped.extend(note for _, note in notes[at:])
+        return taken
+
+    def _images(self, key: str, content: str, when: str) -> None:
+        from .assets import index_post_images
+
+        stamp: datetime = parse_ts(when)  # type: ignore[assignment]
+        index_post_images(self.store, self.files, key, content, stamp)
+
+
+def _runs(n: int, taken: list[int]) -> list[tuple[int, int]]:
+    """The runs (first, last) of rowids 1..n not in ``taken`` (indexes 0..n-1, rising)."""
+    runs: list[tuple[int, int]] = []
+    first = 1
+    for i in taken:
+        if i + 1 > first:
+            runs.append((first, i))
+        first = i + 2
+    if first <= n:
+        runs.append((first, n))
+    return runs

@@ -23,6 +23,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ItemError
@@ -264,6 +265,54 @@ def read_rows(kind: str, files: list[Any], top: str | None) -> list[Any]:
     with gc_paused():
         _read_into(out, make, files, top)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The posts of a chunk as ``shard_rows`` wrote them: their article rows are in
+    the shard file ``path`` (rowid i + 1 for the i-th row), read by a worker
+    process; only what the main process needs to place them comes back here."""
+
+    path: str
+    keys: list[str]  # the key of each row, in rowid order
+    notes: list[tuple[int, str]]  # (how many rows came before, "path: cause") of each file skipped
+    images: list[tuple[int, str, str]]  # (row index, content, when) of posts showing local images
+
+
+def shard_rows(files: list[Any], top: str | None, path: str) -> Shard | list[Any]:
+    """``read_rows`` of the posts ``files``, but with their rows written to a new
+    shard file at ``path`` (``store_shard``) instead of sent back: the process
+    building the index copies them in SQLite, without Python (no rows to pickle,
+    none to bind there). Posts without a key are left out, as ``reindex`` leaves
+    them. When the shard cannot be written (a full disk), ``read_rows``'s list."""
+    import sqlite3
+
+    from .store_shard import write_shard
+
+    got = read_rows("post", files, top)
+    rows: list[tuple[Any, ...]] = []
+    keys: list[str] = []
+    notes: list[tuple[int, str]] = []
+    images: list[tuple[int, str, str]] = []
+    for one in got:
+        if isinstance(one, str):
+            notes.append((len(rows), one))
+            continue
+        row, content, when = one
+        if not row[0]:
+            continue
+        if content:
+            images.append((len(rows), content, when))
+        keys.append(row[0])
+        rows.append(row)
+    if rows:
+        try:
+            write_shard(path, rows)
+        except (sqlite3.Error, OSError):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return got
+    return Shard(path, keys, notes, images)
 
 
 @contextlib.contextmanager

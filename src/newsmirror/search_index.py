@@ -82,6 +82,37 @@ def word_tokens(text: str) -> list[int]:
     return [WORD_BASE + zlib.crc32(w.encode("utf-8")) for w in set(_WORD.findall(text))]
 
 
+_WORD_RANGES = ((0x30, 0x39), (0x61, 0x7A), (0xB5, 0xB5), (0xC0, 0x24F), (0x370, 0x3FF),
+                (0x400, 0x4FF))  # the characters of ``_WORD``  # fmt: skip
+
+
+def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> list[int]:
+    """The word posting keys of ``joined`` (texts joined by NULs; ``a`` its code
+    points, ``doc`` the document of each): the keys of ``word_tokens`` of each
+    text, found with numpy (a regular expression over every character of a Chinese
+    text is most of the cost), each word's CRC once. Any order, repeats."""
+    cand = np.flatnonzero(a < _U64(0x500))
+    v = a[cand]
+    is_word = np.zeros(len(v), dtype=bool)
+    for lo, hi in _WORD_RANGES:
+        is_word |= (v >= lo) & (v <= hi)
+    pos = cand[is_word]
+    if not len(pos):
+        return []
+    cut = np.flatnonzero(np.diff(pos) != 1)
+    starts = np.concatenate((pos[:1], pos[cut + 1]))
+    ends = np.concatenate((pos[cut], pos[-1:])) + 1
+    out: list[int] = []
+    tokens: dict[str, int] = {}
+    for b, e, d in zip(starts.tolist(), ends.tolist(), doc[starts].tolist(), strict=True):
+        w = joined[b:e]
+        tok = tokens.get(w)
+        if tok is None:
+            tok = tokens[w] = WORD_BASE + zlib.crc32(w.encode("utf-8"))
+        out.append((tok << DOC_BITS) | d)
+    return out
+
+
 def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     """The distinct posting keys ``token << 13 | doc`` of ``(doc, text)`` pairs
     (doc < 8,192; texts already normalised), sorted."""
@@ -99,7 +130,7 @@ def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     second[:-1] = a[1:]
     second[~nxt_cjk] = 0
     keys = ((a[c] << _U64(21)) | second[c]) << _U64(DOC_BITS) | doc[c]
-    words = [(tok << DOC_BITS) | d for d, t in docs for tok in word_tokens(t)]
+    words = _word_keys(joined, a, doc)
     if words:
         keys = np.concatenate([keys, np.array(words, dtype=_U64)])
     keys.sort()
@@ -283,13 +314,13 @@ def unpack(data: np.ndarray) -> np.ndarray:
 
 LEAD = 120  # characters of text shown under a result
 _TAGS = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 Segment = tuple[list[tuple[int, bytes]], list[str]]  # (shards, lead of each document)
 
 
 def plain_text(content: str) -> str:
-    """The text of an article's page content (HTML), for the index and the lead."""
-    return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", content))).strip()
+    """The text of an article's page content (HTML), for the index and the lead
+    (whitespace runs made one space: ``str.split`` takes what ``\\s`` matches)."""
+    return " ".join(html.unescape(_TAGS.sub(" ", content)).split())
 
 
 class Collector:

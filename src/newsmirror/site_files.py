@@ -19,6 +19,11 @@ that mtime is claimed without its own ``stat`` (a file added, deleted or renamed
 in a folder changes the folder's mtime; the build writes pages through a
 temporary file renamed into place). Only an article page overwritten in place,
 in a folder nothing else touched, goes unnoticed until its article changes.
+
+A large build (a first one: thousands of new pages) hands its new files to a
+writer process (``site_writer``) once it has created ``WRITER_AFTER`` itself, so
+that creating them in the kernel is done beside the rendering; ``wait`` (and
+``prune`` and ``settle``, which call it) has every answer in the manifest.
 """
 
 from __future__ import annotations
@@ -36,13 +41,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
+from .fsutil import atomic_write
+from .site_writer import FAILED, KEPT, Writer
 
 if TYPE_CHECKING:
     from .config import Config
-from .fsutil import atomic_write
 
 MANIFEST_VERSION = 2
 DEFAULT_OUT = "_site"
+WRITER_AFTER = 300  # new files a build writes itself before it starts a writer process
 SETTLED_NS = 2_000_000_000  # a folder changed less than this before a build ended is not
 # trusted by the next (a change within the same clock tick would not move its mtime)
 
@@ -142,6 +149,16 @@ class Manifest:
         return True
 
 
+def _umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` sets it, for a moment,
+    for every thread); 0o777 (so every file is chmod-ed) when it cannot be read."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    return 0o777
+
+
 class SiteFiles:
     """Writes into the output folder; only bytes that changed reach the disk.
 
@@ -157,7 +174,16 @@ class SiteFiles:
         self.kept = 0
         self._dirs: set[str] = set()  # folders known to exist
         self._tmp = itertools.count()
+        self._chmod = _umask() & 0o644 != 0  # (else a new file is 0o644 as created)
         self._settled = self._settled_folders()
+        # New files go to a writer process once a build has made this many itself.
+        self.writer_after = WRITER_AFTER
+        self._writer: Writer | None = None
+        self._created = 0
+        self._no_writer = False
+        self._pending: dict[int, tuple[str, bytes]] = {}  # writer's number -> (rel, bytes):
+        # the bytes are kept until it answered, in case it ends too soon
+        self._pending_rels: set[str] = set()
 
     def _settled_folders(self) -> frozenset[str]:
         """The folders nothing was added to, deleted from or renamed in since the
@@ -174,6 +200,7 @@ class SiteFiles:
     def settle(self) -> None:
         """Record the mtimes of the folders of the files this build made, when
         unchanged for ``SETTLED_NS`` (after ``prune``, before the manifest is saved)."""
+        self.close()
         folders = {rel.rpartition("/")[0] for rel in self.made}
         before = time.time_ns() - SETTLED_NS
         settled: dict[str, int] = {}
@@ -237,7 +264,8 @@ class SiteFiles:
                 view = memoryview(raw)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fchmod(fd, 0o644)
+                if self._chmod:
+                    os.fchmod(fd, 0o644)
                 st = os.fstat(fd)
             finally:
                 os.close(fd)
@@ -250,12 +278,21 @@ class SiteFiles:
         return st
 
     def write(self, rel: str, data: str | bytes) -> bool:
-        """Put ``data`` at ``rel`` unless the file already holds it; True when written."""
+        """Put ``data`` at ``rel`` unless the file already holds it; True when written
+        (a new file given to the writer process counts as written)."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
         path = self.path(rel)
-        h = file_hash(raw)
+        if rel in self._pending_rels:
+            self.wait()
         self.made.add(rel)
         if rel not in self.manifest.files:  # no build wrote it: most likely a new file
+            if self._created >= self.writer_after and self._to_writer(rel, path, raw):
+                return True  # (the writer hashes the bytes)
+            self._created += 1
+        return self._write_now(rel, path, raw, file_hash(raw))
+
+    def _write_now(self, rel: str, path: str, raw: bytes, h: str) -> bool:
+        if rel not in self.manifest.files:
             created = self._create(path, raw, new=True)
             if created is not None:
                 self.manifest.files[rel] = [h, created.st_size, created.st_mtime_ns]
@@ -270,9 +307,83 @@ class SiteFiles:
         self.written += 1
         return True
 
+    # ------------------------------------------------------------ the writer process
+
+    def _to_writer(self, rel: str, path: str, raw: bytes) -> bool:
+        """Have the writer process create ``path`` (see ``site_writer``); False when
+        there is none (it could not start, or ended: the build writes its files
+        itself, those it had not answered for too)."""
+        if self._writer is None:
+            if self._no_writer:
+                return False
+            try:
+                self._writer = Writer()
+            except OSError:
+                self._no_writer = True
+                return False
+        folder = path.rpartition("/")[0]
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        try:
+            seq = self._writer.send(path, raw)
+        except OSError:
+            self._writer_gone()
+            return False
+        self._pending[seq] = (rel, raw)
+        self._pending_rels.add(rel)
+        if seq % 32 == 31:
+            self._answers(block=False)
+        return True
+
+    def _answers(self, *, block: bool) -> None:
+        assert self._writer is not None
+        try:
+            for seq, status, size, mtime, h in self._writer.answers(block=block):
+                rel, _raw = self._pending.pop(seq)
+                self._pending_rels.discard(rel)
+                if status == FAILED:
+                    raise NewsmirrorError(f"cannot write {rel}: {os.strerror(size)}",
+                                          reason="site_write")  # fmt: skip
+                self.manifest.files[rel] = [h, size, mtime]
+                if status == KEPT:
+                    self.kept += 1
+                else:
+                    self.written += 1
+        except OSError:
+            self._writer_gone()
+
+    def _writer_gone(self) -> None:
+        """The writer process ended before its time: the files it did not answer
+        for are written here."""
+        assert self._writer is not None
+        self._writer.close()
+        self._writer, self._no_writer = None, True
+        pending, self._pending = self._pending, {}
+        self._pending_rels.clear()
+        for rel, raw in pending.values():
+            self._write_now(rel, self.path(rel), raw, file_hash(raw))
+
+    def wait(self) -> None:
+        """Every file sent to the writer process is on disk and in the manifest."""
+        if self._writer is not None and self._pending:
+            self._answers(block=True)
+
+    def close(self) -> None:
+        """``wait``, then end the writer process (prune and settle do it first)."""
+        if self._writer is not None:
+            try:
+                self.wait()
+            finally:
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
+
     def intact(self, rel: str) -> bool:
         """The file ``rel`` is on disk as the manifest records it (size and mtime);
         not claimed (see ``keep``)."""
+        if rel in self._pending_rels:
+            self.wait()
         rec = self.manifest.files.get(rel)
         if rec is None:
             return False
@@ -315,6 +426,7 @@ class SiteFiles:
 
     def prune(self) -> list[str]:
         """Remove files an earlier build wrote that this build did not make."""
+        self.close()
         gone = sorted(set(self.manifest.files) - self.made)
         for rel in gone:
             path = self.path(rel)

@@ -146,8 +146,6 @@ def start_han_table() -> None:
 _pending: subprocess.Popen[bytes] | None = None  # making the Han table (start_han_table)
 _table: dict[int, str] | None = None
 _table_kept: dict[str, str] | None = None  # ``han_kinds()`` of ``_table``, once known
-
-
 def _han_table() -> dict[int, str]:
     global _table, _table_kept
     if _table is None:
@@ -155,28 +153,42 @@ def _han_table() -> dict[int, str]:
     return _table
 
 
-class _Kinds(dict[int, str | None]):
-    """``str.translate`` table: each character to the one letter of its kind (T: Han of
-    the traditional script only, S: simplified only, B: changed by both conversions,
-    H: other Han, K: kana, G: hangul, L: Latin letter), others deleted. Filled on
-    first sight of a character, so detecting a page's language runs in C."""
-
-    def __missing__(self, code: int) -> str | None:
-        c = chr(code)
-        kind: str | None = None
-        if _CJK.match(c):
-            kind = _han_table().get(code, "H")
-        elif _KANA.match(c):
-            kind = "K"
-        elif _HANGUL.match(c):
-            kind = "G"
-        elif _LATIN.match(c):
-            kind = "L"
-        self[code] = kind
-        return kind
+_KINDS_SIZE = 0x10000  # (every range of a kind is in the BMP)
+_LETTERS = ((0x41, 0x5A, "L"), (0x61, 0x7A, "L"), (0x3040, 0x30FF, "K"),  # as _LATIN, _KANA,
+            (0xAC00, 0xD7AF, "G"), (0x1100, 0x11FF, "G"))  # _HANGUL  # fmt: skip
 
 
-_KINDS = _Kinds()
+def _kinds_list(table: dict[int, str] | None) -> list[str | None]:
+    """``str.translate`` table: each character of the BMP to the one letter of its kind
+    (T: Han of the traditional script only, S: simplified only, B: changed by both
+    conversions, H: other Han, K: kana, G: hangul, L: Latin letter), others to None
+    (deleted). A character beyond it is kept as it is, and is no kind's letter. A list,
+    not a dict: ``translate`` looks each character up, and indexing is twice as fast.
+    Without ``table``, every Han character is H (for texts that have none)."""
+    kinds: list[str | None] = [None] * _KINDS_SIZE
+    for lo, hi in _HAN_RANGES:
+        kinds[lo : hi + 1] = ["H"] * (hi + 1 - lo)
+    for lo, hi, kind in _LETTERS:
+        kinds[lo : hi + 1] = [kind] * (hi + 1 - lo)
+    for code, kind in (table or {}).items():
+        kinds[code] = kind
+    return kinds
+
+
+_kinds: list[str | None] | None = None  # of ``_table``, once a text had a Han character
+_kinds_plain: list[str | None] | None = None  # for texts without Han characters
+
+
+def _kinds_for(text: str) -> list[str | None]:
+    global _kinds, _kinds_plain
+    if _kinds is not None:
+        return _kinds
+    if _CJK.search(text):
+        _kinds = _kinds_list(_han_table())
+        return _kinds
+    if _kinds_plain is None:
+        _kinds_plain = _kinds_list(None)
+    return _kinds_plain
 
 
 def han_kinds() -> dict[str, str]:
@@ -190,21 +202,29 @@ def han_kinds() -> dict[str, str]:
     return dict(_table_kept)
 
 
+def _kept_ok(kept: object) -> bool:
+    return (
+        isinstance(kept, dict)
+        and kept.get("opencc") == opencc.__version__
+        and all(isinstance(kept.get(k), str) for k in _CHANGED)
+    )
+
+
 def learn_han_kinds(kept: dict[str, str]) -> None:
     """Take the Han table of ``han_kinds()`` of an earlier build, when the same OpenCC
     version made it (else the table is made again when a page needs it)."""
-    global _table, _table_kept
-    if not isinstance(kept, dict) or kept.get("opencc") != opencc.__version__:
-        return
-    if not all(isinstance(kept.get(k), str) for k in _CHANGED):
+    global _table, _table_kept, _kinds
+    if not _kept_ok(kept):
         return
     _table, _table_kept = _from_kept(kept), {k: kept[k] for k in (*_CHANGED, "opencc")}
+    _kinds = None
 
 
 def detect_lang(text: str, default: str = "zh") -> str:
     """The page language of ``text``: zh-Hant, zh-Hans, zh (script unclear), ja, ko,
     en (Latin script), or ``default`` when there is no telling."""
-    kinds = text[:600].translate(_KINDS)
+    head = text[:600]
+    kinds = head.translate(_kinds_for(head))
     both = kinds.count("B")
     trad, simp = kinds.count("T") + both, kinds.count("S") + both
     cjk = trad + simp - both + kinds.count("H")
@@ -238,16 +258,41 @@ _ATTR = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
 ImageMap = Callable[[str], str | None]  # original image URL -> the mirror's own copy, or None
 
 
+_P_OPEN, _P_CLOSE, _P_NEXT = b"<p>", b"</p>", b"</p><p>"
+
+
+def plain_paragraphs(content: str) -> bool:
+    """True when ``content`` is paragraphs of plain text only (``<p>…</p>`` one after
+    another, nothing between them, no character nh3 would change inside): what
+    ``sanitize`` gives back exactly as it is, so a page need not pass it through nh3
+    again (the tests hold this against nh3 for every code point). Checked on the
+    UTF-8 bytes: a lone surrogate (nh3 refuses those) fails to encode. The characters
+    nh3 changes in text: it escapes & < > and NBSP, drops NUL, and CR and LF are line
+    breaks that ``sanitize`` turns into spaces."""
+    try:
+        raw = content.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    if not (raw.startswith(_P_OPEN) and raw.endswith(_P_CLOSE)) or len(raw) < 7:
+        return False
+    x = raw[3:-4].replace(_P_NEXT, b"")
+    return not (b"<" in x or b">" in x or b"&" in x or b"\x00" in x or b"\n" in x
+                or b"\r" in x or b"\xc2\xa0" in x)  # fmt: skip
+
+
 def page_content(
     content: str, *, link: str, legacy: bool, images: str, image_map: ImageMap | None = None
 ) -> str:
     """Article HTML for a page: legacy posts (not written by newsmirror) are cleaned in
-    full; every post passes the sanitizer again. An image the mirror keeps (``src``
-    ``/assets/…``) is shown from the site's own copy (``image_map`` gives its src)
+    full; every post passes the sanitizer again (but for paragraphs of plain text,
+    which it would give back unchanged: ``plain_paragraphs``). An image the mirror
+    keeps (``src`` ``/assets/…``) is shown from the site's own copy (``image_map`` gives its src)
     or, when the mirror has no copy, from its original URL (``data-orig-src``).
     Other images follow ``images``: ``original`` keeps the original URL (lazy, no
     referrer), ``link`` turns each image into a link to it, so that a page makes
     no request to another host."""
+    if not legacy and plain_paragraphs(content):  # (nothing to sanitize, no image)
+        return content
     origs = {"/" + path: url for path, url in local_images(content)}
     if legacy:
         from .clean import CleanOptions, clean_html  # (lxml and more: for legacy posts only)
@@ -292,7 +337,7 @@ class Clock:
     tz: tzinfo
 
     def local(self, dt: datetime) -> datetime:
-        return dt.astimezone(self.tz)
+        return _local(dt, dt.fold, self.tz)
 
     def day(self, dt: datetime) -> str:
         return self.local(dt).strftime("%Y-%m-%d")
@@ -308,6 +353,14 @@ class Clock:
 
     def iso(self, dt: datetime) -> str:
         return self.local(dt).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=4096)
+def _local(dt: datetime, fold: int, tz: tzinfo) -> datetime:
+    """``dt`` in ``tz`` (an article's times are shown some five times in a build: its
+    path, its day, its page, its listings). ``fold`` in the key: datetimes equal but
+    for it are not the same time."""
+    return dt.astimezone(tz)
 
 
 @lru_cache(maxsize=64)
