@@ -101,6 +101,11 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     table = han_table()
     assert table[ord("這")] == "T" and table[ord("这")] == "S" and ord("中") not in table
     assert site_text._han_table_apart() == table  # (made by a child process)
+    monkeypatch.setattr(site_text, "_table", None)
+    site_text.start_han_table()  # (started early, taken when needed)
+    started = site_text._pending
+    assert started is not None and site_text._han_table_apart() == table
+    assert site_text._pending is None and started.returncode == 0
     monkeypatch.setattr(site_text, "_table", table)
     monkeypatch.setattr(site_text, "_table_kept", None)
     kept = han_kinds()

@@ -171,19 +171,26 @@ def run_command(
 
 def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     """``newsmirror build``: the mirror's static site; the exit status (see cli_site.py)."""
-    from .site import build_site
+    from .site_rows import RowReader
 
     cfg = load_checked(config)
     if cfg is None:
         return 2
+    rows: RowReader | None = None
     try:
-        rep = build_site(
-            cfg, out_dir, progress=None if quiet else lambda m: err.print(m, markup=False)
-        )
+        # The index rows are read (in a child) while the site's modules are imported.
+        rows = RowReader.for_site(cfg, out_dir)
+        from .site import build_site
+
+        rep = build_site(cfg, out_dir, rows=rows,
+                         progress=None if quiet else lambda m: err.print(m, markup=False))  # fmt: skip
     except ConfigError as e:
         return failed(str(e))
     except NewsmirrorError as e:
         return failed(str(e), 1)
+    finally:
+        if rows is not None:
+            rows.close()
     for w in rep.warnings:
         err.print(f"warning: {w}", markup=False)
     if not quiet:

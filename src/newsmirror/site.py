@@ -9,6 +9,8 @@ newest items for the home page and feeds).
 Incremental: every page has a signature of what it is made from (the index
 row and the post file's size and mtime for an article; its items' signatures
 and its links for a listing), kept in the manifest (``.newsmirror/site-manifest.bin``).
+The rows and their signatures are read by a forked child, on the other core,
+while the build works through them (``site_rows``).
 A page whose signature is unchanged is not even rendered; a rendered page whose
 bytes are unchanged is not written. A feed made again takes the entries of
 unchanged articles from its own file; search segments are indexed in a
@@ -29,12 +31,12 @@ from typing import Any
 
 from . import __version__
 from .config import Config, SiteSettings, parse_tz
-from .site_files import Manifest, SiteFiles, digest, signature
+from .site_files import Manifest, SiteFiles, digest, manifest_path, signature
 from .site_pages import Item, Pages, Tree, article_href, make_trees
+from .site_rows import RowReader
 from .site_text import Clock
 from .store import Store, parse_ts
 
-DEFAULT_OUT = "_site"
 Progress = Callable[[str], None]
 
 
@@ -51,12 +53,6 @@ class SiteReport:
     warnings: tuple[str, ...] = ()
 
 
-def manifest_path(config: Config, out: Path) -> Path:
-    default = (config.root / DEFAULT_OUT).resolve()
-    name = "site-manifest" if out == default else f"site-manifest-{digest(str(out))[:8]}"
-    return config.state_dir / (name + ".bin")
-
-
 def _templates_sig() -> str:
     folder = Path(__file__).parent / "templates" / "site"
     parts = [(p.name, digest(p.read_bytes())) for p in sorted(folder.iterdir()) if p.is_file()]
@@ -70,6 +66,8 @@ def _templates_sig() -> str:
         "site_images.py",
         "site_records.py",
         "site_history.py",
+        "site_rows.py",
+        "site_content.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)
@@ -81,19 +79,26 @@ def build_site(
     *,
     settings: SiteSettings | None = None,
     progress: Progress | None = None,
+    rows: RowReader | None = None,
 ) -> SiteReport:
-    """Build (or bring up to date) the static site of the mirror at ``config.root``."""
+    """Build (or bring up to date) the static site of the mirror at ``config.root``;
+    ``rows``: its index rows, when their reading started already (see ``site_rows``)."""
     start = time.monotonic()
     s = settings or SiteSettings.from_config(config)
     out_dir = Path(out) if out is not None else config.root / s.out
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
-    gc.freeze()  # the manifest lives all build long: the collector need not scan it again
+    if rows is None:
+        rows = RowReader.for_site(config, out_dir, s)  # (see site_rows)
     try:
-        return _build(config, out_dir, s, manifest, progress, start)
+        manifest = Manifest.load(manifest_path(config, out_dir), out_dir)
+        gc.freeze()  # the manifest lives all build long: the collector need not scan it again
+        try:
+            return _build(config, out_dir, s, manifest, rows, progress, start)
+        finally:
+            gc.unfreeze()
     finally:
-        gc.unfreeze()
+        rows.close()
 
 
 def _build(
@@ -101,6 +106,7 @@ def _build(
     out_dir: Path,
     s: SiteSettings,
     manifest: Manifest,
+    rows: RowReader,
     progress: Progress | None,
     start: float,
 ) -> SiteReport:
@@ -121,7 +127,7 @@ def _build(
                   cache_dir=jinja_cache)  # fmt: skip
     with Store(config.store_target) as store:
         b = Builder(config, s, files, pages, build_sig, progress)
-        b.run(store)
+        b.run(store, rows)
     removed = files.prune()
     files.settle()
     manifest.save()

@@ -38,13 +38,17 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
 from .fsutil import atomic_write
 from .site_writer import FAILED, KEPT, Writer
 
+if TYPE_CHECKING:
+    from .config import Config
+
 MANIFEST_VERSION = 2
+DEFAULT_OUT = "_site"
 WRITER_AFTER = 300  # new files a build writes itself before it starts a writer process
 SETTLED_NS = 2_000_000_000  # a folder changed less than this before a build ended is not
 # trusted by the next (a change within the same clock tick would not move its mtime)
@@ -65,6 +69,13 @@ def file_hash(raw: bytes) -> str:
 def signature(*parts: object) -> str:
     """A hash of a tuple of simple values (str, int, None, nested tuples/lists)."""
     return digest(json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def manifest_path(config: Config, out: Path) -> Path:
+    """The manifest of the site built into ``out`` (resolved) from the mirror of ``config``."""
+    default = (config.root / DEFAULT_OUT).resolve()
+    name = "site-manifest" if out == default else f"site-manifest-{digest(str(out))[:8]}"
+    return config.state_dir / (name + ".bin")
 
 
 class Manifest:

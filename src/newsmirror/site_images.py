@@ -28,7 +28,6 @@ import itertools
 import os
 import shutil
 
-from .assets import local_asset
 from .site_files import SiteFiles
 from .site_text import ImageMap
 
@@ -61,22 +60,10 @@ class SiteImages:
     def mapper(self, found: list[str]) -> ImageMap:
         """An ``ImageMap`` for ``site_text.page_content``: a post's local src to the
         marked site path when the mirror has the file; each path found is added to
-        ``found``."""
+        ``found`` (see ``site_content.image_mapper``)."""
+        from .site_content import image_mapper
 
-        def image_map(src: str) -> str | None:
-            rel = local_asset(src)
-            if rel is None or not self._has(rel):
-                return None
-            found.append(rel)
-            return MARK + rel
-
-        return image_map
-
-    def _has(self, rel: str) -> bool:
-        got = self._exists.get(rel)
-        if got is None:
-            got = self._exists[rel] = os.path.isfile(self.src_root + rel)
-        return got
+        return image_mapper(self.src_root, self._exists)(found)
 
     def set(self, key: str, rels: list[str]) -> None:
         """The images the freshly rendered page of article ``key`` shows."""

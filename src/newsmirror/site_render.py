@@ -3,34 +3,23 @@ each page, rendering only pages whose inputs changed (see ``site.py``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 from collections import deque
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import ItemError
-from .postfile import parse_post
 from .site import SiteSettings, SourceState, make_item
+from .site_content import prepare, read_post
 from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_entries, xml_text
 from .site_files import SiteFiles, digest, signature
 from .site_images import SiteImages, resolve_marks
 from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
 from .site_records import Records
 from .site_search import SearchIndex, drop_bundles
-from .site_text import detect_lang, han_kinds, learn_han_kinds, majority_lang, page_content
+from .site_text import han_kinds, learn_han_kinds, majority_lang, page_content
 from .store import Store, parse_ts
-
-_TAGS = re.compile(r"<[^>]+>")
-# The body of a post as newsmirror writes it (postfile.render_post), after the front matter.
-_OUR_BODY = re.compile(
-    r"\n---\n<!--(?:-?\d+)-->\n[^\n]*\n------\n\n<div>\n(?:([^\n]*)\n)?</div>\s*\Z"
-)
-_stat = os.stat
 
 
 class Builder:
@@ -72,26 +61,33 @@ class Builder:
         self._shows_images = self.images.by_article  # (keys whose page shows an image)
         self._keep = files.keeper(self.prefixes)
         self._seen: set[str] = set()  # the keys of the index's articles
+        self._prepared = False  # the rows may carry their page content (see run)
 
     # ------------------------------------------------------------ the pass
 
-    def run(self, store: Store) -> None:
+    def run(self, store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Make the site from the index (``store``) and its signed rows (``site_rows``;
+        those it prepared carry their page content, when made with this build's
+        settings)."""
+        self._prepared = getattr(rows, "prepares", None) == (self.s.images, self.s.lang)
         learn_han_kinds(self.m.extra.get("han", {}))
         self._drop_odd_records()
         self.search = self._search_index()
         self.records = Records(self, store)
         try:
-            self._pass(store)
+            self._pass(rows)
         finally:
             if self.search is not None:
                 self.search.close()
+        if not han_kinds():  # the child told every language: the table it made
+            learn_han_kinds(getattr(rows, "han", {}))
         self.m.extra["han"] = han_kinds()
 
-    def _pass(self, store: Store) -> None:
+    def _pass(self, rows: Iterable[tuple[Any, ...]]) -> None:
         article, records_see, day, source = self._article, self.records.see, self._day, self._source
         search_see = self.search.see if self.search is not None else None
         home, sitemap = self.home.append, self.sitemap.append
-        for row in store.site_rows():
+        for row in rows:
             self.count += 1
             item = article(row)
             if search_see is not None:
@@ -139,34 +135,8 @@ class Builder:
     # ------------------------------------------------------------ articles
 
     def _read_post(self, path: str) -> tuple[str, str, str, bool]:
-        """(content, mark, deleted_at ISO, legacy) from an article's post file. A post
-        in newsmirror's own shape is read with one regular expression (no YAML)."""
-        try:
-            with open(self.root + path, "rb") as fh:
-                text = fh.read().decode("utf-8")
-            if "\r" in text:  # as a text-mode read gives it (universal newlines)
-                text = text.replace("\r\n", "\n").replace("\r", "\n")
-        except (OSError, UnicodeDecodeError) as e:
-            self.warnings.append(f"{path}: {e}")
-            return "", "", "", False
-        m = _OUR_BODY.search(text)
-        head = text[: m.start()] if m else ""
-        if m and "\nkey: " in head and "\nliquid_escaped:" not in head and "\ndeleted" not in head:
-            return m.group(1) or "", "", "", False
-        try:
-            rec = parse_post(text, path=path)
-        except ItemError as e:
-            self.warnings.append(f"{path}: {e}")
-            return "", "", "", False
-        fm = rec.front_matter
-        deleted = fm.get("deleted") or fm.get("deleted_at")
-        mark = "deleted" if deleted else ""
-        when = deleted if isinstance(deleted, datetime) else None
-        if deleted and when is None:
-            with contextlib.suppress(ValueError):
-                when = parse_ts(str(deleted))
-        at = when.isoformat() if isinstance(when, datetime) else ""
-        return rec.content, mark, at, rec.legacy
+        """(content, mark, deleted_at ISO, legacy) from an article's post file."""
+        return read_post(self.root, path, self.warnings)
 
     def _drop_odd_records(self) -> None:
         """Forget article records not in this version's shape (their pages are made
@@ -184,25 +154,19 @@ class Builder:
             del self.m.articles[key]
 
     def _article(self, row: tuple[Any, ...]) -> Item:
-        key = row[0]
+        key, sig = row[0], row[11]
         self._seen.add(key)
-        try:
-            st = _stat(self.root + row[10])
-            stat = f"\x1f{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stat = "\x1f0:0"
-        sig = digest("\x1f".join(map(str, row)) + stat)
         rec = self._arts.get(key)
         # (every record is 5 long here: see _drop_odd_records)
         if rec is not None and rec[0] == sig and self._keep(rec[3]):
             if key in self._shows_images:
                 self.images.keep(key)
             return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
-        raw, mark, deleted_at, legacy = self._read_post(row[10])
-        shown: list[str] = []
-        content = page_content(raw, link=row[4], legacy=legacy, images=self.s.images,
-                               image_map=self.images.mapper(shown))  # fmt: skip
-        lang = detect_lang(row[3] + " " + _TAGS.sub("", content[:3000]), self.s.lang)
+        pre = row[12] if self._prepared and len(row) > 12 else None  # (see site_rows)
+        if pre is None:
+            pre = prepare(row, self.root, self.s.images, self.s.lang, self.images.mapper)
+        content, lang, mark, deleted_at, shown, warnings = pre
+        self.warnings.extend(warnings)
         item = make_item(row, sig, self.clock, lang, mark)
         self._content[item.key] = content
         at = parse_ts(deleted_at) if deleted_at else None

@@ -6,6 +6,7 @@ script kinds is made once by a child process (``_han_table_apart``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections import Counter
@@ -13,12 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import opencc
 
 from .assets import local_asset, local_images
 from .errors import ItemError
 from .sanitize import sanitize
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: The script variants a site can be built in: tree folder, ``lang``, OpenCC config.
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -104,20 +109,41 @@ def _han_table_apart() -> dict[int, str]:
     """``han_table()`` made by a child process (``python -m newsmirror.site_text``):
     OpenCC's dictionaries take ~26 MB that a process never gives back, and a build
     that does not convert scripts has no other use for them. Made here when the
-    child fails."""
+    child fails. The child may have been started already (``start_han_table``)."""
     import json
     import subprocess
-    import sys
 
+    global _pending
+    proc, _pending = _pending or _han_child(), None
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", __name__], capture_output=True, check=True, timeout=300
-        )
-        return _from_kept(json.loads(done.stdout))
+        out, _err = proc.communicate(timeout=300)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        return _from_kept(json.loads(out))
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        with contextlib.suppress(OSError):
+            proc.kill()
         return han_table()
 
 
+def _han_child() -> subprocess.Popen[bytes]:
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def start_han_table() -> None:
+    """Start making the Han table now, in its own process, when it is not known
+    (a first build): it is ready, or nearly, when a page's language is first told."""
+    global _pending
+    if _table is None and _pending is None:
+        with contextlib.suppress(OSError):
+            _pending = _han_child()
+
+
+_pending: subprocess.Popen[bytes] | None = None  # making the Han table (start_han_table)
 _table: dict[int, str] | None = None
 _table_kept: dict[str, str] | None = None  # ``han_kinds()`` of ``_table``, once known
 def _han_table() -> dict[int, str]:
