@@ -204,9 +204,18 @@ def _encode(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 CHUNK = 1 << 18  # keys encoded at once (bounded memory: ~10 bytes of temporaries a key)
 
 
+Encoded = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (tokens, ends, data) by chunk
+
+
 def segment_shards(keys: np.ndarray) -> list[tuple[int, bytes]]:
     """The shard files of one segment's sorted posting keys: (first token, bytes)."""
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    return shard_files(encode_keys(keys))
+
+
+def encode_keys(keys: np.ndarray) -> Encoded:
+    """Sorted posting keys encoded, a chunk at a time (``shard_files`` cuts them into
+    files: the keys, several times the size of their encoding, can be let go first)."""
+    parts: Encoded = []
     i, n, base = 0, len(keys), 0
     while i < n:
         j = min(n, i + CHUNK)
@@ -219,11 +228,17 @@ def segment_shards(keys: np.ndarray) -> list[tuple[int, bytes]]:
         parts.append((tokens, ends + base, data))
         base += len(data)
         i = j
+    return parts
+
+
+def shard_files(parts: Encoded) -> list[tuple[int, bytes]]:
+    """The shard files (first token, bytes) of ``encode_keys``' chunks."""
     if not parts:
         return []
     tokens = np.concatenate([p[0] for p in parts])
     tok_end = np.concatenate([p[1] for p in parts])
     data = np.concatenate([p[2] for p in parts])
+    parts.clear()  # (handed over: the chunks are copied into the arrays above)
     tok_begin = np.concatenate(([0], tok_end[:-1]))
     shard_of = tok_begin // SHARD_BYTES
     cuts = np.flatnonzero(np.concatenate(([True], shard_of[1:] != shard_of[:-1])))
@@ -414,7 +429,9 @@ class Collector:
             del mine
             parts = [p for p in parts if p[4] > si]
             keys.sort()
-            yield segment_shards(keys), [self.leads.pop(seq, "") for seq in segments[si]]
+            encoded = encode_keys(keys)
+            del keys  # (before the files are cut: the peak of a big segment)
+            yield shard_files(encoded), [self.leads.pop(seq, "") for seq in segments[si]]
 
 
 def serve(conn: Any) -> None:
