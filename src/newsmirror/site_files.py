@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
 from .fsutil import atomic_write
-from .site_writer import FAILED, KEPT, Writer
+from .site_writer import FAILED, KEPT, Writer, create, digest16, needs_chmod
 
 if TYPE_CHECKING:
     from .config import Config
@@ -63,7 +63,7 @@ def digest(data: bytes | str) -> str:
 def file_hash(raw: bytes) -> str:
     """The hash of a written file's bytes kept in the manifest (128 bits of SHA-1, hex:
     OpenSSL's is twice as fast as BLAKE2b on megabytes of pages and feeds)."""
-    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
+    return digest16(raw).hex()
 
 
 def signature(*parts: object) -> str:
@@ -149,16 +149,6 @@ class Manifest:
         return True
 
 
-def _umask() -> int:
-    """The process's umask, read without setting it (``os.umask`` sets it, for a moment,
-    for every thread); 0o777 (so every file is chmod-ed) when it cannot be read."""
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as fh:
-        for line in fh:
-            if line.startswith(b"Umask:"):
-                return int(line.split()[1], 8)
-    return 0o777
-
-
 class SiteFiles:
     """Writes into the output folder; only bytes that changed reach the disk.
 
@@ -174,7 +164,7 @@ class SiteFiles:
         self.kept = 0
         self._dirs: set[str] = set()  # folders known to exist
         self._tmp = itertools.count()
-        self._chmod = _umask() & 0o644 != 0  # (else a new file is 0o644 as created)
+        self._chmod = needs_chmod()
         self._settled = self._settled_folders()
         # New files go to a writer process once a build has made this many itself.
         self.writer_after = WRITER_AFTER
@@ -256,25 +246,16 @@ class SiteFiles:
             self._dirs.add(folder)
         tmp = path if new else f"{folder}/.nm-{os.getpid()}-{next(self._tmp)}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            st = create(tmp, raw, self._chmod)
         except FileExistsError:
             return None
-        try:
-            try:  # (plain os calls: no file object for each of thousands of pages)
-                view = memoryview(raw)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self._chmod:
-                    os.fchmod(fd, 0o644)
-                st = os.fstat(fd)
-            finally:
-                os.close(fd)
-            if not new:
+        if not new:
+            try:
                 os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
         return st
 
     def write(self, rel: str, data: str | bytes) -> bool:

@@ -108,12 +108,55 @@ def _read_exact(fh: object, n: int) -> bytes:
     return bytes(data)
 
 
+def umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` sets it, for a moment,
+    for every thread); 0o777 (so every file is chmod-ed) when it cannot be read."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    return 0o777
+
+
+def needs_chmod() -> bool:
+    """Whether a file created 0o644 must be chmod-ed to be 0o644 (the umask takes
+    some of those bits away)."""
+    return umask() & 0o644 != 0
+
+
+def digest16(raw: bytes) -> bytes:
+    """The first 16 bytes of the SHA-1 of ``raw`` (``site_files.file_hash`` in hex)."""
+    return hashlib.sha1(raw, usedforsecurity=False).digest()[:16]
+
+
+def create(path: str, raw: bytes, chmod: bool) -> os.stat_result:
+    """Create the file ``path`` (FileExistsError when there is one) holding ``raw``,
+    mode 0o644 (``chmod``: see ``needs_chmod``); plain os calls, no file object. A
+    file that could not be filled is removed again."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view) :]
+            if chmod:
+                os.fchmod(fd, 0o644)
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
 def put(path: str, raw: bytes, chmod: bool, tmp: str) -> tuple[int, int, int]:
     """Create ``path`` holding ``raw``: (status, size, mtime_ns). A file of that name
     already there is kept when it holds the same bytes, else replaced atomically
     (written to ``tmp``, renamed): what ``SiteFiles.write`` does for a new file."""
     try:
-        return (WRITTEN, *_create(path, raw, chmod))
+        st = create(path, raw, chmod)
+        return WRITTEN, st.st_size, st.st_mtime_ns
     except FileExistsError:
         pass
     st = os.stat(path)
@@ -121,40 +164,20 @@ def put(path: str, raw: bytes, chmod: bool, tmp: str) -> tuple[int, int, int]:
         with open(path, "rb") as fh:
             if fh.read() == raw:
                 return KEPT, st.st_size, st.st_mtime_ns
+    st = create(tmp, raw, chmod)
     try:
-        size, mtime = _create(tmp, raw, chmod)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return WRITTEN, size, mtime
-
-
-def _create(path: str, raw: bytes, chmod: bool) -> tuple[int, int]:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(raw)
-        while view:
-            view = view[os.write(fd, view) :]
-        if chmod:
-            os.fchmod(fd, 0o644)
-        st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    os.close(fd)
-    return st.st_size, st.st_mtime_ns
+    return WRITTEN, st.st_size, st.st_mtime_ns
 
 
 def serve() -> None:
     """The writer process: files from stdin, answers to stdout (flushed at a sync,
     and every 32 files)."""
-    from .site_files import _umask
-
-    chmod = _umask() & 0o644 != 0
+    chmod = needs_chmod()
     inp, out = os.fdopen(0, "rb", buffering=1 << 20), os.fdopen(1, "wb", buffering=1 << 16)
     seq, n_tmp, pid = 0, 0, os.getpid()
     failed = 0  # an errno: every later file is refused (the build stops at the first)
@@ -169,7 +192,7 @@ def serve() -> None:
             raw = _read_exact(inp, dlen)
             answer, h = (FAILED, failed, 0), b""
             if not failed:
-                h = hashlib.sha1(raw, usedforsecurity=False).digest()[:16]
+                h = digest16(raw)
                 n_tmp += 1
                 tmp = f"{path.rpartition('/')[0]}/.nm-{pid}-{n_tmp}"
                 try:
