@@ -18,9 +18,10 @@ from newsmirror import site_render
 from newsmirror.config import Config
 from newsmirror.search_index import (
     Collector,
+    encode_keys,
     query_tokens,
     read_shard,
-    segment_shards,
+    shard_files,
     shard_keys,
 )
 from newsmirror.site import build_site
@@ -103,7 +104,7 @@ def test_shard_files_read_back_to_their_keys() -> None:
     keys = np.unique(
         (rng.choice(tokens, 40000) << np.uint64(13)) | rng.integers(0, 8192, 40000, dtype=np.uint64)
     )
-    shards = segment_shards(keys)
+    shards = shard_files(encode_keys(keys))
     assert len(shards) > 1  # several shards, cut at token boundaries
     back = np.concatenate([shard_keys(raw) for _, raw in shards])
     assert np.array_equal(back, keys)

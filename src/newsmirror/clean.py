@@ -61,7 +61,6 @@ __all__ = [
     "CHROME_PASSES",
     "CONVERSIONS",
     "CleanOptions",
-    "clean_fragment",
     "clean_fragment_text",
     "clean_html",
     "clean_html_text",
@@ -359,12 +358,6 @@ def _convert_tree(root: HtmlElement, convert: str) -> None:
 def clean_html(html: str, opts: CleanOptions) -> str:
     """The article HTML made safe and tidy (see the module docstring); "" when empty."""
     return _clean(html, None, opts)[0]
-
-
-def clean_fragment(root: HtmlElement | None, opts: CleanOptions) -> str:
-    """:func:`clean_html` of a fragment already parsed by :func:`parse_fragment` (the
-    same result; ``root`` is changed in place and must not be used again)."""
-    return _clean("", root, opts)[0]
 
 
 def clean_html_text(html: str, opts: CleanOptions) -> tuple[str, str]:

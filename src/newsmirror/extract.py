@@ -414,7 +414,7 @@ def extract_parsed(
     remove_selectors: tuple[str, ...] = (),
 ) -> tuple[Extracted, HtmlElement | None]:
     """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean.parse_fragment`
-    parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment`
+    parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment_text`
     to clean without parsing it again."""
     try:
         text, used = decode(body, header_charset=header_charset, kind="html")

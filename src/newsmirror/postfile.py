@@ -226,10 +226,6 @@ def join_lines(content: str) -> str:
     return "".join(out)
 
 
-def _ascii_alnum(c: str) -> bool:
-    return c.isascii() and c.isalnum()
-
-
 # ---------------------------------------------------------------- rendering
 
 

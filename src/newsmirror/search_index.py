@@ -207,11 +207,6 @@ CHUNK = 1 << 18  # keys encoded at once (bounded memory: ~10 bytes of temporarie
 Encoded = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (tokens, ends, data) by chunk
 
 
-def segment_shards(keys: np.ndarray) -> list[tuple[int, bytes]]:
-    """The shard files of one segment's sorted posting keys: (first token, bytes)."""
-    return shard_files(encode_keys(keys))
-
-
 def encode_keys(keys: np.ndarray) -> Encoded:
     """Sorted posting keys encoded, a chunk at a time (``shard_files`` cuts them into
     files: the keys, several times the size of their encoding, can be let go first)."""
@@ -254,7 +249,7 @@ def shard_files(parts: Encoded) -> list[tuple[int, bytes]]:
 
 
 def shard_keys(raw: bytes) -> np.ndarray:
-    """The posting keys of a shard file, sorted (the inverse of ``segment_shards``)."""
+    """The posting keys of a shard file, sorted (the inverse of ``shard_files(encode_keys(keys))``)."""
     if raw[:4] != MAGIC:
         raise ValueError("not a search shard")
     (n,) = struct.unpack_from("<I", raw, 4)

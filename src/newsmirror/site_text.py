@@ -33,9 +33,6 @@ VARIANTS: dict[str, tuple[str, str]] = {
 VARIANT_LABELS = {"": "原文", "zh-Hant": "繁體", "zh-Hans": "简体"}
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _SEP = "\ue000"  # never in OpenCC's dictionaries: conversion never crosses it
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
 
@@ -78,7 +75,7 @@ def han_table() -> dict[int, str]:
     or "B" (by both) for every Han character of ``_CJK`` that a conversion of the
     installed OpenCC changes, one character at a time; the others are "H". Slow
     (~0.3 s: it loads both dictionaries), so a build keeps it in its manifest."""
-    t2s, s2t = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+    t2s, s2t = _cc("t2s"), _cc("s2t")
     out: dict[int, str] = {}
     for lo, hi in _HAN_RANGES:
         for code in range(lo, hi + 1):
@@ -154,8 +151,8 @@ def _han_table() -> dict[int, str]:
 
 
 _KINDS_SIZE = 0x10000  # (every range of a kind is in the BMP)
-_LETTERS = ((0x41, 0x5A, "L"), (0x61, 0x7A, "L"), (0x3040, 0x30FF, "K"),  # as _LATIN, _KANA,
-            (0xAC00, 0xD7AF, "G"), (0x1100, 0x11FF, "G"))  # _HANGUL  # fmt: skip
+_LETTERS = ((0x41, 0x5A, "L"), (0x61, 0x7A, "L"), (0x3040, 0x30FF, "K"),  # Latin, kana,
+            (0xAC00, 0xD7AF, "G"), (0x1100, 0x11FF, "G"))  # hangul  # fmt: skip
 
 
 def _kinds_list(table: dict[int, str] | None) -> list[str | None]:
