@@ -9,7 +9,6 @@ the workers import the cleaning code, and the main process only when it extracts
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import threading
@@ -112,25 +111,13 @@ class ExtractPool:
 
     async def extract(self, body: bytes, **kw: Any) -> Any:
         """Extract one page (keyword arguments as for :func:`extract_page`)."""
+        url = kw.get("url", "")
         if self.workers == 0:
-            return self._unwrap(_run(self._func, body, kw), kw.get("url", ""))
-        import asyncio  # (here: the workers, which import this module, need no event loop)
-        from concurrent.futures.process import BrokenProcessPool
-
-        loop = asyncio.get_running_loop()
-        call = functools.partial(_run, self._func, body, kw)
-        for _attempt in range(self.RETRIES + 1):
-            generation = self._generation
-            try:
-                outcome = await loop.run_in_executor(self._pool(), call)
-            except BrokenProcessPool:
-                self._replace(generation)
-                continue
-            return self._unwrap(outcome, kw.get("url", ""))
-        raise ItemError(
-            "the extraction worker crashed on this page", url=kw.get("url", ""),
-            reason="worker_crashed",
-        )  # fmt: skip
+            return self._unwrap(_run(self._func, body, kw), url)
+        outcome = await self._retried(
+            "the extraction worker crashed on this page", url, _run, self._func, body, kw
+        )
+        return self._unwrap(outcome, url)
 
     @property
     def started(self) -> bool:
@@ -151,7 +138,13 @@ class ExtractPool:
         worker every time raises ItemError (``reason="worker_crashed"``)."""
         if self.workers == 0:
             return func(*args)
-        import asyncio
+        return await self._retried("a worker crashed on this job", "", func, *args)
+
+    async def _retried(self, crashed: str, url: str, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)`` in a worker; a crashed worker gets the pool recreated and the
+        job run again, and a job that crashes a worker every time raises ItemError
+        (``crashed``, ``reason="worker_crashed"``)."""
+        import asyncio  # (here: the workers, which import this module, need no event loop)
         from concurrent.futures.process import BrokenProcessPool
 
         loop = asyncio.get_running_loop()
@@ -161,7 +154,7 @@ class ExtractPool:
                 return await loop.run_in_executor(self._pool(), func, *args)
             except BrokenProcessPool:  # (a crash elsewhere may have broken it: again)
                 self._replace(generation)
-        raise ItemError("a worker crashed on this job", reason="worker_crashed")
+        raise ItemError(crashed, url=url, reason="worker_crashed")
 
     def close(self) -> None:
         if self._executor is not None:
