@@ -458,9 +458,7 @@ def _collapse_marked(root: HtmlElement) -> str | None:
                 break
             if (text := el.tail) and (done := collapsed(text)) is not text:
                 el.tail = text = done
-        if text:
-            if "\r" in text or "\n" in text:  # (not after collapsing; as _marked_text)
-                text = text.replace("\r", " ").replace("\n", " ")
+        if text:  # (collapsed: no \r or \n left, which _marked_text makes spaces)
             append(text)
     return "".join(parts)
 

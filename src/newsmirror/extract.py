@@ -418,7 +418,8 @@ def extract_parsed(
     to clean without parsing it again."""
     try:
         text, used = decode(body, header_charset=header_charset, kind="html")
-        root = _parse_page(text, clean=used == "utf-8" and not _utf8_has_bad_chars(body))
+        clean = used == "utf-8" and not _utf8_has_bad_chars(body)
+        root = _parse_page(text, clean=clean)
         for selector in remove_selectors:
             for el in _select(root, selector):
                 if el is not root:
@@ -429,7 +430,7 @@ def extract_parsed(
         if content is None:
 
             def pristine() -> HtmlElement:  # the page as it was before density took its body
-                again = _parse_page(text)  # (rare: the slower check will do)
+                again = _parse_page(text, clean=clean)
                 for selector in remove_selectors:
                     for el in _select(again, selector):
                         if el is not again:
