@@ -107,6 +107,8 @@ ARTICLE_COLUMNS = (
     "updated", "fetched", "first_seen", "changed", "content_hash", "origin", "revision", "path",
     "categories", "authors", "deleted", "deletions",
 )  # fmt: skip
+# (the index rows of ``article_row``, from values or, for reindex, a shard's SELECT)
+PUT_ARTICLES = f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)})"
 
 
 def ts(dt: datetime | None) -> str | None:
@@ -308,10 +310,7 @@ class Store:
         row = self.db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
-    _PUT = (
-        f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)})"
-        f" VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})"
-    )
+    _PUT = PUT_ARTICLES + f" VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})"
 
     def put(self, art: Article, *, guid_key: str, fp: str) -> None:
         """Insert or replace an article's row."""

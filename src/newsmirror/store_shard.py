@@ -64,12 +64,12 @@ class Attached:
         """Insert (or replace, as ``Store.put_rows``) the shard's rows whose rowids
         are in the ``runs`` (first, last) as articles rows (``article_row``
         tuples), in rowid order."""
-        from .store import ARTICLE_COLUMNS
+        from .store import ARTICLE_COLUMNS, PUT_ARTICLES
 
         picks = ", ".join(f"c{i}" for i in range(len(ARTICLE_COLUMNS)))
         sql = (
-            f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)})"
-            f" SELECT {picks} FROM {SHARD_NAME}.rows WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+            f"{PUT_ARTICLES} SELECT {picks} FROM {SHARD_NAME}.rows"
+            " WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
         )
         for first, last in runs:
             self.db.execute(sql, (first, last))
