@@ -246,10 +246,16 @@ class MirrorFiles:
         self.written += 1
         return True
 
-    def _added(self, folder: _Folder | None, name: str, target: str) -> None:
+    def _owner(self, folder: _Folder | None, name: str, target: str) -> tuple[_Folder | None, str]:
+        """The listed folder and name of ``target`` (from ``_locate``; a path it had to
+        resolve is looked up by its folder's absolute path)."""
         if folder is None:
             parent, _, name = target.rpartition("/")
             folder = self._by_path.get(parent)
+        return folder, name
+
+    def _added(self, folder: _Folder | None, name: str, target: str) -> None:
+        folder, name = self._owner(folder, name, target)
         if folder is not None:
             folder.added(name)
 
@@ -290,9 +296,7 @@ class MirrorFiles:
         d_folder, d_name, dst = self._locate(dst_rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         os.replace(src, dst)
-        if s_folder is None:
-            parent, _, s_name = src.rpartition("/")
-            s_folder = self._by_path.get(parent)
+        s_folder, s_name = self._owner(s_folder, s_name, src)
         if s_folder is not None:
             s_folder.removed(s_name)
         self._added(d_folder, d_name, dst)
