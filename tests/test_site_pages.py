@@ -126,6 +126,26 @@ def test_han_table_is_kept_between_builds(monkeypatch: pytest.MonkeyPatch) -> No
     assert site_text._table is None and han_kinds() == {}
 
 
+def test_han_table_converts_each_character_alone() -> None:
+    """The table is made with one conversion call per OpenCC config (the characters
+    kept apart by a separator): it says what converting each character alone says."""
+    import opencc
+
+    from newsmirror import han
+
+    t2s, s2t = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+    one_by_one: dict[int, str] = {}
+    for lo, hi in han.HAN_RANGES:
+        for code in range(lo, hi + 1):
+            c = chr(code)
+            t, s = t2s.convert(c) != c, s2t.convert(c) != c
+            if t or s:
+                one_by_one[code] = "B" if t and s else "T" if t else "S"
+    table = han.han_table()
+    assert table == one_by_one and {"T", "S"} <= set(table.values())
+    assert han.from_kept(han.to_kept(table)) == table
+
+
 def test_a_first_build_makes_the_han_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a table learned from a manifest, the first text with Han characters has
     the table made (in a child process) once; later texts use it."""

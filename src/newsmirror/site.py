@@ -68,6 +68,7 @@ def _templates_sig() -> str:
         "site_history.py",
         "site_rows.py",
         "site_content.py",
+        "han.py",
     )
     code = [(m, digest((Path(__file__).parent / m).read_bytes())) for m in mods]
     return signature(parts, code)

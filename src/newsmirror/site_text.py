@@ -20,6 +20,7 @@ import opencc
 
 from .assets import local_asset, local_images
 from .errors import ItemError
+from .han import CHANGED, HAN_RANGES, from_kept, han_table, to_kept
 from .sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -66,44 +67,8 @@ def convert_html(fragment: str, config: str) -> str:
     return "".join(parts)
 
 
-_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # as ``_CJK``
-_CHANGED = "TSB"
-
-
-def han_table() -> dict[int, str]:
-    """Code point -> "T" (changed by t2s only: traditional script), "S" (by s2t only)
-    or "B" (by both) for every Han character of ``_CJK`` that a conversion of the
-    installed OpenCC changes, one character at a time; the others are "H". Slow
-    (~0.3 s: it loads both dictionaries), so a build keeps it in its manifest."""
-    t2s, s2t = _cc("t2s"), _cc("s2t")
-    out: dict[int, str] = {}
-    for lo, hi in _HAN_RANGES:
-        for code in range(lo, hi + 1):
-            c = chr(code)
-            t, s = t2s.convert(c) != c, s2t.convert(c) != c
-            if t or s:
-                out[code] = "B" if t and s else "T" if t else "S"
-    return out
-
-
-def _kept(table: dict[int, str]) -> dict[str, str]:
-    out: dict[str, list[str]] = {k: [] for k in _CHANGED}
-    for code, kind in table.items():
-        out[kind].append(chr(code))
-    return {k: "".join(sorted(v)) for k, v in out.items()}
-
-
-def _from_kept(kept: dict[str, str]) -> dict[int, str]:
-    table: dict[int, str] = {}
-    for kind in _CHANGED:
-        for c in kept[kind]:
-            if _CJK.match(c):
-                table[ord(c)] = kind
-    return table
-
-
 def _han_table_apart() -> dict[int, str]:
-    """``han_table()`` made by a child process (``python -m newsmirror.site_text``):
+    """``han_table()`` made by a child process (``python -m newsmirror.han``):
     OpenCC's dictionaries take ~26 MB that a process never gives back, and a build
     that does not convert scripts has no other use for them. Made here when the
     child fails. The child may have been started already (``start_han_table``)."""
@@ -116,7 +81,7 @@ def _han_table_apart() -> dict[int, str]:
         out, _err = proc.communicate(timeout=300)
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, proc.args)
-        return _from_kept(json.loads(out))
+        return from_kept(json.loads(out))
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
         with contextlib.suppress(OSError):
             proc.kill()
@@ -127,7 +92,7 @@ def _han_child() -> subprocess.Popen[bytes]:
     import subprocess
     import sys
 
-    return subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, "-m", "newsmirror.han"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
@@ -163,7 +128,7 @@ def _kinds_list(table: dict[int, str] | None) -> list[str | None]:
     not a dict: ``translate`` looks each character up, and indexing is twice as fast.
     Without ``table``, every Han character is H (for texts that have none)."""
     kinds: list[str | None] = [None] * _KINDS_SIZE
-    for lo, hi in _HAN_RANGES:
+    for lo, hi in HAN_RANGES:
         kinds[lo : hi + 1] = ["H"] * (hi + 1 - lo)
     for lo, hi, kind in _LETTERS:
         kinds[lo : hi + 1] = [kind] * (hi + 1 - lo)
@@ -195,7 +160,7 @@ def han_kinds() -> dict[str, str]:
     if _table is None:
         return {}
     if _table_kept is None:
-        _table_kept = {**_kept(_table), "opencc": opencc.__version__}
+        _table_kept = {**to_kept(_table), "opencc": opencc.__version__}
     return dict(_table_kept)
 
 
@@ -203,7 +168,7 @@ def _kept_ok(kept: object) -> bool:
     return (
         isinstance(kept, dict)
         and kept.get("opencc") == opencc.__version__
-        and all(isinstance(kept.get(k), str) for k in _CHANGED)
+        and all(isinstance(kept.get(k), str) for k in CHANGED)
     )
 
 
@@ -213,7 +178,7 @@ def learn_han_kinds(kept: dict[str, str]) -> None:
     global _table, _table_kept, _kinds
     if not _kept_ok(kept):
         return
-    _table, _table_kept = _from_kept(kept), {k: kept[k] for k in (*_CHANGED, "opencc")}
+    _table, _table_kept = from_kept(kept), {k: kept[k] for k in (*CHANGED, "opencc")}
     _kinds = None
 
 
@@ -379,10 +344,3 @@ def rfc822(dt: datetime) -> str:
         f"{days[d.weekday()]}, {d.day:02d} {months[d.month - 1]} {d.year:04d} "
         f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} +0000"
     )
-
-
-if __name__ == "__main__":  # the child of ``_han_table_apart``
-    import json
-    import sys
-
-    sys.stdout.write(json.dumps(_kept(han_table())))
