@@ -143,6 +143,42 @@ def test_collector_segments_are_their_documents_postings(monkeypatch: pytest.Mon
     assert len(later) == 1 and old
 
 
+def test_the_indexing_process_answers_builds_in_order_while_it_reads() -> None:
+    """``serve``: builds are made by a thread while texts keep coming; each build is
+    answered in the order asked, with the same segments as the collector makes them;
+    once one fails, every later build gets the same error."""
+    import threading
+    from multiprocessing import Pipe
+
+    from newsmirror.search_index import serve
+
+    ours, theirs = Pipe()
+    done = threading.Thread(target=serve, args=(theirs,))
+    done.start()
+    docs = [(s, "標題", f"<p>中華民國{s}年 經濟發展 news{s % 3}</p>") for s in range(12)]
+    ours.send(("add", docs[:6]))
+    ours.send(("build", [[0, 1, 2], [3]]))
+    ours.send(("add", docs[6:]))  # (sent while the first build may be made)
+    ours.send(("build", [[4, 5, 6, 7, 8, 9, 10, 11]]))
+    ours.send(("build", [list(range(9000))]))  # too big for a segment
+    ours.send(("build", [[4]]))
+    answers = [ours.recv() for _ in range(7)]
+    ours.send(("stop", None))
+    done.join(10)
+    assert not done.is_alive()
+    col = Collector()
+    col.add(docs)
+    want = [*col.build([[0, 1, 2], [3]]), *col.build([[4, 5, 6, 7, 8, 9, 10, 11]])]
+    assert [k for k, _ in answers] == ["segment", "segment", "done", "segment", "done",
+                                       "error", "error"]  # fmt: skip
+    got = [a for k, a in answers if k == "segment"]
+    assert [[raw for _, raw in shards] for shards, _ in got] == [
+        [raw for _, raw in shards] for shards, _ in want
+    ]
+    assert [leads for _, leads in got] == [leads for _, leads in want]
+    assert "9000 articles" in answers[5][1] and answers[6][1] == answers[5][1]
+
+
 def test_query_tokens_are_the_index_tokens() -> None:
     col = Collector()
     col.add([(0, "標題", "<p>中華民國 Taiwan ＡＢＣ 2026年</p>"), (1, "", "<p>民國 taiwanese</p>")])

@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import html
 import json
+import queue
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,7 +94,7 @@ def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> list[int]:
     points, ``doc`` the document of each): the keys of ``word_tokens`` of each
     text, found with numpy (a regular expression over every character of a Chinese
     text is most of the cost), each word's CRC once. Any order, repeats."""
-    cand = np.flatnonzero(a < _U64(0x500))
+    cand = np.flatnonzero(a < 0x500)
     v = a[cand]
     is_word = np.zeros(len(v), dtype=bool)
     for lo, hi in _WORD_RANGES:
@@ -115,21 +118,25 @@ def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> list[int]:
 
 def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     """The distinct posting keys ``token << 13 | doc`` of ``(doc, text)`` pairs
-    (doc < 8,192; texts already normalised), sorted."""
+    (doc < 8,192; texts already normalised), sorted. (Code points are held as 32-bit
+    numbers, 64-bit ones only for the keys: this is the indexer's peak memory.)"""
     if not docs:
         return np.zeros(0, dtype=_U64)
     joined = "\x00".join(t for _, t in docs) + "\x00"
-    a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(_U64)
+    a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     lens = np.fromiter((len(t) + 1 for _, t in docs), dtype=np.int64, count=len(docs))
-    ids = np.fromiter((d for d, _ in docs), dtype=_U64, count=len(docs))
+    ids = np.fromiter((d for d, _ in docs), dtype=np.uint16, count=len(docs))
     doc = np.repeat(ids, lens)
     c = _cjk(a)
-    nxt_cjk = np.zeros_like(c)
-    nxt_cjk[:-1] = c[1:]
     second = np.zeros_like(a)
     second[:-1] = a[1:]
-    second[~nxt_cjk] = 0
-    keys = ((a[c] << _U64(21)) | second[c]) << _U64(DOC_BITS) | doc[c]
+    second[:-1][~c[1:]] = 0  # (a run's last character: 0)
+    keys = a[c].astype(_U64)
+    keys <<= _U64(21)
+    keys |= second[c]
+    del second
+    keys <<= _U64(DOC_BITS)
+    keys |= doc[c]
     words = _word_keys(joined, a, doc)
     if words:
         keys = np.concatenate([keys, np.array(words, dtype=_U64)])
@@ -207,11 +214,12 @@ CHUNK = 1 << 18  # keys encoded at once (bounded memory: ~10 bytes of temporarie
 Encoded = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (tokens, ends, data) by chunk
 
 
-def encode_keys(keys: np.ndarray) -> Encoded:
+def encode_keys(keys: np.ndarray, base: int = 0) -> Encoded:
     """Sorted posting keys encoded, a chunk at a time (``shard_files`` cuts them into
-    files: the keys, several times the size of their encoding, can be let go first)."""
+    files: the keys, several times the size of their encoding, can be let go first);
+    ``base``: the bytes of postings encoded before them (keys of lower tokens)."""
     parts: Encoded = []
-    i, n, base = 0, len(keys), 0
+    i, n = 0, len(keys)
     while i < n:
         j = min(n, i + CHUNK)
         if j < n:  # end the chunk where a token starts
@@ -304,11 +312,6 @@ def _unvarints(data: np.ndarray) -> np.ndarray:
     return vals
 
 
-def _doc_counts(keys: np.ndarray, docs: int) -> np.ndarray:
-    """The number of posting keys of each document ``0 … docs - 1``."""
-    return np.bincount((keys & _U64(MAX_DOCS - 1)).astype(np.int64), minlength=docs)
-
-
 def pack(keys: np.ndarray) -> np.ndarray:
     """Sorted distinct keys as varint gaps (about a third of their size)."""
     gaps = np.empty(len(keys), dtype=np.int64)
@@ -333,18 +336,23 @@ def plain_text(content: str) -> str:
     return " ".join(html.unescape(_TAGS.sub(" ", content)).split())
 
 
+RANGES = 8  # key ranges a segment is made in, one at a time
+
+
 class Collector:
     """Texts in, posting keys of numbered documents out; documents are kept by
     their number (``seq``, any int) until ``build`` places them in segments. Each
-    batch's keys are kept packed (``pack``) until then."""
+    batch's keys are kept packed (``pack``) until then, cut in ``RANGES`` ranges
+    of tokens (the same for every batch: ``cuts``, from the first batch's keys) so
+    that a segment is made a range at a time, holding a range's keys only."""
 
     BATCH = 512
 
     def __init__(self) -> None:
         self.pending: list[tuple[int, str]] = []
-        # (seqs of a batch, its packed keys, the number of keys of each of its documents)
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.parts: list[tuple[np.ndarray, list[np.ndarray]]] = []  # (seqs, packed ranges)
         self.leads: dict[int, str] = {}
+        self.cuts: np.ndarray | None = None  # the first key of each range but the first
 
     def add(self, items: Iterable[tuple[int, str, str]]) -> None:
         """``(seq, title, page content)`` of articles (HTML content, the title apart)."""
@@ -360,8 +368,15 @@ class Collector:
             return
         seqs = np.fromiter((s for s, _ in self.pending), dtype=np.int64, count=len(self.pending))
         keys = postings([(i, t) for i, (_, t) in enumerate(self.pending)])
-        self.parts.append((seqs, pack(keys), _doc_counts(keys, len(seqs))))
+        self.parts.append((seqs, self._ranges(keys)))
         self.pending = []
+
+    def _ranges(self, keys: np.ndarray) -> list[np.ndarray]:
+        """Sorted keys packed, a range at a time."""
+        if self.cuts is None:  # token boundaries at quantiles: ranges of about equal size
+            at = (np.arange(1, RANGES) * len(keys)) // RANGES
+            self.cuts = np.unique(keys[at] & ~_U64(MAX_DOCS - 1)) if len(keys) else keys[:0]
+        return [pack(r) for r in np.split(keys, np.searchsorted(keys, self.cuts))]
 
     def reuse(self, base: int, files: Sequence[str]) -> None:
         """The documents of an earlier segment, numbered ``base``, ``base + 1``, …
@@ -378,18 +393,19 @@ class Collector:
         for k, row in enumerate(rows):
             self.leads[base + k] = row[4] if len(row) > 4 else ""
         joined = np.concatenate(keys) if keys else np.zeros(0, dtype=_U64)
-        packed = pack(joined)
-        counts = _doc_counts(joined, len(rows))
-        del joined
-        self.parts.append((np.arange(base, base + len(rows), dtype=np.int64), packed, counts))
+        del keys
+        self.parts.append((np.arange(base, base + len(rows), dtype=np.int64), self._ranges(joined)))
 
     def build(self, segments: Sequence[Sequence[int]]) -> Iterator[Segment]:
         """The shards of each segment in turn, and the leads of its documents;
         segments given as the seqs of their documents in order (every one added
-        before; each document in one build only). One segment's keys are held at a
-        time, in one array of their known number (no list of parts joined: half the
-        peak); a batch is dropped after the last segment it has documents in,
-        unless it has documents for a later build."""
+        before; each document in one build only): ``make(take(segments))``."""
+        return self.make(self.take(segments))
+
+    def take(self, segments: Sequence[Sequence[int]]) -> Taken:
+        """What a build of ``segments`` needs, taken out of the collector (quick:
+        ``make`` does the work, and may do it in another thread while more texts
+        are added). A batch with documents for a later build stays."""
         self._flush()
         where: dict[int, tuple[int, int]] = {}
         for si, seqs in enumerate(segments):
@@ -397,36 +413,57 @@ class Collector:
                 raise ValueError(f"a search segment of {len(seqs)} articles (at most {MAX_DOCS})")
             for local, seq in enumerate(seqs):
                 where[seq] = (si, local)
-        # (segment and local number of each batch document, packed keys, key counts, last)
+        # (segment and local number of each batch document, packed ranges, last segment)
         parts = []
         kept = []  # batches with documents for a later build
-        for seqs, packed, counts in self.parts:
+        for seqs, ranges in self.parts:
             at = [where.get(s, (-1, 0)) for s in seqs.tolist()]
             seg = np.array([x[0] for x in at], dtype=np.int64)
             loc = np.array([x[1] for x in at], dtype=_U64)
             if (seg < 0).any():
-                kept.append((seqs, packed, counts))
+                kept.append((seqs, ranges))
             if (seg >= 0).any():
-                parts.append((seg, loc, packed, counts, int(seg.max())))
+                parts.append((seg, loc, ranges, int(seg.max())))
         self.parts = kept
-        for si in range(len(segments)):
-            mine = [p for p in parts if (p[0] == si).any()]
-            keys = np.empty(sum(int(p[3][p[0] == si].sum()) for p in mine), dtype=_U64)
-            n = 0
-            for seg, loc, packed, _counts, _last in mine:
-                got = unpack(packed)
-                doc = (got & _U64(MAX_DOCS - 1)).astype(np.int64)
-                pick = seg[doc] == si
-                got = (got[pick] & ~_U64(MAX_DOCS - 1)) | loc[doc[pick]]
-                keys[n : n + len(got)] = got
-                n += len(got)
-                del got, doc, pick
+        leads = [[self.leads.pop(seq, "") for seq in seqs] for seqs in segments]
+        return Taken(len(segments), parts, leads)
+
+    @staticmethod
+    def make(taken: Taken) -> Iterator[Segment]:
+        """The segments of ``take``, each made a range of tokens at a time (the keys
+        of one range of one segment held at once); a batch is dropped after the last
+        segment it has documents in."""
+        low = _U64(MAX_DOCS - 1)
+        for si in range(taken.segments):
+            mine = [p for p in taken.parts if (p[0] == si).any()]
+            encoded: Encoded = []
+            for r in range(len(mine[0][2]) if mine else 0):
+                got = []
+                for seg, loc, ranges, _last in mine:
+                    keys = unpack(ranges[r])
+                    doc = (keys & low).astype(np.int64)
+                    if (seg[doc] != si).any():
+                        keys, doc = keys[seg[doc] == si], doc[seg[doc] == si]
+                    got.append((keys & ~low) | loc[doc])
+                    del keys, doc
+                keys = np.concatenate(got) if got else np.zeros(0, dtype=_U64)
+                del got
+                keys.sort()
+                encoded += encode_keys(keys, int(encoded[-1][1][-1]) if encoded else 0)
+                del keys
             del mine
-            parts = [p for p in parts if p[4] > si]
-            keys.sort()
-            encoded = encode_keys(keys)
-            del keys  # (before the files are cut: the peak of a big segment)
-            yield shard_files(encoded), [self.leads.pop(seq, "") for seq in segments[si]]
+            taken.parts = [p for p in taken.parts if p[3] > si]
+            yield shard_files(encoded), taken.leads[si]
+            taken.leads[si] = []
+
+
+@dataclass(slots=True)
+class Taken:
+    """A build's share of a ``Collector`` (``take``), until ``make`` has made it."""
+
+    segments: int
+    parts: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], int]]
+    leads: list[list[str]]
 
 
 def serve(conn: Any) -> None:
@@ -434,36 +471,61 @@ def serve(conn: Any) -> None:
     (base, files))`` and ``("build", [[seq, …], …])`` in any order, each build
     answered with ``("segment", (shards, leads))`` for each segment in turn, then
     ``("done", None)``; or ``("error", why)`` once something could not be done
-    (every later build gets the same answer)."""
-    col, failed = Collector(), ""
-    while True:
-        try:
-            msg, arg = conn.recv()
-        except EOFError:
-            return
-        if msg == "build":
+    (every later build gets the same answer).
+
+    Builds are made by a thread of their own, in order, while this one goes on
+    reading (a big segment takes a while: the build must not wait on a full socket
+    meanwhile); sorting and encoding are numpy's, mostly without the GIL."""
+    col = Collector()
+    failed = ""  # the first text or build request that could not be taken
+    jobs: queue.SimpleQueue[tuple[Taken | None, str] | None] = queue.SimpleQueue()
+    builder = threading.Thread(target=_builder, args=(conn, jobs), daemon=True)
+    builder.start()
+    try:
+        while True:
             try:
-                if failed:
-                    conn.send(("error", failed))
-                else:
-                    for made in col.build(arg):  # no I/O: an OSError is the socket's
-                        conn.send(("segment", made))
-                    conn.send(("done", None))
-            except OSError:  # the build is gone
+                msg, arg = conn.recv()
+            except (EOFError, OSError):
                 return
-            except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
-                failed = f"{type(e).__name__}: {e}"
+            if msg == "build":
                 try:
-                    conn.send(("error", failed))
-                except OSError:
-                    return
-        elif msg in ("add", "reuse"):
-            try:
-                col.add(arg) if msg == "add" else col.reuse(*arg)
-            except Exception as e:  # noqa: BLE001 - said when the build asks
-                failed = failed or f"{type(e).__name__}: {e}"
-        else:
+                    jobs.put((None, failed) if failed else (col.take(arg), ""))
+                except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
+                    failed = f"{type(e).__name__}: {e}"
+                    jobs.put((None, failed))
+            elif msg in ("add", "reuse"):
+                try:
+                    col.add(arg) if msg == "add" else col.reuse(*arg)
+                except Exception as e:  # noqa: BLE001 - said when the build asks
+                    failed = failed or f"{type(e).__name__}: {e}"
+            else:
+                return
+    finally:
+        jobs.put(None)
+        builder.join()
+
+
+def _builder(conn: Any, jobs: queue.SimpleQueue[tuple[Taken | None, str] | None]) -> None:
+    """Make each build taken (``serve``; or its error, the first thing that failed
+    before it was asked for) and send its segments, in order."""
+    failed = ""  # a build that could not be made: every later one is told so
+    while (job := jobs.get()) is not None:
+        taken, why = job
+        try:
+            if taken is None or failed:
+                conn.send(("error", failed or why))
+                continue
+            for made in Collector.make(taken):  # no I/O: an OSError is the socket's
+                conn.send(("segment", made))
+            conn.send(("done", None))
+        except OSError:  # the build is gone
             return
+        except Exception as e:  # noqa: BLE001 - reported to the build, which goes on
+            failed = f"{type(e).__name__}: {e}"
+            try:
+                conn.send(("error", failed))
+            except OSError:
+                return
 
 
 def main() -> None:
