@@ -214,14 +214,15 @@ def test_detect_lang_counts_every_kind() -> None:
         assert detect_lang(text, "xx") == _lang_by_hand(text, table, "xx"), text
 
 
-def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
-    """A page skips nh3 for content of plain paragraphs only: for each such content
-    (every code point inside a paragraph, texts of many), ``sanitize`` gives it back
-    unchanged; whatever ``sanitize`` would change is never taken for plain."""
+def test_plain_blocks_are_what_the_sanitizer_leaves_as_they_are() -> None:
+    """A page skips nh3 for content of plain blocks only: for each such content
+    (every code point inside a paragraph, a heading, bold; texts of many; random
+    shapes of blocks and bold), ``sanitize`` gives it back unchanged; whatever
+    ``sanitize`` would change is never taken for plain."""
     import random
 
     from newsmirror.sanitize import sanitize
-    from newsmirror.site_text import page_content, plain_paragraphs
+    from newsmirror.site_text import page_content, plain_blocks
 
     def same(content: str) -> bool:
         try:
@@ -231,8 +232,9 @@ def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
 
     codes = [*range(0x10000), *range(0x10000, 0x110000, 97), 0x1FFFE, 0x1FFFF, 0x10FFFF]
     for code in codes:
-        content = f"<p>a{chr(code)}b</p><p>{chr(code)}</p>"
-        if plain_paragraphs(content):
+        c = chr(code)
+        content = f"<p>a{c}b</p><p>{c}</p><h2>{c}<b>{c}</b></h2><p><strong>a<em>{c}</em></strong></p>"
+        if plain_blocks(content):
             assert same(content), hex(code)
         elif not (0xD800 <= code <= 0xDFFF):
             assert code in (0, 0x0A, 0x0D, 0x26, 0x3C, 0x3E, 0xA0), hex(code)  # (not taken)
@@ -244,15 +246,39 @@ def test_plain_paragraphs_are_what_the_sanitizer_leaves_as_they_are() -> None:
         content = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
         if rng.random() < 0.5:  # (more of the shape taken for plain)
             content = "<p>" + content.replace("<p>", "").replace("</p>", "</p><p>") + "</p>"
-        if plain_paragraphs(content):
+        if plain_blocks(content):
             plain += 1
             assert same(content), content
     assert plain > 100
-    for content in ["<p>中文</p><p> x </p><p></p>", "<p>一</p>"]:
-        assert plain_paragraphs(content) and same(content)
+    tags = ["p", "h1", "h2", "h3", "h6", "b", "i", "em", "strong", "a", "div", "br", "span"]
+    texts = ["中文", "x y", " ", "", "&", "<", ">", "\n", "\xa0", "'\"", "\u3000", "😀", "/"]
+    blocks = 0
+    for _ in range(4000):  # random shapes: nested, misnested, blocks in bold, text between
+        content, open_ = "", []
+        for _ in range(rng.randrange(1, 14)):
+            r = rng.random()
+            if r < 0.4 and open_ and rng.random() < 0.9:
+                content += f"</{open_.pop()}>"
+            elif r < 0.75:
+                tag = rng.choice(tags[:5] if not open_ or rng.random() < 0.1 else tags)
+                content += f"<{tag}>"
+                open_.append(tag)
+            else:
+                content += rng.choice(texts)
+        if rng.random() < 0.7:
+            content += "".join(f"</{t}>" for t in reversed(open_))
+        if plain_blocks(content):
+            blocks += 1
+            assert same(content), content
+    assert blocks > 300
+    for content in ["<p>中文</p><p> x </p><p></p>", "<p>一</p>", "<h2>題</h2><p>a<b>b<i>c</i></b></p>",
+                    "<h1><strong></strong></h1><p><em>x</em> y</p>"]:  # fmt: skip
+        assert plain_blocks(content) and same(content)
     for content in ["", "<p>", "<p>a</p> ", " <p>a</p>", "<p>a<p>b</p></p>", "<p>a</p>b<p>c</p>",
-                    "<p>a&amp;b</p>", "<div>a</div>", "<p>a\nb</p>", "<p>\ud800</p>"]:  # fmt: skip
-        assert not plain_paragraphs(content), content
+                    "<p>a&amp;b</p>", "<div>a</div>", "<p>a\nb</p>", "<p>\ud800</p>",
+                    "<b>a</b>", "<p><h2>a</h2></p>", "<p><b>a</p></b>", "<h2>a</h3>",
+                    "<p><b>a</b></p>x", "<p><a>a</a></p>", "<p><b >a</b></p>", "<P>a</P>"]:  # fmt: skip
+        assert not plain_blocks(content), content
     raw = "<p>那個\u3000段落 one &lt;</p>"  # (not plain: sanitized, the same as ever)
     assert page_content(raw, link="", legacy=False, images="original") == sanitize(raw)
 
