@@ -89,7 +89,7 @@ _WORD_RANGES = ((0x30, 0x39), (0x61, 0x7A), (0xB5, 0xB5), (0xC0, 0x24F), (0x370,
                 (0x400, 0x4FF))  # the characters of ``_WORD``  # fmt: skip
 
 
-def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> list[int]:
+def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """The word posting keys of ``joined`` (texts joined by NULs; ``a`` its code
     points, ``doc`` the document of each): the keys of ``word_tokens`` of each
     text, found with numpy (a regular expression over every character of a Chinese
@@ -101,19 +101,16 @@ def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> list[int]:
         is_word |= (v >= lo) & (v <= hi)
     pos = cand[is_word]
     if not len(pos):
-        return []
+        return np.zeros(0, dtype=_U64)
     cut = np.flatnonzero(np.diff(pos) != 1)
     starts = np.concatenate((pos[:1], pos[cut + 1]))
     ends = np.concatenate((pos[cut], pos[-1:])) + 1
-    out: list[int] = []
-    tokens: dict[str, int] = {}
-    for b, e, d in zip(starts.tolist(), ends.tolist(), doc[starts].tolist(), strict=True):
-        w = joined[b:e]
-        tok = tokens.get(w)
-        if tok is None:
-            tok = tokens[w] = WORD_BASE + zlib.crc32(w.encode("utf-8"))
-        out.append((tok << DOC_BITS) | d)
-    return out
+    words = [joined[b:e] for b, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    tokens = {w: WORD_BASE + zlib.crc32(w.encode("utf-8")) for w in set(words)}
+    keys = np.array([tokens[w] for w in words], dtype=_U64)
+    keys <<= _U64(DOC_BITS)
+    keys |= doc[starts]
+    return keys
 
 
 def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
@@ -138,8 +135,8 @@ def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     keys <<= _U64(DOC_BITS)
     keys |= doc[c]
     words = _word_keys(joined, a, doc)
-    if words:
-        keys = np.concatenate([keys, np.array(words, dtype=_U64)])
+    if len(words):
+        keys = np.concatenate([keys, words])
     keys.sort()
     if len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
