@@ -179,6 +179,23 @@ def test_the_indexing_process_answers_builds_in_order_while_it_reads() -> None:
     assert "9000 articles" in answers[5][1] and answers[6][1] == answers[5][1]
 
 
+def test_text_postings_are_the_postings_of_each_text_normalised() -> None:
+    """The collector normalises a batch of texts at once, a code point at a time: the
+    same keys as normalising each text (lower case in context: Σ; İ made two
+    characters; full-width letters; cased scripts beyond the BMP; emoji)."""
+    from newsmirror.search_index import normalise, postings, text_postings
+
+    rng = random.Random(11)
+    pools = ["中文台灣", "ABCxyz 2026", "ＡＢＣａｂｃ０１２", "ΟΔΟΣ ΣΟΦΙΑ σς", "İstanbul İ", "ПРИВЕТ мир",
+             "K Å µ ß ẞ", "😀🇹🇼", "𐐀𐐨 Deseret", "ǅ ǈ ǋ", " ,.\u3000「」", "\U00020000\U0002a6d6"]  # fmt: skip
+    for _ in range(300):
+        texts = ["".join(rng.choice(rng.choice(pools)) for _ in range(rng.randrange(0, 40)))
+                 for _ in range(rng.randrange(1, 6))]  # fmt: skip
+        want = postings([(i, normalise(t)) for i, t in enumerate(texts)])
+        assert np.array_equal(text_postings(texts), want), texts
+    assert len(text_postings(["中文 ABC"])) and not len(text_postings([]))
+
+
 def test_query_tokens_are_the_index_tokens() -> None:
     col = Collector()
     col.add([(0, "標題", "<p>中華民國 Taiwan ＡＢＣ 2026年</p>"), (1, "", "<p>民國 taiwanese</p>")])

@@ -115,15 +115,61 @@ def _word_keys(joined: str, a: np.ndarray, doc: np.ndarray) -> np.ndarray:
 
 def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     """The distinct posting keys ``token << 13 | doc`` of ``(doc, text)`` pairs
-    (doc < 8,192; texts already normalised), sorted. (Code points are held as 32-bit
-    numbers, 64-bit ones only for the keys: this is the indexer's peak memory.)"""
+    (doc < 8,192; texts already normalised), sorted."""
     if not docs:
         return np.zeros(0, dtype=_U64)
     joined = "\x00".join(t for _, t in docs) + "\x00"
     a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     lens = np.fromiter((len(t) + 1 for _, t in docs), dtype=np.int64, count=len(docs))
     ids = np.fromiter((d for d, _ in docs), dtype=np.uint16, count=len(docs))
-    doc = np.repeat(ids, lens)
+    return _keys(joined, a, np.repeat(ids, lens))
+
+
+_ODD = 0xFFFFFFFF  # (in ``_norm_table``: normalised by its neighbours, or longer)
+_norm: np.ndarray | None = None
+
+
+def _norm_table() -> np.ndarray:
+    """Each code point of the BMP to the one ``normalise`` makes of it alone; ``_ODD``
+    for those it does not make one alone: Σ (final or not, by its neighbours), İ
+    (two characters)."""
+    global _norm
+    if _norm is None:
+        lower = [chr(c).lower() for c in range(0x10000)]
+        t = np.array([ord(x) if len(x) == 1 else _ODD for x in lower], dtype=np.uint32)
+        for c in range(0xFF10, 0xFF5B):  # full width
+            x = normalise(chr(c))
+            t[c] = ord(x) if len(x) == 1 else _ODD
+        t[0x3A3] = _ODD
+        _norm = t
+    return _norm
+
+
+def text_postings(texts: Sequence[str]) -> np.ndarray:
+    """``postings`` of ``texts`` not normalised yet, numbered 0, 1, …: normalised here
+    all at once, a code point at a time (``_norm_table``), where that gives what
+    ``normalise`` gives each text (else each text is normalised on its own)."""
+    if not texts:
+        return np.zeros(0, dtype=_U64)
+    joined = "\x00".join(texts) + "\x00"
+    a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if int(a.max()) < 0x10000:
+        a = _norm_table()[a]
+    else:  # beyond the BMP, kept as they are but for a few scripts with cases (odd)
+        beyond = a >= 0x10000
+        cased = any(chr(x).lower() != chr(x) for x in np.unique(a[beyond]).tolist())
+        a = np.where(beyond, a if not cased else _ODD, _norm_table()[np.where(beyond, 0, a)])
+    if (a == _ODD).any():
+        return postings([(i, normalise(t)) for i, t in enumerate(texts)])
+    lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    doc = np.repeat(np.arange(len(texts), dtype=np.uint16), lens)
+    return _keys(a.tobytes().decode("utf-32-le"), a, doc)
+
+
+def _keys(joined: str, a: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """The distinct posting keys of normalised texts joined by NULs (``a``: their code
+    points, ``doc``: the document of each), sorted. (Code points are held as 32-bit
+    numbers, 64-bit ones only for the keys: this is the indexer's peak memory.)"""
     c = _cjk(a)
     second = np.zeros_like(a)
     second[:-1] = a[1:]
@@ -356,7 +402,7 @@ class Collector:
         for seq, title, content in items:
             text = plain_text(content)
             self.leads[seq] = text[:LEAD]
-            self.pending.append((seq, normalise(title + "\n" + text)))
+            self.pending.append((seq, title + "\n" + text))
             if len(self.pending) >= self.BATCH:
                 self._flush()
 
@@ -364,7 +410,7 @@ class Collector:
         if not self.pending:
             return
         seqs = np.fromiter((s for s, _ in self.pending), dtype=np.int64, count=len(self.pending))
-        keys = postings([(i, t) for i, (_, t) in enumerate(self.pending)])
+        keys = text_postings([t for _, t in self.pending])
         self.parts.append((seqs, self._ranges(keys)))
         self.pending = []
 
