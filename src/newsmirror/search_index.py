@@ -153,13 +153,14 @@ def text_postings(texts: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=_U64)
     joined = "\x00".join(texts) + "\x00"
     a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    odd = False
     if int(a.max()) < 0x10000:
         a = _norm_table()[a]
-    else:  # beyond the BMP, kept as they are but for a few scripts with cases (odd)
+    else:  # beyond the BMP: kept as they are, unless one of them has cases (odd)
         beyond = a >= 0x10000
-        cased = any(chr(x).lower() != chr(x) for x in np.unique(a[beyond]).tolist())
-        a = np.where(beyond, a if not cased else _ODD, _norm_table()[np.where(beyond, 0, a)])
-    if (a == _ODD).any():
+        odd = any(chr(x).lower() != chr(x) for x in np.unique(a[beyond]).tolist())
+        a = np.where(beyond, a, _norm_table()[np.where(beyond, 0, a)])
+    if odd or (a == _ODD).any():
         return postings([(i, normalise(t)) for i, t in enumerate(texts)])
     lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
     doc = np.repeat(np.arange(len(texts), dtype=np.uint16), lens)
