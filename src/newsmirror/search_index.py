@@ -122,7 +122,7 @@ def postings(docs: Sequence[tuple[int, str]]) -> np.ndarray:
     a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     lens = np.fromiter((len(t) + 1 for _, t in docs), dtype=np.int64, count=len(docs))
     ids = np.fromiter((d for d, _ in docs), dtype=np.uint16, count=len(docs))
-    return _keys(joined, a, np.repeat(ids, lens))
+    return _distinct(_keys(joined, a, np.repeat(ids, lens)))
 
 
 _ODD = 0xFFFFFFFF  # (in ``_norm_table``: normalised by its neighbours, or longer)
@@ -145,12 +145,27 @@ def _norm_table() -> np.ndarray:
     return _norm
 
 
+SUB = 128  # texts whose code points are held at once (the indexer's peak memory)
+
+
 def text_postings(texts: Sequence[str]) -> np.ndarray:
     """``postings`` of ``texts`` not normalised yet, numbered 0, 1, …: normalised here
-    all at once, a code point at a time (``_norm_table``), where that gives what
-    ``normalise`` gives each text (else each text is normalised on its own)."""
-    if not texts:
-        return np.zeros(0, dtype=_U64)
+    a code point at a time (``_norm_table``), where that gives what ``normalise``
+    gives each text (else each text is normalised on its own); ``SUB`` texts at a
+    time, their keys gathered in one array, sorted at the end."""
+    out = np.empty(sum(map(len, texts)), dtype=_U64)  # (a key a character at most)
+    n = 0
+    for i in range(0, len(texts), SUB):
+        got = _text_keys(texts[i : i + SUB], i)
+        if n + len(got) > len(out):  # (normalised texts grew longer: İ)
+            out = np.concatenate((out[:n], np.empty(len(got), dtype=_U64)))
+        out[n : n + len(got)] = got
+        n += len(got)
+    return _distinct(out[:n])
+
+
+def _text_keys(texts: Sequence[str], base: int) -> np.ndarray:
+    """The posting keys of ``texts`` numbered ``base``, ``base + 1``, … (``_keys``)."""
     joined = "\x00".join(texts) + "\x00"
     a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     odd = False
@@ -161,29 +176,39 @@ def text_postings(texts: Sequence[str]) -> np.ndarray:
         odd = any(chr(x).lower() != chr(x) for x in np.unique(a[beyond]).tolist())
         a = np.where(beyond, a, _norm_table()[np.where(beyond, 0, a)])
     if odd or (a == _ODD).any():
-        return postings([(i, normalise(t)) for i, t in enumerate(texts)])
+        texts = [normalise(t) for t in texts]
+        joined = "\x00".join(texts) + "\x00"
+        a = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    else:
+        joined = a.tobytes().decode("utf-32-le")
     lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
-    doc = np.repeat(np.arange(len(texts), dtype=np.uint16), lens)
-    return _keys(a.tobytes().decode("utf-32-le"), a, doc)
+    doc = np.repeat(np.arange(base, base + len(texts), dtype=np.uint16), lens)
+    return _keys(joined, a, doc)
 
 
 def _keys(joined: str, a: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """The distinct posting keys of normalised texts joined by NULs (``a``: their code
-    points, ``doc``: the document of each), sorted. (Code points are held as 32-bit
-    numbers, 64-bit ones only for the keys: this is the indexer's peak memory.)"""
+    """The posting keys of normalised texts joined by NULs (``a``: their code points,
+    ``doc``: the document of each), in no order, with repeats. (Code points are held
+    as 32-bit numbers, 64-bit ones only for the keys.)"""
     c = _cjk(a)
     second = np.zeros_like(a)
     second[:-1] = a[1:]
     second[:-1][~c[1:]] = 0  # (a run's last character: 0)
-    keys = a[c].astype(_U64)
-    keys <<= _U64(21)
-    keys |= second[c]
-    del second
-    keys <<= _U64(DOC_BITS)
-    keys |= doc[c]
     words = _word_keys(joined, a, doc)
-    if len(words):
-        keys = np.concatenate([keys, words])
+    keys = np.empty(int(c.sum()) + len(words), dtype=_U64)
+    cjk = keys[: len(keys) - len(words)]
+    cjk[:] = a[c]
+    cjk <<= _U64(21)
+    cjk |= second[c]
+    del second
+    cjk <<= _U64(DOC_BITS)
+    cjk |= doc[c]
+    keys[len(cjk) :] = words
+    return keys
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """``keys`` sorted (in place), each once."""
     keys.sort()
     if len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
