@@ -274,7 +274,8 @@ def page_content(
     no request to another host."""
     if not legacy and plain_blocks(content):  # (nothing to sanitize, no image)
         return content
-    origs = {"/" + path: url for path, url in local_images(content)}
+    raw = content  # (the original URLs of the mirror's images are only in it)
+    origs: dict[str, str] | None = None
     if legacy:
         from .clean import CleanOptions, clean_html  # (lxml and more: for legacy posts only)
 
@@ -286,6 +287,7 @@ def page_content(
         content = sanitize(content)
 
     def fix(m: re.Match[str]) -> str:
+        nonlocal origs
         attrs = {k.lower(): v for k, v in _ATTR.findall(m.group(1))}
         src = html.unescape(attrs.get("src", ""))
         alt = attrs.get("alt", "")
@@ -294,6 +296,8 @@ def page_content(
         if own:
             return f'<img src="{html.escape(own)}" alt="{alt}"{sizes} loading="lazy">'
         if local_asset(src) is not None:  # kept by the mirror, but its file is missing
+            if origs is None:
+                origs = {"/" + path: url for path, url in local_images(raw)}
             src = origs.get(src, "")
             if not src:
                 return f'<span class="img-missing">{alt or "圖片"}</span>'
