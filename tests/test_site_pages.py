@@ -1,5 +1,6 @@
-"""The article page written out in Python (``Pages.article``) against the Jinja
-templates it stands for (``article.html`` in ``base.html``), branch by branch; and
+"""The article and day pages written out in Python (``Pages.article``, ``Pages.day``)
+against the Jinja templates they stand for (``article.html``, ``day.html`` in
+``base.html``), branch by branch; and
 article pages claimed on the manifest alone in folders nothing touched."""
 
 from __future__ import annotations
@@ -57,6 +58,32 @@ def test_the_article_page_is_what_the_templates_make(
                       content="<p>內文 &amp; <b>粗體</b></p>", deleted_at=deleted_at if at else None)  # fmt: skip
             want = pages.render("article", tree, it.href, **kw)  # type: ignore[arg-type]
             assert pages.article(tree, it.href, **kw) == want  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("variants", "base_url", "title"),
+    [
+        ((), "", "newsmirror"),
+        (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪"),
+        (("zh-Hant",), "", '北港 & <"日報">'),
+    ],
+)
+def test_the_day_page_is_what_the_templates_make(
+    variants: tuple[str, ...], base_url: str, title: str
+) -> None:
+    clock = Clock(parse_tz("+08:00"))
+    pages = Pages(title, base_url, clock, make_trees(variants), images="local")
+    items = [_item(clock, updated=u, revision=r, deleted=d, odd=o)
+             for u, r, d, o in itertools.product((False, True), (1, 3), (False, True), (False, True))]  # fmt: skip
+    items[3].lang = "zh-Hans"
+    day = items[0].day
+    for prev_day, next_day in itertools.product(("", "2026-02-27"), ("", "2026-03-04")):
+        for some in (items, items[:1], []):
+            for tree in pages.trees:
+                kw: dict[str, Any] = dict(lang=tree.variant or "zh-Hant", page_title=day, day=day,
+                                          items=some, prev_day=prev_day, next_day=next_day)  # fmt: skip
+                rel = f"d/{day}.html"
+                assert pages.day(tree, rel, **kw) == pages.render("day", tree, rel, **kw)
 
 
 def _age_folders(out: Path) -> None:

@@ -166,6 +166,15 @@ def up(rel: str) -> str:
 # ------------------------------------------------------------ rendering
 
 
+def _close(root: str, t: dict[str, str]) -> str:
+    """The end of a page of ``base.html``, after its main block."""
+    return (
+        f'</main>\n<footer class="site">\n<a href="{root}index.html">{t["home"]}</a> ·\n'
+        f'<a href="{root}atom.xml">Atom</a> ·\n<a href="{root}rss.xml">RSS</a>\n'
+        "</footer>\n</body>\n</html>\n"
+    )
+
+
 def items_list(
     items: Sequence[Item],
     root: str,
@@ -293,25 +302,12 @@ class Pages:
             self._fixed[tree.variant] = got
         return got
 
-    def article(
-        self,
-        tree: Tree,
-        rel: str,
-        /,
-        *,
-        lang: str,
-        page_title: str,
-        it: Item,
-        title: str,
-        source_name: str,
-        content: str,
-        deleted_at: datetime | None,
-    ) -> str:
-        """The article page ``rel``: exactly what ``render("article", …)`` makes from
-        ``article.html`` in ``base.html``, written out in Python (a build makes thousands
-        of them, and Jinja's own work per page was most of a full build's time). The
-        tests compare both for every branch of the templates."""
-        e, clock = esc, self.clock
+    def _open(
+        self, tree: Tree, rel: str, lang: str, page_title: str
+    ) -> tuple[list[str], str, dict[str, str]]:
+        """A page of ``base.html`` up to its main block, as ``render`` makes it (the
+        labels escaped once: see ``_article_fixed``): (its parts, root, labels)."""
+        e = esc
         t, site_title, title_e, csp = self._article_fixed(tree)
         out_rel = tree.prefix + rel
         site = up(out_rel)
@@ -349,8 +345,55 @@ class Pages:
                     lang_attrs = f' hreflang="{e(variant)}" lang="{e(variant)}"' if variant else ""
                     out.append(f'<a href="{e(href)}"{lang_attrs}>{e(label)}</a>')
             out.append("</span>\n")
+        out.append("</nav>\n</header>\n<main>\n")
+        return out, root, t
+
+    def day(
+        self, tree: Tree, rel: str, /, *, lang: str, page_title: str, day: str,
+        items: Sequence[Item], prev_day: str, next_day: str,
+    ) -> str:  # fmt: skip
+        """The day page ``rel``: exactly what ``render("day", …)`` makes from ``day.html``
+        in ``base.html``, written out in Python (a build makes one a day: a thousand
+        for three years). The tests compare both for every branch."""
+        out, root, t = self._open(tree, rel, lang, page_title)
         out.append(
-            "</nav>\n</header>\n<main>\n<article>\n"
+            f'<h1><time datetime="{esc(day)}">{esc(day)}</time></h1>\n'
+            f'<p class="meta">{len(items)} {t["articles"]}</p>\n'
+        )
+        labels = self._labels[tree.variant]  # (items_list escapes what it shows)
+        out.append(items_list(items, root, self.clock, lang, tree, show_day=False, t=labels))
+        out.append('\n<nav class="pager">\n')
+        if prev_day:
+            out.append(f'<a rel="prev" href="{esc(prev_day)}.html">← {t["prev_day"]} {esc(prev_day)}</a>')
+        out.append(f'<a href="index.html">{t["archive"]}</a>\n')
+        if next_day:
+            out.append(f'<a rel="next" href="{esc(next_day)}.html">{t["next_day"]} {esc(next_day)} →</a>')
+        out.append("</nav>\n")
+        out.append(_close(root, t))
+        return "".join(out)
+
+    def article(
+        self,
+        tree: Tree,
+        rel: str,
+        /,
+        *,
+        lang: str,
+        page_title: str,
+        it: Item,
+        title: str,
+        source_name: str,
+        content: str,
+        deleted_at: datetime | None,
+    ) -> str:
+        """The article page ``rel``: exactly what ``render("article", …)`` makes from
+        ``article.html`` in ``base.html``, written out in Python (a build makes thousands
+        of them, and Jinja's own work per page was most of a full build's time). The
+        tests compare both for every branch of the templates."""
+        e, clock = esc, self.clock
+        out, root, t = self._open(tree, rel, lang, page_title)
+        out.append(
+            "<article>\n"
             f"<h1>{e(title)}</h1>\n"
             '<p class="meta">\n'
             f'<a class="src" href="{root}s/{e(it.source)}/index.html">'
@@ -376,12 +419,8 @@ class Pages:
                 out.append(f' <time datetime="{clock.iso(deleted_at)}">'
                            f"{clock.full(deleted_at)}</time>")  # fmt: skip
             out.append("</span>")
-        out.append(
-            f'</p>\n<div class="content">\n{content}\n</div>\n</article>\n</main>\n'
-            f'<footer class="site">\n<a href="{root}index.html">{t["home"]}</a> ·\n'
-            f'<a href="{root}atom.xml">Atom</a> ·\n<a href="{root}rss.xml">RSS</a>\n'
-            "</footer>\n</body>\n</html>\n"
-        )
+        out.append(f'</p>\n<div class="content">\n{content}\n</div>\n</article>\n')
+        out.append(_close(root, t))
         return "".join(out)
 
     def not_found(self, tree: Tree) -> str:

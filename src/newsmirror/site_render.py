@@ -224,9 +224,11 @@ class Builder:
             lang = tree.variant or majority_lang((i.lang for i in items), self.s.lang)
             if title_fn is not None:
                 kw["page_title"] = title_fn(tree)
-            self.files.write(
-                tree.prefix + rel, self.pages.render(template, tree, rel, lang=lang, **kw)
-            )
+            if template == "day":  # (written out in Python: a page a day of the archive)
+                page = self.pages.day(tree, rel, lang=lang, **kw)
+            else:
+                page = self.pages.render(template, tree, rel, lang=lang, **kw)
+            self.files.write(tree.prefix + rel, page)
         self.m.pages[key] = sig
 
     def _day(self, item: Item) -> None:
