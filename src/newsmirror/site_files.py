@@ -42,7 +42,16 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
 from .fsutil import atomic_write
-from .site_writer import FAILED, KEPT, Writer, create, digest16, needs_chmod
+from .site_writer import (
+    FAILED,
+    KEPT,
+    Writer,
+    create,
+    digest16,
+    holds,
+    needs_chmod,
+    replace_atomic,
+)
 
 if TYPE_CHECKING:
     from .config import Config
@@ -219,12 +228,9 @@ class SiteFiles:
             return -1
         if rec is not None and rec[0] == h and rec[1] == st.st_size and rec[2] == st.st_mtime_ns:
             return 1
-        if st.st_size == len(raw):  # no record: compare bytes
-            with open(path, "rb") as fh:
-                same = fh.read() == raw
-            if same:
-                self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
-                return 1
+        if holds(path, st, raw):  # no record: compare bytes
+            self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+            return 1
         return 0
 
     def _put(self, path: str, raw: bytes, *, new: bool) -> os.stat_result:
@@ -240,23 +246,22 @@ class SiteFiles:
     def _create(self, path: str, raw: bytes, *, new: bool) -> os.stat_result | None:
         """``_put`` when the file it creates (``path`` itself when ``new``, else a
         temporary one) does not exist yet; None when it does."""
+        folder = self._folder(path)
+        try:
+            if new:
+                return create(path, raw, self._chmod)
+            tmp = f"{folder}/.nm-{os.getpid()}-{next(self._tmp)}"
+            return replace_atomic(tmp, path, raw, self._chmod)
+        except FileExistsError:
+            return None
+
+    def _folder(self, path: str) -> str:
+        """The folder of ``path``, made when the build did not know it to exist."""
         folder = path.rpartition("/")[0]
         if folder not in self._dirs:
             os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
-        tmp = path if new else f"{folder}/.nm-{os.getpid()}-{next(self._tmp)}"
-        try:
-            st = create(tmp, raw, self._chmod)
-        except FileExistsError:
-            return None
-        if not new:
-            try:
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        return st
+        return folder
 
     def write(self, rel: str, data: str | bytes) -> bool:
         """Put ``data`` at ``rel`` unless the file already holds it; True when written
@@ -302,10 +307,7 @@ class SiteFiles:
             except OSError:
                 self._no_writer = True
                 return False
-        folder = path.rpartition("/")[0]
-        if folder not in self._dirs:
-            os.makedirs(folder, exist_ok=True)
-            self._dirs.add(folder)
+        self._folder(path)
         try:
             seq = self._writer.send(path, raw)
         except OSError:

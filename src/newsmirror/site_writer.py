@@ -150,6 +150,28 @@ def create(path: str, raw: bytes, chmod: bool) -> os.stat_result:
         raise
 
 
+def replace_atomic(tmp: str, path: str, raw: bytes, chmod: bool) -> os.stat_result:
+    """Put ``raw`` at ``path`` atomically: ``create`` the temporary file ``tmp``
+    (FileExistsError when there is one), renamed into place (removed again when the
+    rename fails)."""
+    st = create(tmp, raw, chmod)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return st
+
+
+def holds(path: str, st: os.stat_result, raw: bytes) -> bool:
+    """The file ``path`` (of ``stat`` ``st``) holds exactly ``raw``."""
+    if st.st_size != len(raw):
+        return False
+    with open(path, "rb") as fh:
+        return fh.read() == raw
+
+
 def put(path: str, raw: bytes, chmod: bool, tmp: str) -> tuple[int, int, int]:
     """Create ``path`` holding ``raw``: (status, size, mtime_ns). A file of that name
     already there is kept when it holds the same bytes, else replaced atomically
@@ -160,17 +182,9 @@ def put(path: str, raw: bytes, chmod: bool, tmp: str) -> tuple[int, int, int]:
     except FileExistsError:
         pass
     st = os.stat(path)
-    if st.st_size == len(raw):
-        with open(path, "rb") as fh:
-            if fh.read() == raw:
-                return KEPT, st.st_size, st.st_mtime_ns
-    st = create(tmp, raw, chmod)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    if holds(path, st, raw):
+        return KEPT, st.st_size, st.st_mtime_ns
+    st = replace_atomic(tmp, path, raw, chmod)
     return WRITTEN, st.st_size, st.st_mtime_ns
 
 
