@@ -24,6 +24,17 @@ from .test_site import article_pages, fill, make_config, settings
 PUBLISHED = datetime(2026, 3, 1, 22, 5, tzinfo=UTC)
 
 
+# (script variants, base URL, site title): the sites both pages are compared in
+SITES = pytest.mark.parametrize(
+    ("variants", "base_url", "title"),
+    [
+        ((), "", "newsmirror"),
+        (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪"),
+        (("zh-Hant",), "", '北港 & <"日報">'),
+    ],
+)
+
+
 def _item(clock: Clock, *, updated: bool, revision: int, deleted: bool, odd: bool) -> Item:
     key = "https://tw.example/n/1.html?a=1&b=<2>" if odd else "https://tw.example/n/1.html"
     href = article_href(key, PUBLISHED, clock)
@@ -35,14 +46,7 @@ def _item(clock: Clock, *, updated: bool, revision: int, deleted: bool, odd: boo
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("variants", "base_url", "title"),
-    [
-        ((), "", "newsmirror"),
-        (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪"),
-        (("zh-Hant",), "", '北港 & <"日報">'),
-    ],
-)
+@SITES
 def test_the_article_page_is_what_the_templates_make(
     variants: tuple[str, ...], base_url: str, title: str
 ) -> None:
@@ -60,14 +64,7 @@ def test_the_article_page_is_what_the_templates_make(
             assert pages.article(tree, it.href, **kw) == want  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("variants", "base_url", "title"),
-    [
-        ((), "", "newsmirror"),
-        (("zh-Hans", "zh-Hant"), "https://m.example/a&b/", "港灣渡輪"),
-        (("zh-Hant",), "", '北港 & <"日報">'),
-    ],
-)
+@SITES
 def test_the_day_page_is_what_the_templates_make(
     variants: tuple[str, ...], base_url: str, title: str
 ) -> None:
