@@ -46,6 +46,22 @@ def atomic_file(target: Path, *, text: bool = False, prefix: str = ".nm-") -> It
         raise
 
 
+def write_all(fd: int, raw: bytes) -> None:
+    """Write all of ``raw`` to the open file ``fd`` (plain os calls, no file object:
+    for the thousands of files of a run or a build)."""
+    view = memoryview(raw)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def holds(path: str, st: os.stat_result, raw: bytes) -> bool:
+    """The file ``path`` (of ``stat`` ``st``) holds exactly ``raw``."""
+    if st.st_size != len(raw):
+        return False
+    with open(path, "rb") as fh:
+        return fh.read() == raw
+
+
 def atomic_write(target: Path, raw: bytes) -> None:
     """Write ``raw`` at ``target`` atomically (see :func:`atomic_file`)."""
     with atomic_file(target) as fh:
@@ -209,10 +225,8 @@ class MirrorFiles:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if if_changed and not (folder is not None and folder.absent(name)):
             try:
-                if os.stat(target).st_size == len(raw):
-                    with open(target, "rb") as fh:
-                        if fh.read() == raw:
-                            return False
+                if holds(target, os.stat(target), raw):
+                    return False
             except FileNotFoundError:
                 pass
         parent = os.path.dirname(target)
@@ -225,9 +239,7 @@ class MirrorFiles:
         try:
             try:
                 os.fchmod(fd, 0o644)
-                view = memoryview(raw)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, raw)
             finally:
                 os.close(fd)
             try:

@@ -41,14 +41,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, holds
 from .site_writer import (
     FAILED,
     KEPT,
     Writer,
     create,
     digest16,
-    holds,
     needs_chmod,
     replace_atomic,
 )

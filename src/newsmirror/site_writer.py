@@ -22,6 +22,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+from .fsutil import holds, write_all
+
 _HEAD = struct.Struct("<BII")  # op, path bytes, data bytes
 _ANSWER = struct.Struct("<IBqq16s")  # seq, status, size (errno for an error), mtime_ns,
 # the first 16 bytes of the SHA-1 of the bytes (``site_files.file_hash``)
@@ -136,9 +138,7 @@ def create(path: str, raw: bytes, chmod: bool) -> os.stat_result:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
-            view = memoryview(raw)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, raw)
             if chmod:
                 os.fchmod(fd, 0o644)
             return os.fstat(fd)
@@ -162,14 +162,6 @@ def replace_atomic(tmp: str, path: str, raw: bytes, chmod: bool) -> os.stat_resu
             os.unlink(tmp)
         raise
     return st
-
-
-def holds(path: str, st: os.stat_result, raw: bytes) -> bool:
-    """The file ``path`` (of ``stat`` ``st``) holds exactly ``raw``."""
-    if st.st_size != len(raw):
-        return False
-    with open(path, "rb") as fh:
-        return fh.read() == raw
 
 
 def put(path: str, raw: bytes, chmod: bool, tmp: str) -> tuple[int, int, int]:
