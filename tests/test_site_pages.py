@@ -240,9 +240,9 @@ def test_detect_lang_counts_every_kind() -> None:
 
 def test_plain_blocks_are_what_the_sanitizer_leaves_as_they_are() -> None:
     """A page skips nh3 for content of plain blocks only: for each such content
-    (every code point inside a paragraph, a heading, bold; texts of many; random
-    shapes of blocks and bold), ``sanitize`` gives it back unchanged; whatever
-    ``sanitize`` would change is never taken for plain."""
+    (every code point inside a paragraph, a heading, bold, an image's attributes;
+    texts of many; random shapes of blocks, bold and figures), ``sanitize`` gives it
+    back unchanged; whatever ``sanitize`` would change is never taken for plain."""
     import random
 
     from newsmirror.sanitize import sanitize
@@ -303,6 +303,41 @@ def test_plain_blocks_are_what_the_sanitizer_leaves_as_they_are() -> None:
                     "<b>a</b>", "<p><h2>a</h2></p>", "<p><b>a</p></b>", "<h2>a</h3>",
                     "<p><b>a</b></p>x", "<p><a>a</a></p>", "<p><b >a</b></p>", "<P>a</P>"]:  # fmt: skip
         assert not plain_blocks(content), content
+    # Figures of one image: every code point in its attributes, then random shapes.
+    for code in codes:
+        c = chr(code)
+        content = (f'<p>x</p><figure><img src="https://a.example/{c}.jpg" alt="{c}" width="{c}"'
+                   f' height="1"><figcaption>{c}</figcaption></figure>')  # fmt: skip
+        if plain_blocks(content):
+            assert same(content), hex(code)
+        elif not (0xD800 <= code <= 0xDFFF):
+            assert code in (0, 0x0A, 0x0D, 0x22, 0x26, 0x3C, 0x3E, 0xA0), hex(code)
+    values = ["https://a.example/x.jpg", "http://a.example/b?c=1&amp;d=2", "/assets/a.jpg",
+              "//cdn.example/x.jpg", "javascript:alert(1)", "data:image/gif;base64,R0lGOD",
+              "a.jpg", "HTTPS://A.EXAMPLE/Y", "", "中文 說明", "&", "&lt;", "&amp", "<", ">",
+              "'", "x80", "100", " ", "\xa0", "\n", "a=b"]  # fmt: skip
+    names = ["src", "alt", "width", "height", "title", "class", "SRC", "src"]
+    inner = ["<img{}>", "<figcaption>說明</figcaption>", "<figcaption><b>x</b>y</figcaption>",
+             "<figcaption></figcaption>", "<img{}>", "文字", "<p>a</p>", "<figcaption>&</figcaption>"]  # fmt: skip
+    figures = 0
+    for _ in range(4000):
+        attrs = "".join(f' {n}="{rng.choice(values)}"' if rng.random() < 0.95 else f" {n}={rng.choice(values)}"
+                        for n in rng.sample(names, rng.randrange(0, 5)))  # fmt: skip
+        if rng.random() < 0.5:  # (more of the shape taken for plain)
+            attrs = "".join(f' {n}="{rng.choice(values[:4] if n == "src" else values)}"'
+                            for n in ("src", "alt", "width", "height") if rng.random() < 0.8)  # fmt: skip
+        body = "".join(rng.choice(inner) for _ in range(rng.randrange(0, 4)))
+        if rng.random() < 0.6:
+            body = "<img{}>" + ("<figcaption>說明</figcaption>" if rng.random() < 0.7 else "")
+        content = "<p>前</p><figure>" + body.replace("{}", attrs) + "</figure>"
+        content += rng.choice(["", "<p>後</p>", "<figure><img></figure>", " "])
+        if plain_blocks(content):
+            figures += 1
+            assert same(content), content
+            # (the page of plain content is the page of the same content sanitized)
+            page = page_content(content + "<hr>", link="", legacy=False, images="original")
+            assert page == page_content(content, link="", legacy=False, images="original") + "<hr>"
+    assert figures > 600
     raw = "<p>那個\u3000段落 one &lt;</p>"  # (not plain: sanitized, the same as ever)
     assert page_content(raw, link="", legacy=False, images="original") == sanitize(raw)
 

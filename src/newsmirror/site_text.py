@@ -223,42 +223,67 @@ ImageMap = Callable[[str], str | None]  # original image URL -> the mirror's own
 _BLOCKS = frozenset({b"p", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6"})
 _INLINE = frozenset({b"b", b"em", b"i", b"strong"})
 _BARE_TAG = re.compile(rb"<(/?)([a-z0-9]+)>")
+_VALUE = rb'"(?:[^"&<>]|&amp;)*"'  # (what nh3 writes back as it was)
+_PLAIN_IMG = re.compile(
+    rb'<img(?: src="(?:https?://|/)(?:[^"&<>]|&amp;)*")?(?: alt=%s)?(?: width=%s)?(?: height=%s)?>'
+    % (_VALUE, _VALUE, _VALUE)
+)
+_FIGURE, _CAPTION, _IMG_TAG = b"figure", b"figcaption", b"img"
 
 
 def plain_blocks(content: str) -> bool:
     """True when ``content`` is plain blocks only: paragraphs and headings one after
     another (nothing between them), holding text and bold or italic (``b``, ``i``,
-    ``strong``, ``em``), every tag bare (no attribute) and properly nested, and no
-    character nh3 would change in the text. That is what ``sanitize`` gives back
-    exactly as it is (the tests hold this against nh3, for every code point and for
-    random shapes), so a page need not pass it through nh3 again. Checked on the
-    UTF-8 bytes: a lone surrogate (nh3 refuses those) fails to encode. The characters
-    nh3 changes in text: it escapes & < > and NBSP, drops NUL, and CR and LF are line
-    breaks that ``sanitize`` turns into spaces."""
+    ``strong``, ``em``), and figures of one image (``src``, ``alt``, ``width``,
+    ``height`` in that order, an http(s) or site-absolute ``src``) with an optional
+    caption of the same text; every other tag bare (no attribute) and properly
+    nested, and no character nh3 would change in the text or the attributes. That
+    is what ``sanitize`` gives back exactly as it is (the tests hold this against
+    nh3, for every code point and for random shapes), so a page need not pass it
+    through nh3 again. Checked on the UTF-8 bytes: a lone surrogate (nh3 refuses
+    those) fails to encode. The characters nh3 changes: it escapes & < > and NBSP
+    (``&amp;`` stays), drops NUL, and CR and LF are line breaks that ``sanitize``
+    turns into spaces."""
     try:
         raw = content.encode("utf-8")
     except UnicodeEncodeError:
         return False
+    if b"\x00" in raw or b"\n" in raw or b"\r" in raw or b"\xc2\xa0" in raw:
+        return False
+    if b"<img" in raw:
+        raw = _PLAIN_IMG.sub(b"<img>", raw)
     parts = _BARE_TAG.split(raw)  # text, "/" or "", name, text, …
     if len(parts) < 7 or parts[0] or parts[-1]:
         return False
     open_: list[bytes] = []
+    last = b""  # the tag before this one
     for k in range(1, len(parts), 3):
         name = parts[k + 1]
         if parts[k]:  # an end tag: of the element open last
             if not open_ or open_.pop() != name:
                 return False
-        elif (name in _INLINE) if open_ else (name in _BLOCKS):
+        elif not open_:
+            if name not in _BLOCKS and name != _FIGURE:
+                return False
+            open_.append(name)
+        elif open_[-1] == _FIGURE:  # its image first, then its caption
+            if name == _IMG_TAG and last == _FIGURE:
+                pass  # (no end tag)
+            elif name == _CAPTION and last == _IMG_TAG:
+                open_.append(name)
+            else:
+                return False
+        elif name in _INLINE:
             open_.append(name)
         else:  # (a block in another, bold outside a block, any other tag)
             return False
-        if parts[k + 2] and not open_:  # text between blocks
+        last = b"/" if parts[k] else name
+        if parts[k + 2] and (not open_ or open_[-1] == _FIGURE):  # text between blocks
             return False
     if open_:
         return False
     x = b"".join(parts[0::3])
-    return not (b"<" in x or b">" in x or b"&" in x or b"\x00" in x or b"\n" in x
-                or b"\r" in x or b"\xc2\xa0" in x)  # fmt: skip
+    return not (b"<" in x or b">" in x or b"&" in x)
 
 
 def page_content(
@@ -272,8 +297,6 @@ def page_content(
     Other images follow ``images``: ``original`` keeps the original URL (lazy, no
     referrer), ``link`` turns each image into a link to it, so that a page makes
     no request to another host."""
-    if not legacy and plain_blocks(content):  # (nothing to sanitize, no image)
-        return content
     raw = content  # (the original URLs of the mirror's images are only in it)
     origs: dict[str, str] | None = None
     if legacy:
@@ -283,8 +306,10 @@ def page_content(
             content = clean_html(content, CleanOptions(base_url=link))
         except ItemError:
             content = "<p>" + html.escape(content, quote=False) + "</p>"
-    else:
+    elif not plain_blocks(content):  # (plain: what sanitize gives back as it is)
         content = sanitize(content)
+    if "<img" not in content:  # (sanitized: tag names in lower case)
+        return content
 
     def fix(m: re.Match[str]) -> str:
         nonlocal origs
