@@ -16,14 +16,8 @@ from lxml import html
 
 from newsmirror import site_render
 from newsmirror.config import Config
-from newsmirror.search_index import (
-    Collector,
-    encode_keys,
-    query_tokens,
-    read_shard,
-    shard_files,
-    shard_keys,
-)
+from newsmirror.search_index import Collector, query_tokens
+from newsmirror.search_shards import encode_keys, read_shard, shard_files, shard_keys
 from newsmirror.site import build_site
 
 from .helpers import snapshot
@@ -117,11 +111,11 @@ def test_collector_segments_are_their_documents_postings(monkeypatch: pytest.Mon
     """Segments of documents from several batches (and one earlier segment reused),
     in any order and some left for a later build: each segment's shards hold exactly
     the postings of its documents, numbered in its order."""
-    from newsmirror import search_index
+    from newsmirror import search_index, search_shards
     from newsmirror.search_index import normalise, plain_text, postings
 
     monkeypatch.setattr(Collector, "BATCH", 7)
-    monkeypatch.setattr(search_index, "CHUNK", 50)  # several encoding chunks a segment
+    monkeypatch.setattr(search_shards, "CHUNK", 50)  # several encoding chunks a segment
     rng = random.Random(5)
     words = ["中華", "民國", "台灣", "經濟", "news", "taipei", "2026年", "發展"]
     docs = {s: ("t", "<p>" + " ".join(rng.choices(words, k=12)) + "</p>") for s in range(40)}
@@ -313,15 +307,8 @@ def test_postings_words_are_word_tokens_of_each_text() -> None:
     import random
     import re
 
-    from newsmirror.search_index import (
-        DOC_BITS,
-        MAX_DOCS,
-        WORD_BASE,
-        normalise,
-        plain_text,
-        postings,
-        word_tokens,
-    )  # fmt: skip
+    from newsmirror.search_index import WORD_BASE, normalise, plain_text, postings, word_tokens
+    from newsmirror.search_shards import DOC_BITS, MAX_DOCS
 
     rng = random.Random(11)
     pool = ["news", "Ab", "9", "x1", "µ", "Àé", "ɏ", "Ωμέγα", "ϿЀ", "Ӿ", "ԀԐ", "中文", "の",
@@ -347,7 +334,7 @@ def test_varints_of_every_length() -> None:
     comparisons beyond 2**53), and back."""
     import numpy as np
 
-    from newsmirror.search_index import _unvarints, _varints
+    from newsmirror.search_shards import _unvarints, _varints
 
     edges = [1, 2, 127, 128, 129, 255, 256]
     for bits in range(7, 63, 7):

@@ -45,7 +45,7 @@ from .site_pages import Item, Tree
 
 FANOUT = 4
 MAX_SHARD = 6400  # articles in one segment, about (merges stop below it)
-MAX_DOCS = 8192  # articles in one segment, at most (search_index.MAX_DOCS)
+MAX_DOCS = 8192  # articles in one segment, at most (search_shards.MAX_DOCS)
 META_CHUNK = 256  # articles per file of result titles
 BATCH = 256  # texts sent to the indexing process at once
 Made = tuple[list[tuple[int, bytes]], list[str]]  # (shards, lead of each article)
