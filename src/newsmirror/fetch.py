@@ -152,6 +152,9 @@ class Fetcher:
             http2=s.http2,
             follow_redirects=False,
         )
+        from .netstream import use_asyncio_streams  # (after httpcore's import, above)
+
+        use_asyncio_streams(self._client)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

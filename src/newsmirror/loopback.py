@@ -23,6 +23,7 @@ import collections
 import gzip as gzip_module
 import hashlib
 import mimetypes
+import ssl
 import sys
 import threading
 import zlib
@@ -69,6 +70,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    client: tuple[str, int] = ("", 0)  # the client's address and port (its connection)
 
 
 def gzip_bomb(size: int, *, piece: int = 1 << 20) -> bytes:
@@ -89,9 +91,12 @@ def http_date(value: datetime | float) -> str:
 
 
 class LoopbackServer:
-    """A threaded HTTP/1.1 server on an OS-assigned loopback port; a context manager."""
+    """A threaded HTTP/1.1 server on an OS-assigned loopback port; a context manager.
+    With ``tls`` (a server-side context with its certificate), it serves HTTPS."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: collections.Counter[str] = collections.Counter()
         self.conditional_hits: collections.Counter[str] = collections.Counter()  # 304s by path
@@ -100,6 +105,9 @@ class LoopbackServer:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._httpd = _Server((host, port), _make_handler(self))
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self._scheme = "https" if tls is not None else "http"
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------
@@ -132,7 +140,7 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of ``path`` (non-ASCII characters percent-encoded)."""
@@ -258,10 +266,12 @@ class LoopbackServer:
             self._events.clear()
 
     # ---- used by the handler ---------------------------------------------
-    def _arrive(self, method: str, path: str, headers: dict[str, str]) -> int:
+    def _arrive(
+        self, method: str, path: str, headers: dict[str, str], client: tuple[str, int] = ("", 0)
+    ) -> int:
         with self._lock:
             self.hits[path] += 1
-            self.requests.append(Recorded(method, path, headers))
+            self.requests.append(Recorded(method, path, headers, client))
             self._events.append((1, path))
             return self.hits[path]
 
@@ -334,7 +344,7 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, *, send_body: bool) -> None:
             path = unquote(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            hit = server._arrive(self.command, path, headers)
+            hit = server._arrive(self.command, path, headers, self.client_address[:2])
             try:
                 route = server._find(path)
                 if route is None:
