@@ -173,35 +173,40 @@ class Fetcher:
         if self._client is None:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher() as f'")
         try:
-            host = check_url(url).host
+            target = check_url(url)  # (parsed once: the request is built from it)
+            host = target.host
             anchor = _host_of(via) if via else host
             if (why := self._unresolved.get(host)) is not None:
                 raise ConnectError(why, reason="dns")
             if literal_ip(host) is not None:
-                return await self._fetch(url, host, anchor, state)
+                return await self._fetch(url, target, anchor, state)
             gate = self._contact.get(host)
             if gate is not None:
                 await gate.wait()
-                return await self._fetch(url, host, anchor, state)
+                return await self._fetch(url, target, anchor, state)
             gate = self._contact[host] = asyncio.Event()
             try:
-                return await self._fetch(url, host, anchor, state)
+                return await self._fetch(url, target, anchor, state)
             finally:
                 gate.set()
         except FetchError as exc:
             raise exc.with_context(source=source, url=url) from None
 
-    async def _fetch(self, url: str, host: str, anchor: str, state: FeedState) -> FeedResponse:
+    async def _fetch(
+        self, url: str, target: httpx.URL, anchor: str, state: FeedState
+    ) -> FeedResponse:
         assert self._client is not None
         # Slots are taken before the deadline starts (time in the queue does not
         # count) and kept through backoff; a fetch waiting for its host holds no
         # global slot.
-        async with self._host_slot(host), self._global:
+        async with self._host_slot(target.host), self._global:
             deadline = asyncio.get_running_loop().time() + self.settings.total_timeout
             timeout = asyncio.timeout_at(deadline)
             try:
                 async with timeout:
-                    return await self._attempts(self._client, url, state, deadline, anchor)
+                    return await self._attempts(
+                        self._client, url, target, state, deadline, anchor
+                    )
             except TimeoutError:
                 if not timeout.expired():
                     raise
@@ -218,14 +223,15 @@ class Fetcher:
         return slot
 
     async def _attempts(
-        self, client: httpx.AsyncClient, url: str, state: FeedState, deadline: float, anchor: str
-    ) -> FeedResponse:
+        self, client: httpx.AsyncClient, url: str, target: httpx.URL, state: FeedState,
+        deadline: float, anchor: str,
+    ) -> FeedResponse:  # fmt: skip
         s = self.settings
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._attempt(client, url, state, anchor)
+                response = await self._attempt(client, url, target, state, anchor)
                 return replace(response, attempts=attempt)
             except FetchError as error:
                 raise _after(error, attempt) from None
@@ -241,17 +247,19 @@ class Fetcher:
                 if delay >= deadline - asyncio.get_running_loop().time():
                     raise _after(error, attempt) from None  # waiting would outlast the deadline
                 if self._gate is not None:  # the other workers wait for this host too
-                    await self._gate.cool(httpx.URL(url).host, delay)
+                    await self._gate.cool(target.host, delay)
                 await self._sleep(delay)
 
     async def _attempt(
-        self, client: httpx.AsyncClient, url: str, state: FeedState, anchor: str
-    ) -> FeedResponse:
-        """One try: follow the redirect chain and read the body, or raise."""
+        self, client: httpx.AsyncClient, url: str, target: httpx.URL, state: FeedState,
+        anchor: str,
+    ) -> FeedResponse:  # fmt: skip
+        """One try: follow the redirect chain from ``target`` (``url`` parsed) and read
+        the body, or raise."""
         validators = {"If-None-Match": state.etag, "If-Modified-Since": state.last_modified}
         headers = {k: raw for k, v in validators.items() if (raw := _header_bytes(v))}
         try:
-            request = client.build_request("GET", url, headers=headers)
+            request = client.build_request("GET", target, headers=headers)
             for hop in range(self.settings.max_redirects + 1):
                 if (why := self._unresolved.get(request.url.host)) is not None:
                     raise ConnectError(why, reason="dns")
@@ -593,8 +601,10 @@ def _header_bytes(value: str) -> bytes:
     return b"" if any(b < 0x20 and b != 0x09 or b == 0x7F for b in raw) else raw
 
 
+@functools.lru_cache(maxsize=256)
 def _charset(content_type: str) -> str:
-    """The charset parameter of a Content-Type header, lower-cased; "" if none."""
+    """The charset parameter of a Content-Type header, lower-cased; "" if none
+    (a server sends the same few headers: each is parsed once)."""
     msg = email.message.Message()
     msg["content-type"] = content_type
     return msg.get_content_charset("") or ""
