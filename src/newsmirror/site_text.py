@@ -223,10 +223,10 @@ ImageMap = Callable[[str], str | None]  # original image URL -> the mirror's own
 _BLOCKS = frozenset({b"p", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6"})
 _INLINE = frozenset({b"b", b"em", b"i", b"strong"})
 _BARE_TAG = re.compile(rb"<(/?)([a-z0-9]+)>")
-_VALUE = rb'"(?:[^"&<>]|&amp;)*"'  # (what nh3 writes back as it was)
+_CHARS = rb'(?:[^"&<>]|&amp;)*'  # (an attribute value nh3 writes back as it was)
 _PLAIN_IMG = re.compile(
-    rb'<img(?: src="(?:https?://|/)(?:[^"&<>]|&amp;)*")?(?: alt=%s)?(?: width=%s)?(?: height=%s)?>'
-    % (_VALUE, _VALUE, _VALUE)
+    rb'<img(?: src="(?:https?://|/)%s")?(?: alt="%s")?(?: width="%s")?(?: height="%s")?>'
+    % (_CHARS, _CHARS, _CHARS, _CHARS)
 )
 _FIGURE, _CAPTION, _IMG_TAG = b"figure", b"figcaption", b"img"
 
