@@ -70,7 +70,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
-    client: tuple[str, int] = ("", 0)  # the client's address and port (its connection)
+    client: tuple[str, int]  # the client's address and port (its connection)
 
 
 def gzip_bomb(size: int, *, piece: int = 1 << 20) -> bytes:
@@ -267,7 +267,7 @@ class LoopbackServer:
 
     # ---- used by the handler ---------------------------------------------
     def _arrive(
-        self, method: str, path: str, headers: dict[str, str], client: tuple[str, int] = ("", 0)
+        self, method: str, path: str, headers: dict[str, str], client: tuple[str, int]
     ) -> int:
         with self._lock:
             self.hits[path] += 1
