@@ -174,7 +174,7 @@ def test_an_unchanged_run_imports_none_of_the_heavy_code(
 def test_tls_context_loads_its_certificates_at_the_first_connection() -> None:
     import httpx
 
-    from newsmirror.fetch import _ssl_context
+    from newsmirror.fetch_client import _ssl_context
 
     cert_file = os.environ.get("SSL_CERT_FILE")
     ctx = _ssl_context(None, None, False)

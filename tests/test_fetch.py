@@ -28,17 +28,16 @@ from newsmirror.errors import (
 from newsmirror.fetch import (
     DEFAULT_USER_AGENT,
     NO_STATE,
-    BodyDecoder,
     Fetcher,
     FetchRequest,
     FetchSettings,
-    MiB,
-    classify_connect_error,
     fetch_many,
-    retry_after_seconds,
 )
+from newsmirror.fetch_client import classify_connect_error
+from newsmirror.fetch_response import BodyDecoder, retry_after_seconds
 from newsmirror.loopback import LoopbackServer, gzip_bomb, http_date, serving
 from newsmirror.models import FeedResponse, FeedState
+from newsmirror.settings import MiB
 
 server = pytest.fixture(serving, name="server")
 

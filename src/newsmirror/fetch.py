@@ -10,57 +10,36 @@ feed) reaches a private address only as :mod:`newsmirror.netpolicy` allows. 5xx,
 and full jitter, honouring Retry-After. Every failure is one of the
 ``errors.FetchError`` classes; no httpx exception escapes.
 
-Content-Encoding is undone here, not by httpx: httpx inflates a whole network
-chunk at once (64 KiB of gzip can become 64 MB); BodyDecoder emits bounded pieces.
+The client is made, and httpx's exceptions translated, in
+:mod:`newsmirror.fetch_client`; a body is read, its Content-Encoding undone and the
+FeedResponse made in :mod:`newsmirror.fetch_response`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.message
 import functools
-import os
 import random
-import socket
-import ssl
-import sys
-import zlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from .errors import (
-    BlockedURLError,
-    ConnectError,
-    FetchError,
-    FetchTimeoutError,
-    HTTPStatusError,
-    TooLargeError,
-)
+from .errors import BlockedURLError, ConnectError, FetchError, FetchTimeoutError, HTTPStatusError
+from .fetch_client import Retryable, map_httpx, open_client
+from .fetch_response import read_body, retry_after_seconds, status_text, to_response
 from .models import FeedResponse, FeedState
 from .netpolicy import blocked_reason, literal_ip
 from .settings import DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
 from .settings import PROXY_SCHEMES as PROXY_SCHEMES
 from .settings import FetchSettings as FetchSettings
-from .settings import MiB
 
 if TYPE_CHECKING:
     from .hostgate import HostGate
 
-try:
-    import brotli
-except ImportError:  # pragma: no cover - installed with httpx[brotli]
-    brotli = None
-
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
-_PIECE = 64 * 1024  # largest decoded piece held at once beyond the body itself
-_DECODE_ERRORS = (zlib.error,) if brotli is None else (zlib.error, brotli.error)
 NO_STATE = FeedState()  # no validators: an unconditional GET
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -89,15 +68,6 @@ class FetchRequest:
     state: FeedState = field(default_factory=FeedState)
     source: str = ""
     via: str = ""  # the trusted URL this one came from (see Fetcher.fetch)
-
-
-class _Retryable(Exception):
-    """An attempt failed in a way worth trying again (after ``retry_after`` if given)."""
-
-    def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
 
 
 class Fetcher:
@@ -134,27 +104,7 @@ class Fetcher:
         self._checked: dict[tuple[str, int | None, str], str] = {}
 
     async def __aenter__(self) -> Fetcher:
-        s = self.settings
-        _import_httpcore(s.http2, _wants_socks(s.proxy))
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            timeout=httpx.Timeout(
-                connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
-            ),
-            limits=httpx.Limits(
-                max_connections=s.concurrency, max_keepalive_connections=s.concurrency
-            ),
-            proxy=s.proxy or None,
-            verify=_ssl_context(
-                os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), s.http2
-            ),
-            trust_env=True,
-            http2=s.http2,
-            follow_redirects=False,
-        )
-        from .netstream import use_asyncio_streams  # (after httpcore's import, above)
-
-        use_asyncio_streams(self._client)
+        self._client = open_client(self.settings)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -235,7 +185,7 @@ class Fetcher:
                 return replace(response, attempts=attempt)
             except FetchError as error:
                 raise _after(error, attempt) from None
-            except _Retryable as retry:
+            except Retryable as retry:
                 error = retry.error
                 if attempt > s.retries:
                     raise _after(error, attempt) from None
@@ -267,7 +217,7 @@ class Fetcher:
                 try:
                     response = await client.send(request, stream=True)
                 except httpx.ConnectError as exc:
-                    error = _map_httpx(exc, self.settings)
+                    error = map_httpx(exc, self.settings)
                     if isinstance(error, ConnectError) and error.reason == "dns":
                         self._unresolved[request.url.host] = error.message
                     raise
@@ -282,7 +232,7 @@ class Fetcher:
                 finally:
                     await response.aclose()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise _map_httpx(exc, self.settings) from None
+            raise map_httpx(exc, self.settings) from None
         raise FetchError(f"more than {self.settings.max_redirects} redirects", reason="redirects")
 
     async def _check_host(self, url: httpx.URL, anchor: str, *, redirect: bool) -> None:
@@ -302,49 +252,20 @@ class Fetcher:
         """The last response of a chain: 2xx with its body, 304, or raise."""
         status = response.status_code
         if status == 304:
-            return _to_response(url, response, state)
+            return to_response(url, response, state)
         if 200 <= status < 300:
-            body = await self._read_body(response)
+            body = await read_body(response, self.settings.max_bytes)
             if self.capture is not None:
                 with contextlib.suppress(OSError):
                     self.capture.record(
                         str(response.url), status, response.headers.multi_items(), body,
                         reason=response.reason_phrase, http_version=response.http_version,
                     )  # fmt: skip
-            return _to_response(url, response, state, body)
-        error = HTTPStatusError(_status_text(response), status=status)
+            return to_response(url, response, state, body)
+        error = HTTPStatusError(status_text(response), status=status)
         if status == 429 or status >= 500:
-            raise _Retryable(error, retry_after_seconds(response.headers.get("retry-after")))
+            raise Retryable(error, retry_after_seconds(response.headers.get("retry-after")))
         raise error
-
-    async def _read_body(self, response: httpx.Response) -> bytes:
-        """Stream the body, undoing Content-Encoding, stopping past ``max_bytes``."""
-        cap = self.settings.max_bytes
-        too_large = TooLargeError(f"body over {_size(cap)}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise too_large
-        coding = response.headers.get("content-encoding", "")
-        decoder = BodyDecoder(coding)
-        body = bytearray()
-
-        def keep(pieces: Iterator[bytes]) -> None:
-            for piece in pieces:
-                body.extend(piece)
-                if len(body) > cap:
-                    raise too_large
-
-        try:
-            async for chunk in response.aiter_raw():
-                if response.num_bytes_downloaded > cap:
-                    raise too_large
-                keep(decoder.feed(chunk))
-            keep(decoder.finish())
-        except _DECODE_ERRORS as exc:
-            raise FetchError(
-                f"could not decode the {coding.strip()} body: {exc}", reason="bad_encoding"
-            ) from None
-        return bytes(body)
 
 
 async def fetch_many(
@@ -360,103 +281,6 @@ async def fetch_many(
 
     reqs = [FetchRequest(r) if isinstance(r, str) else r for r in requests]
     return list(await asyncio.gather(*(one(r) for r in reqs)))
-
-
-@functools.lru_cache(maxsize=4)
-def _ssl_context(cert_file: str | None, cert_dir: str | None, http2: bool) -> ssl.SSLContext:
-    """One verifying TLS context per process and HTTP/2 setting (httpcore sets its
-    ALPN), made as httpx makes it: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
-    bundle. Loading the CA certificates is slow: they are loaded at the first TLS
-    connection (a run of plain-HTTP feeds never loads them)."""
-    if cert_file and not os.path.isfile(cert_file):
-        return httpx.create_ssl_context(trust_env=True)  # its error, at the start as ever
-    if cert_file:
-        return _LazyCAContext.make(cafile=cert_file)
-    return _LazyCAContext.make(capath=cert_dir or None)
-
-
-class _LazyCAContext(ssl.SSLContext):
-    """``ssl.create_default_context(cafile=…, capath=…)`` (certifi's bundle when
-    neither is given), with the CA certificates loaded when the first TLS connection
-    wraps its socket (``wrap_bio``: asyncio; ``wrap_socket``: blocking code)."""
-
-    _ca: tuple[str | None, str | None] | None = None  # (cafile, capath) until loaded
-
-    @classmethod
-    def make(cls, *, cafile: str | None = None, capath: str | None = None) -> _LazyCAContext:
-        ctx = cls(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.check_hostname = True
-        keylog = os.environ.get("SSLKEYLOGFILE")  # as create_default_context does
-        if keylog and not sys.flags.ignore_environment and hasattr(ctx, "keylog_filename"):
-            ctx.keylog_filename = keylog
-        ctx._ca = (cafile, capath)
-        return ctx
-
-    def load_ca(self) -> None:
-        if self._ca is None:
-            return
-        cafile, capath = self._ca
-        if cafile is None and capath is None:
-            import certifi
-
-            cafile = certifi.where()
-        self.load_verify_locations(cafile=cafile, capath=capath)
-        self._ca = None
-
-    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
-        self.load_ca()
-        return super().wrap_bio(*args, **kwargs)
-
-    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        self.load_ca()
-        return super().wrap_socket(*args, **kwargs)
-
-
-def _wants_socks(proxy: str) -> bool:
-    """Would httpx go through a SOCKS proxy: the configured one, else (``trust_env``)
-    one from the environment's ``*_proxy`` variables?"""
-    if proxy:
-        return proxy.lower().startswith("socks")
-    return any(
-        k.lower().endswith("_proxy") and v.strip().lower().startswith("socks")
-        for k, v in os.environ.items()
-    )
-
-
-def _import_httpcore(http2: bool, socks: bool) -> None:
-    """Import httpcore (httpx does so when its first client is made) without the
-    code of what this fetcher does not use: HTTP/2 (h2, hpack, hyperframe: a third of
-    httpcore's import) unless ``http2`` is on, SOCKS (socksio) unless ``socks``.
-
-    A later fetcher of the process that needs them still gets them: httpcore imports
-    its HTTP/2 connection when it first makes one, and the SOCKS pools (which
-    httpcore replaced by stand-ins that say socksio is missing) are put back here."""
-    if "httpcore" in sys.modules:
-        if socks:
-            _restore_socks()
-        return
-    left_out = [m for m, used in (("h2", http2), ("socksio", socks)) if not used]
-    left_out = [m for m in left_out if m not in sys.modules]
-    for m in left_out:
-        sys.modules[m] = None  # type: ignore[assignment]
-    try:
-        import httpcore  # noqa: F401
-    finally:
-        for m in left_out:
-            if m in sys.modules and sys.modules[m] is None:
-                del sys.modules[m]
-
-
-def _restore_socks() -> None:
-    if "httpcore._async.socks_proxy" in sys.modules:
-        return  # httpcore has its own
-    import httpcore
-    from httpcore._async.socks_proxy import AsyncSOCKSProxy
-    from httpcore._sync.socks_proxy import SOCKSProxy
-
-    httpcore.AsyncSOCKSProxy = httpcore._async.AsyncSOCKSProxy = AsyncSOCKSProxy  # type: ignore[misc]
-    httpcore.SOCKSProxy = httpcore._sync.SOCKSProxy = SOCKSProxy  # type: ignore[misc]
 
 
 @functools.lru_cache(maxsize=256)
@@ -478,119 +302,6 @@ def check_url(url: str) -> httpx.URL:
     return parsed
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-class _ZlibStage:
-    """gzip or deflate (zlib-wrapped, falling back to raw deflate as browsers do)."""
-
-    def __init__(self, gzip: bool) -> None:
-        self._may_fall_back = not gzip
-        self._d = zlib.decompressobj(zlib.MAX_WBITS | 32 if gzip else zlib.MAX_WBITS)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            out = self._d.decompress(data, _PIECE)
-        except zlib.error:
-            if not self._may_fall_back:
-                raise
-            self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._d.decompress(data, _PIECE)
-        self._may_fall_back = False
-        while out:
-            yield out
-            out = self._d.decompress(self._d.unconsumed_tail, _PIECE)
-
-    def finish(self) -> Iterator[bytes]:
-        yield self._d.flush(_PIECE)
-
-
-class _BrotliStage:
-    def __init__(self) -> None:
-        assert brotli is not None
-        self._d = brotli.Decompressor()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        out = self._d.process(data, output_buffer_limit=_PIECE)
-        while out:
-            yield out
-            if self._d.is_finished():
-                return
-            out = self._d.process(b"", output_buffer_limit=_PIECE)
-
-    def finish(self) -> Iterator[bytes]:
-        return iter(())
-
-
-class BodyDecoder:
-    """Undo a Content-Encoding header ("gzip", "br", "deflate, gzip", …) in bounded pieces.
-
-    Unknown codings are passed through, as httpx does.
-    """
-
-    def __init__(self, content_encoding: str) -> None:
-        self.stages: list[_ZlibStage | _BrotliStage] = []
-        for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
-            if coding in ("gzip", "x-gzip"):
-                self.stages.append(_ZlibStage(gzip=True))
-            elif coding == "deflate":
-                self.stages.append(_ZlibStage(gzip=False))
-            elif coding == "br" and brotli is not None:
-                self.stages.append(_BrotliStage())
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        return self._through(0, data)
-
-    def finish(self) -> Iterator[bytes]:
-        for i, stage in enumerate(self.stages):
-            for piece in stage.finish():
-                yield from self._through(i + 1, piece)
-
-    def _through(self, i: int, data: bytes) -> Iterator[bytes]:
-        if i == len(self.stages):
-            if data:
-                yield data
-            return
-        for piece in self.stages[i].feed(data):
-            yield from self._through(i + 1, piece)
-
-
-def _to_response(
-    url: str, response: httpx.Response, state: FeedState, body: bytes = b""
-) -> FeedResponse:
-    h = response.headers
-    if response.status_code == 304:  # keep what we had unless the server sent fresher validators
-        new_state = FeedState(
-            etag=h.get("etag") or state.etag,
-            last_modified=h.get("last-modified") or state.last_modified,
-        )
-    else:
-        new_state = FeedState(etag=h.get("etag", ""), last_modified=h.get("last-modified", ""))
-    ctype = h.get("content-type", "")
-    return FeedResponse(
-        url=url,
-        final_url=str(response.url),
-        status=response.status_code,
-        body=body,
-        content_type=ctype.partition(";")[0].strip().lower(),
-        charset=_charset(ctype),
-        state=new_state,
-    )
-
-
 def _header_bytes(value: str) -> bytes:
     """A stored validator as the bytes the server sent; b"" when it cannot be sent back."""
     value = value.strip()
@@ -601,84 +312,7 @@ def _header_bytes(value: str) -> bytes:
     return b"" if any(b < 0x20 and b != 0x09 or b == 0x7F for b in raw) else raw
 
 
-@functools.lru_cache(maxsize=256)
-def _charset(content_type: str) -> str:
-    """The charset parameter of a Content-Type header, lower-cased; "" if none
-    (a server sends the same few headers: each is parsed once)."""
-    msg = email.message.Message()
-    msg["content-type"] = content_type
-    return msg.get_content_charset("") or ""
-
-
-def _status_text(response: httpx.Response) -> str:
-    code = response.status_code
-    phrase = httpx.codes.get_reason_phrase(code) or response.reason_phrase
-    return f"HTTP {code} {phrase}".strip()
-
-
 def _after(error: FetchError, attempts: int) -> FetchError:
     if attempts > 1:
         error.message = f"{error.message} (after {attempts} attempts)"
     return error
-
-
-def _map_httpx(exc: Exception, s: FetchSettings) -> FetchError | _Retryable:
-    """Translate an httpx exception: a FetchError, or a _Retryable wrapping one."""
-    if isinstance(exc, httpx.TimeoutException):
-        what, secs = {
-            httpx.ConnectTimeout: ("connecting", s.connect_timeout),
-            httpx.WriteTimeout: ("sending", s.read_timeout),
-            httpx.PoolTimeout: ("waiting for a connection", s.connect_timeout),
-        }.get(type(exc), ("reading", s.read_timeout))
-        return _Retryable(FetchTimeoutError(f"timed out after {secs:g}s {what}"))
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return BlockedURLError(f"not allowed: {exc}")
-    if isinstance(exc, httpx.InvalidURL):
-        return FetchError(f"invalid URL: {exc}", reason="invalid_url")
-    if isinstance(exc, httpx.ConnectError):
-        reason, message, again = classify_connect_error(exc)
-        error = ConnectError(message, reason=reason)
-        return _Retryable(error) if again else error
-    if isinstance(exc, httpx.ProxyError):
-        return _Retryable(ConnectError(f"proxy failed: {exc}"))
-    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
-        what = (
-            "broken HTTP response"
-            if isinstance(exc, httpx.RemoteProtocolError)
-            else "connection lost"
-        )
-        return _Retryable(ConnectError(f"{what}: {_cause(exc)}"))
-    return FetchError(f"{type(exc).__name__}: {exc}")
-
-
-def classify_connect_error(exc: BaseException) -> tuple[str, str, bool]:
-    """(reason, short cause, worth retrying) for a connection failure, from its cause chain."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, socket.gaierror):
-            return "dns", "name does not resolve", cur.errno != socket.EAI_NONAME
-        if isinstance(cur, ConnectionRefusedError):
-            return "connect", "connection refused", True
-        if isinstance(cur, ssl.SSLCertVerificationError):
-            return "connect", f"TLS certificate rejected: {cur.verify_message}", False
-        if isinstance(cur, ssl.SSLError):
-            return "connect", f"TLS failed: {cur.reason or cur}", True
-        cur = cur.__cause__ or cur.__context__
-    if "name or service not known" in str(exc).lower():
-        return "dns", "name does not resolve", False
-    return "connect", f"could not connect: {_cause(exc)}", True
-
-
-def _cause(exc: BaseException) -> str:
-    """The exception's message, or its class name when it has none (httpx's often do not)."""
-    return str(exc) or type(exc).__name__
-
-
-def _size(n: int) -> str:
-    if n % MiB == 0:
-        return f"{n // MiB} MiB"
-    if n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n} bytes"
