@@ -1,8 +1,8 @@
 """The index's database connection: SQLite (a file, the default) or PostgreSQL.
 
-``store.py`` holds all SQL, written once in SQLite's dialect; this module runs
-those same statements on PostgreSQL (psycopg 3) by translating the few
-SQLite-only forms as they pass:
+``store.py`` and its ``store_*`` parts hold all SQL, written once in SQLite's
+dialect; this module runs those same statements on PostgreSQL (psycopg 3) by
+translating the few SQLite-only forms as they pass:
 
 * ``?`` placeholders → ``%s`` (and a literal ``%`` → ``%%``), outside quotes;
 * ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` →
