@@ -11,8 +11,8 @@ from newsmirror.config import (
     import_subscriptions,
     load_config,
     parse_config,
-    parse_tz,
 )
+from newsmirror.config_schema import parse_tz
 from newsmirror.defaults import DEFAULT_SOURCES
 from newsmirror.errors import ConfigError
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from newsmirror.cli import app
-from newsmirror.config import (
+from newsmirror.config_schema import (
     ENGINE,
     FETCH,
     HEALTH,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from newsmirror.config import parse_tz
+from newsmirror.config_schema import parse_tz
 from newsmirror.site import build_site
 from newsmirror.site_pages import Item, Pages, article_href, make_trees
 from newsmirror.site_text import Clock

@@ -42,7 +42,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.I)
 
 @dataclass(frozen=True, slots=True)
 class RecheckSettings:
-    """``[recheck]`` in newsmirror.toml (see config.RECHECK for the help texts)."""
+    """``[recheck]`` in newsmirror.toml (see config_schema.RECHECK for the help texts)."""
 
     enabled: bool = True
     schedule: tuple[str, ...] = DEFAULT_SCHEDULE

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config, SiteSettings, parse_tz
+from .config import Config, SiteSettings
+from .config_schema import parse_tz
 from .site_files import Manifest, SiteFiles, digest, manifest_path, signature
 from .site_pages import Item, Pages, Tree, article_href, make_trees
 from .site_rows import RowReader
