@@ -47,7 +47,8 @@ from newsmirror.fsutil import MirrorFiles
 from newsmirror.loopback import LoopbackServer
 from newsmirror.mirror import MirrorWriter
 from newsmirror.models import Article
-from newsmirror.postfile import parse_post, render_post
+from newsmirror.postfile import render_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.store import Store
 
 from .conftest import corpus_path

@@ -26,7 +26,7 @@ from newsmirror.config import load_config
 from newsmirror.fsutil import MirrorFiles
 from newsmirror.mirror import MirrorWriter
 from newsmirror.models import OutcomeKind
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.reindex import reindex
 from newsmirror.site import SiteSettings, build_site
 from newsmirror.site_pages import article_href

@@ -23,7 +23,7 @@ import pytest
 from newsmirror.errors import NewsmirrorError
 from newsmirror.loopback import LoopbackServer
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.store import Store, parse_ts
 
 from .faults import RSS_TYPE, good_feed, rss

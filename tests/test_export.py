@@ -25,7 +25,7 @@ from newsmirror.export import Capture, import_jsonl, iter_export, write_jsonl
 from newsmirror.fsutil import MirrorFiles
 from newsmirror.loopback import LoopbackServer
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.store import Store, parse_ts
 
 from .helpers import FIXED_NOW, make_mirror, snapshot

@@ -28,7 +28,7 @@ import pytest
 from newsmirror.errors import BlockedURLError, FetchError
 from newsmirror.fetch import Fetcher, FetchSettings
 from newsmirror.netpolicy import blocked_reason, literal_ip, private_reason, same_host
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.store import Store
 
 from .faults import (

@@ -19,7 +19,8 @@ from newsmirror.errors import ItemError
 from newsmirror.frontmatter import as_yaml, plain_ok, read_block, split_post
 from newsmirror.models import Article
 from newsmirror.pipeline import run
-from newsmirror.postfile import _FRONT, parse_post, render_post
+from newsmirror.postfile import render_post
+from newsmirror.postfile_record import _FRONT, parse_post
 from newsmirror.reindex_rows import (
     bytes_row,
     fast_row,
@@ -79,7 +80,7 @@ def check_post(text: str, rel: str = "_posts/x.md", *, ours: bool) -> None:
 
 def _yaml_parse(text: str, rel: str) -> Any:
     """parse_post with the fast reader switched off."""
-    import newsmirror.postfile as pf
+    import newsmirror.postfile_record as pf
 
     real = pf.read_block
     pf.read_block = lambda block: None  # type: ignore[assignment]

@@ -16,7 +16,8 @@ from newsmirror.clean import CleanOptions, clean_html, clean_title, html_to_text
 from newsmirror.errors import ItemError, ParseError
 from newsmirror.models import Article
 from newsmirror.parse import parse_feed
-from newsmirror.postfile import parse_post, render_post
+from newsmirror.postfile import render_post
+from newsmirror.postfile_record import parse_post
 
 FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -32,7 +32,7 @@ from newsmirror.config import Config, load_config, sources_toml
 from newsmirror.loopback import LoopbackServer
 from newsmirror.models import OutcomeKind, RunReport
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.scaffold import init_mirror, jekyll_available, jekyll_env
 from newsmirror.store import parse_ts
 

@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 from newsmirror.config import load_config, sources_toml
 from newsmirror.loopback import LoopbackServer
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.samples import sample_site, sample_sources
 from newsmirror.scaffold import init_mirror, jekyll_available, jekyll_env
 from newsmirror.store import parse_ts

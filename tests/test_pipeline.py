@@ -12,7 +12,7 @@ from newsmirror.fsutil import MirrorLock
 from newsmirror.loopback import LoopbackServer
 from newsmirror.models import OutcomeKind
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.reindex import reindex
 from newsmirror.store import Store, parse_ts
 

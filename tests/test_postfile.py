@@ -22,20 +22,19 @@ from hypothesis import strategies as st
 from newsmirror.errors import ItemError
 from newsmirror.models import Article
 from newsmirror.postfile import (  # fmt: skip
-    PostRecord,
     epoch_ms,
     iso_ms,
     join_lines,
     list_filename,
     md_text,
     md_url,
-    parse_post,
     post_filename,
     render_list,
     render_post,
     yaml_quote,
     yaml_scalar,
 )
+from newsmirror.postfile_record import PostRecord, parse_post
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("NEWSMIRROR_REGEN_GOLDEN") == "1"

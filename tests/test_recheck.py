@@ -18,7 +18,8 @@ from newsmirror.config import Config
 from newsmirror.loopback import LoopbackServer
 from newsmirror.models import OutcomeKind, RunReport
 from newsmirror.pipeline import run
-from newsmirror.postfile import iso_ms, parse_post
+from newsmirror.postfile import iso_ms
+from newsmirror.postfile_record import parse_post
 from newsmirror.recheck import recheck
 from newsmirror.reindex import reindex
 from newsmirror.store import Store, ts

@@ -7,7 +7,7 @@ from pathlib import Path
 from newsmirror.loopback import LoopbackServer
 from newsmirror.models import OutcomeKind
 from newsmirror.pipeline import run
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.samples import sample_site
 from newsmirror.store import parse_ts
 

@@ -17,7 +17,7 @@ import pytest
 
 from newsmirror.fsutil import MirrorLock
 from newsmirror.loopback import LoopbackServer, Route
-from newsmirror.postfile import parse_post
+from newsmirror.postfile_record import parse_post
 from newsmirror.publish import ensure_repo
 from newsmirror.store import Store
 from newsmirror.watch import Watcher, WatchSettings, parse_interval

@@ -40,7 +40,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from .errors import ItemError, NewsmirrorError, TooLargeError
 from .fsutil import MirrorFiles
 from .models import Article
-from .postfile import parse_post, render_post
+from .postfile import render_post
+from .postfile_record import parse_post
 from .settings import FetchSettings, ImageSettings
 from .store import Store
 

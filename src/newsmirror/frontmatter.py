@@ -228,7 +228,7 @@ KEYS = tuple(k for k, _ in _KEYS)  # the keys of the layout, in its order
 
 def split_post(text: str) -> tuple[Raw, str] | None:
     """(front-matter values, body) of a post in newsmirror's own layout, else None.
-    The body starts where ``postfile.parse_post``'s does."""
+    The body starts where ``postfile_record.parse_post``'s does."""
     if not text.startswith("---\n"):
         return None
     end = text.find("\n---\n", 3)

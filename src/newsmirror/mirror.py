@@ -26,15 +26,14 @@ from .errors import ItemError
 from .fsutil import MirrorFiles
 from .models import Article, ItemOutcome, OutcomeKind, Source
 from .postfile import (
-    PostRecord,
     full_list_filename,
     list_filename,
-    parse_post,
     post_filename,
     render_full_list,
     render_list,
     render_post,
 )
+from .postfile_record import PostRecord, parse_post
 from .store import Store
 from .urls import short_hash
 

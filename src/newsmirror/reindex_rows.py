@@ -5,7 +5,7 @@ worker processes for a big mirror.
 A post in newsmirror's own layout is read by ``frontmatter.read_values`` and turned
 straight into its row (its times are already in the stored form; the index keeps
 no text, so the HTML is not parsed). Anything else (a legacy or hand-edited post)
-goes through ``postfile.parse_post`` and PyYAML. Both give the same row for the
+goes through ``postfile_record.parse_post`` and PyYAML. Both give the same row for the
 same file: the tests hold them to it.
 
 A file is read as bytes: the front matter is found there (UTF-8 never hides an
@@ -210,7 +210,7 @@ def _row(values: list[Any], rel: str) -> tuple[Any, ...] | None:
 def _content(body: str, liquid: bool) -> str:
     """The content HTML of a post's body when it shows local images, else ""."""
     from .assets import local_images
-    from .postfile import body_content
+    from .postfile_record import body_content
 
     content, _ = body_content(body, liquid=liquid)
     return content if local_images(content) else ""
@@ -221,7 +221,7 @@ def slow_row(text: str, rel: str) -> PostRow:
     not in newsmirror's own layout). Raises ItemError for an unreadable post."""
     from .article import derive_keys
     from .assets import local_images
-    from .postfile import parse_post
+    from .postfile_record import parse_post
     from .store import article_row
 
     art = parse_post(text, path=rel).to_article(with_text=False)

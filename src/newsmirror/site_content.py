@@ -19,7 +19,7 @@ from typing import Any
 
 from .assets import local_asset
 from .errors import ItemError
-from .postfile import parse_post
+from .postfile_record import parse_post
 from .site_images import MARK
 from .site_text import ImageMap, detect_lang, page_content
 from .store import parse_ts
