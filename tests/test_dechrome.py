@@ -22,9 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newsmirror import clean, dechrome
+from newsmirror import clean, dechrome_measure
 from newsmirror.clean import BLOCK_TAGS, CleanOptions, clean_html, drop_tracking_pixels
-from newsmirror.dechrome import chrome_blocks, remove_chrome, site_of
+from newsmirror.dechrome import chrome_blocks, remove_chrome
+from newsmirror.dechrome_measure import site_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chrome"
 
@@ -461,31 +462,35 @@ def test_folded_patterns_match_as_the_case_insensitive_ones(noise: str, word: st
     """_link_kind's folded, case-sensitive patterns agree with the re.I ones on any text
     (ſ, ı, İ and the Kelvin sign match s, i and k under re.I)."""
     for text in (noise + word, word + noise, noise, noise[:3] + word.upper() + noise[3:]):
-        folded = dechrome._fold(text)
+        folded = dechrome_measure._fold(text)
         for plain, fast in (
-            (dechrome._SHARE_URL, dechrome._SHARE_FOLDED),
-            (dechrome._PERSON, dechrome._PERSON_FOLDED),
-            (dechrome._TAXONOMY, dechrome._TAXONOMY_FOLDED),
-            (dechrome._NOT_ARTICLE, dechrome._NOT_ARTICLE_FOLDED),
+            (dechrome_measure._SHARE_URL, dechrome_measure._SHARE_FOLDED),
+            (dechrome_measure._PERSON, dechrome_measure._PERSON_FOLDED),
+            (dechrome_measure._TAXONOMY, dechrome_measure._TAXONOMY_FOLDED),
+            (dechrome_measure._NOT_ARTICLE, dechrome_measure._NOT_ARTICLE_FOLDED),
         ):
             assert bool(plain.search(text)) == bool(fast.search(folded)), (text, plain.pattern)
-        shared = bool(dechrome._SHARE_URL.search(text))
-        assert not shared or any(w in folded for w in dechrome._SHARE_WORDS), text
-        has_word = any(w in folded for w in dechrome._SHARE_WORDS)
-        assert dechrome._has_share_word(folded) == has_word, text
+        shared = bool(dechrome_measure._SHARE_URL.search(text))
+        assert not shared or any(w in folded for w in dechrome_measure._SHARE_WORDS), text
+        has_word = any(w in folded for w in dechrome_measure._SHARE_WORDS)
+        assert dechrome_measure._has_share_word(folded) == has_word, text
 
 
 def test_share_word_check_is_the_word_list() -> None:
     """_has_share_word (written out for speed) finds each word of _SHARE_WORDS, anywhere,
     and nothing a word less."""
-    for w in dechrome._SHARE_WORDS:
-        assert dechrome._has_share_word(w) and dechrome._has_share_word(f"xx{w}yy"), w
-        assert not dechrome._has_share_word(w[1:] if w != "x.com/" else ".com/"), w
+    for w in dechrome_measure._SHARE_WORDS:
+        assert dechrome_measure._has_share_word(w), w
+        assert dechrome_measure._has_share_word(f"xx{w}yy"), w
+        assert not dechrome_measure._has_share_word(w[1:] if w != "x.com/" else ".com/"), w
 
 
 def test_fold_maps_the_special_letters() -> None:
-    assert dechrome._fold("FACEBOOK.\u0130\u0131\u017f\u212a") == "facebook.iisk"
-    assert dechrome._link_kind("https://www.facebook.com/\u017fharer.php?u=1")[0] == dechrome.SHARE
+    assert dechrome_measure._fold("FACEBOOK.\u0130\u0131\u017f\u212a") == "facebook.iisk"
+    assert (
+        dechrome_measure._link_kind("https://www.facebook.com/\u017fharer.php?u=1")[0]
+        == dechrome_measure.SHARE
+    )
 
 
 @given(st.lists(st.sampled_from([
@@ -501,7 +506,7 @@ def test_plain_url_split_is_urlsplit(href: str) -> None:
     except ValueError:
         want = ValueError
     try:
-        got: object = dechrome._split(href)
+        got: object = dechrome_measure._split(href)
     except ValueError:
         got = ValueError
     assert got == want

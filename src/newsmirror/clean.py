@@ -40,7 +40,8 @@ from lxml.html import (
     document_fromstring,
 )
 
-from .dechrome import remove_chrome, site_of
+from .dechrome import remove_chrome
+from .dechrome_measure import site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
 from .models import Rules
 from .sanitize import (

@@ -17,7 +17,8 @@ from pathlib import Path
 from lxml.html import fragment_fromstring
 
 from .article import build_article
-from .dechrome import chrome_blocks, site_of
+from .dechrome import chrome_blocks
+from .dechrome_measure import site_of
 from .errors import NewsmirrorError, ParseError
 from .fetch import Fetcher, FetchSettings
 from .models import Source
