@@ -74,7 +74,8 @@ def worker(target: str, argv: list[str]) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["newsmirror"]):
-        from newsmirror.clean import CleanOptions, clean_html, html_to_text
+        from newsmirror.clean import CleanOptions, clean_html
+        from newsmirror.clean_text import html_to_text
         from newsmirror.errors import ItemError, ParseError
         from newsmirror.parse import parse_feed
 

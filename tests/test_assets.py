@@ -40,7 +40,7 @@ from newsmirror.assets import (
     sniff_image,
     unwrap_proxy,
 )
-from newsmirror.clean import html_to_text
+from newsmirror.clean_text import html_to_text
 from newsmirror.config import Config
 from newsmirror.fetch import Fetcher, FetchSettings
 from newsmirror.fsutil import MirrorFiles

@@ -23,11 +23,10 @@ from newsmirror.clean import (
     clean_title,
     convert_text,
     drop_tracking_pixels,
-    html_to_text,
-    parse_fragment,
     parse_srcset,
     validate_selector,
 )
+from newsmirror.clean_text import html_to_text, parse_fragment
 from newsmirror.errors import ConfigError, ItemError
 from newsmirror.models import Rules
 from newsmirror.sanitize import sanitize

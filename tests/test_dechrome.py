@@ -22,8 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newsmirror import clean, dechrome_measure
-from newsmirror.clean import BLOCK_TAGS, CleanOptions, clean_html, drop_tracking_pixels
+from newsmirror import clean, clean_text, dechrome_measure
+from newsmirror.clean import CleanOptions, clean_html, drop_tracking_pixels
+from newsmirror.clean_text import BLOCK_TAGS
 from newsmirror.dechrome import chrome_blocks, remove_chrome
 from newsmirror.dechrome_measure import site_of
 
@@ -210,7 +211,7 @@ def test_clean_html_with_the_pass(corpus: Path, monkeypatch: pytest.MonkeyPatch)
             m.setattr(clean, "CHROME_PASSES", (drop_tracking_pixels,))
             plain = clean_html(body, opts)
         assert len(once) <= len(plain)
-        text = "".join(clean.html_to_text(once).split())
+        text = "".join(clean_text.html_to_text(once).split())
         root = tree(body)
         chrome = select(root, CHROME.get(source_of(path), ()))
         for el in chrome:  # no labelled chrome text survives (headlines may repeat)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lxml.html import fragment_fromstring
 
 from newsmirror import extract
-from newsmirror.clean import html_to_text
+from newsmirror.clean_text import html_to_text
 from newsmirror.errors import ItemError
 from newsmirror.extract import Extracted, ExtractPool, extract_page, is_summary
 from newsmirror.parse import parse_feed

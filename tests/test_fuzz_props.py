@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from newsmirror.clean import CleanOptions, clean_html, clean_title, html_to_text
+from newsmirror.clean import CleanOptions, clean_html, clean_title
+from newsmirror.clean_text import html_to_text
 from newsmirror.errors import ItemError, ParseError
 from newsmirror.models import Article
 from newsmirror.parse import parse_feed

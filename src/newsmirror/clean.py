@@ -17,6 +17,8 @@ OpenCC itself is not always idempotent).
 
 Selector errors: :func:`validate_selector` returns the problem (for config
 validation); :func:`clean_html` raises ``ItemError(reason="bad_selector")``.
+
+The parse and the plain text are :mod:`newsmirror.clean_text`'s.
 """
 
 from __future__ import annotations
@@ -31,27 +33,19 @@ import opencc
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import (
-    HtmlComment,
-    HtmlElement,
-    HtmlEntity,
-    HTMLParser,
-    HtmlProcessingInstruction,
-    document_fromstring,
-)
+from lxml.html import HtmlElement
 
+from .clean_text import cleaned_text, collapse_marked, parse_html
 from .dechrome import remove_chrome
 from .dechrome_measure import site_of
 from .errors import ConfigError, ItemError, NewsmirrorError
 from .models import Rules
 from .sanitize import (
-    collapsed,
     data_image_size,
     is_invisible_box,
     is_tracker_url,
     resolve_url,
     sanitize,
-    tag_set,
     tidy_tree,
     tidy_whitespace,
     url_scheme,
@@ -68,9 +62,6 @@ __all__ = [
     "clean_title",
     "convert_text",
     "drop_tracking_pixels",
-    "fragment_text",
-    "html_to_text",
-    "parse_fragment",
     "validate_selector",
 ]
 
@@ -84,54 +75,6 @@ class CleanOptions:
     @classmethod
     def for_source(cls, rules: Rules, base_url: str) -> CleanOptions:
         return cls(base_url, tuple(rules.remove_selectors), rules.convert)
-
-
-# ---------------------------------------------------------------- parsing
-
-
-def html_parser(**options: bool) -> HTMLParser:
-    """``HTMLParser(**options)`` whose element classes are chosen in C: lxml.html's own
-    lookup is a Python call for every element object made, only to give form controls
-    classes of their own, which cleaning and extraction never use."""
-    parser = HTMLParser(**options)
-    parser.set_element_class_lookup(
-        etree.ElementDefaultClassLookup(
-            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction,
-            entity=HtmlEntity,
-        )
-    )  # fmt: skip
-    return parser
-
-
-_PARSER = html_parser(huge_tree=True, remove_comments=False)
-# C0/C1 controls (not tab/newline/CR), lone surrogates and non-characters: lxml refuses them.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-# html/body/head tags inside a fragment: HTML5 ignores them; libxml2 may put text outside <body>.
-_DOC_TAGS = re.compile(r"</?(?:html|body|head)\b[^>]*>", re.I)
-
-
-def _parse(html: str) -> HtmlElement | None:
-    """The fragment's content under a bare ``<body>`` element, or None when blank."""
-    html = _BAD_CHARS.sub("", html)
-    if not html.strip():
-        return None
-    html = _DOC_TAGS.sub("", html)
-    doc = document_fromstring(f"<html><body>{html}", parser=_PARSER)
-    body = next(doc.iterchildren("body"), None)  # (= doc.find("body"), without ElementPath)
-    if body is None:
-        body = doc.makeelement("body", {})
-        doc.append(body)
-    # libxml2 puts content after a stray </body> or <html/> beside the body: take it back.
-    tail, body.tail = body.tail, None
-    if tail:
-        if len(body):
-            body[-1].tail = (body[-1].tail or "") + tail
-        else:
-            body.text = (body.text or "") + tail
-    for sibling in [*body.itersiblings(), *doc.itersiblings()]:
-        body.append(sibling)
-    return body
 
 
 # ---------------------------------------------------------------- lazy images
@@ -364,24 +307,26 @@ def clean_html(html: str, opts: CleanOptions) -> str:
 def clean_html_text(html: str, opts: CleanOptions) -> tuple[str, str]:
     """``(content, html_to_text(content))`` for ``content = clean_html(html, opts)``, the
     text taken from the cleaned tree instead of a second parse of ``content``."""
-    return _cleaned_text(*_clean(html, None, opts))
+    return cleaned_text(*_clean(html, None, opts))
 
 
 def clean_fragment_text(root: HtmlElement | None, opts: CleanOptions) -> tuple[str, str]:
-    """:func:`clean_html_text` of a fragment already parsed by :func:`parse_fragment`."""
-    return _cleaned_text(*_clean("", root, opts))
+    """:func:`clean_html_text` of a fragment already parsed by
+    :func:`~newsmirror.clean_text.parse_fragment`."""
+    return cleaned_text(*_clean("", root, opts))
 
 
 def _clean(
     html: str, parsed: HtmlElement | None, opts: CleanOptions
 ) -> tuple[str, HtmlElement | None, str | None]:
     """The clean HTML, the tree it was written from (None when there was none) and, when
-    the last tidy step could make it in passing, the tree's :func:`_marked_text`."""
+    the last tidy step could make it in passing, the tree's marked text
+    (:func:`~newsmirror.clean_text.collapse_marked`)."""
     if opts.convert != "none":
         _converter(opts.convert)  # unknown names fail before any work
     marked = None
     try:
-        root = _parse(html) if html else parsed
+        root = parse_html(html) if html else parsed
         if root is None:
             return "", None, None
         _fix_images(root, opts.base_url)
@@ -392,7 +337,7 @@ def _clean(
             chrome_pass(root, site=site)
         tidy_tree(root, opts.base_url, whitespace=False)
         if opts.convert == "none" and next(root.iter("pre"), None) is None:
-            marked = _collapse_marked(root)  # (the tree changes no more after this)
+            marked = collapse_marked(root)  # (the tree changes no more after this)
         else:
             tidy_whitespace(root)
         if opts.convert != "none":
@@ -404,121 +349,6 @@ def _clean(
     except (ValueError, etree.LxmlError) as e:
         raise ItemError(f"HTML could not be cleaned: {e}", url=opts.base_url, reason="clean") from e
     return sanitize(body.removeprefix("<body>").removesuffix("</body>")), root, marked
-
-
-# ---------------------------------------------------------------- plain text
-
-BLOCK_TAGS = tag_set(
-    "address article aside blockquote body caption center dd details dialog div dl dt "
-    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main "
-    "nav ol p pre section summary table tbody tfoot thead tr ul"
-)
-SKIP_TEXT_TAGS = tag_set("script style template head title noembed noframes")
-_START_MARKS = {**dict.fromkeys((*BLOCK_TAGS, "br"), "\n"), "td": " ", "th": " "}
-
-
-def _cleaned_text(content: str, root: HtmlElement | None, marked: str | None) -> tuple[str, str]:
-    """``(content, html_to_text(content))`` for the ``content`` that :func:`_clean` wrote
-    from ``root``, the text read from ``root`` (``marked``: its marked text, when known)
-    instead of a parse of ``content``.
-
-    The same text: the tidied tree is what nh3 gets, and nh3 keeps its elements and text
-    as they are (:func:`~newsmirror.sanitize.tidy_tree` leaves it nothing to restructure;
-    its attributes do not count here). What :func:`_parse` would change in ``content``
-    goes the old way: text with characters it removes (numeric character references can
-    make them in the tree), or html/body/head tags in attribute values."""
-    if root is None or not content or _DOC_TAGS.search(content):
-        return content, html_to_text(content)
-    if marked is None:
-        marked = _marked_text(root)
-    if _BAD_CHARS.search(marked):
-        return content, html_to_text(content)
-    return content, _lines(marked)
-
-
-def _collapse_marked(root: HtmlElement) -> str | None:
-    """:func:`~newsmirror.sanitize.tidy_whitespace` of a tree without <pre>, and the
-    :func:`_marked_text` of the result, in one walk (None when a tag's text would be
-    skipped: then the tree is only tidied)."""
-    parts: list[str] = []
-    append = parts.append
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag
-        if event == "start":
-            if tag in SKIP_TEXT_TAGS:  # (tidy_tree drops them all: never)
-                tidy_whitespace(root)
-                return None
-            if tag in _START_MARKS:
-                append(_START_MARKS[tag])
-            if (text := el.text) and (done := collapsed(text)) is not text:
-                el.text = text = done
-        else:
-            if tag in BLOCK_TAGS:
-                append("\n")
-            if el is root:
-                break
-            if (text := el.tail) and (done := collapsed(text)) is not text:
-                el.tail = text = done
-        if text:  # (collapsed: no \r or \n left, which _marked_text makes spaces)
-            append(text)
-    return "".join(parts)
-
-
-def parse_fragment(html: str) -> HtmlElement | None:
-    """The fragment as :func:`clean_html` and :func:`html_to_text` parse it (None: blank)."""
-    return _parse(html)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text: blocks and <br> on their own lines, whitespace collapsed, entities decoded."""
-    return fragment_text(_parse(html))
-
-
-def fragment_text(root: HtmlElement | None) -> str:
-    """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
-    return _lines(_marked_text(root)) if root is not None else ""
-
-
-def _marked_text(root: HtmlElement) -> str:
-    """The text under ``root``, with a newline at the start and end of each block and at
-    each <br> (a space before a cell), newlines of the source as spaces outside <pre>."""
-    parts: list[str] = []
-    append = parts.append
-    in_pre = 0  # newlines of the source are line breaks only inside <pre>
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
-        tag = el.tag  # (iterwalk reports no comments or processing instructions)
-        if event == "start":
-            if tag in SKIP_TEXT_TAGS:
-                walker.skip_subtree()
-                continue
-            if tag in _START_MARKS:
-                append(_START_MARKS[tag])
-            if tag == "pre":
-                in_pre += 1
-            text = el.text if isinstance(tag, str) else None
-        else:
-            if tag in BLOCK_TAGS:
-                append("\n")
-            if tag == "pre":
-                in_pre -= 1
-            text = el.tail if el is not root else None
-        if text:
-            if "\r" in text or "\n" in text:
-                if in_pre:
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
-                else:
-                    text = text.replace("\r", " ").replace("\n", " ")
-            append(text)
-    return "".join(parts)
-
-
-def _lines(marked: str) -> str:
-    """The non-blank lines of ``marked``, each with its whitespace runs made one space and
-    its ends trimmed (``" ".join(line.split())``: the same whitespace as the regex
-    ``[^\\S\\n]+`` then ``strip()``, without a regex pass over the whole text)."""
-    lines = (" ".join(line.split()) for line in marked.split("\n"))
-    return "\n".join(line for line in lines if line)
 
 
 # ---------------------------------------------------------------- titles

@@ -41,7 +41,7 @@ from warcio.warcwriter import WARCWriter
 
 from . import __version__
 from .article import derive_keys
-from .clean import html_to_text
+from .clean_text import html_to_text
 from .errors import NewsmirrorError, StoreError
 from .fsutil import MirrorFiles, MirrorLock
 from .mirror import read_post

@@ -36,14 +36,8 @@ from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement, document_fromstring
 
 from .charset import decode
-from .clean import (
-    clean_title,
-    fragment_text,
-    html_parser,
-    html_to_text,
-    parse_fragment,
-    validate_selector,
-)
+from .clean import clean_title, validate_selector
+from .clean_text import fragment_text, html_parser, html_to_text, parse_fragment
 from .dates import parse_date
 from .errors import ItemError
 from .procpool import ExtractPool
@@ -413,7 +407,7 @@ def extract_parsed(
     content_selector: str = "",
     remove_selectors: tuple[str, ...] = (),
 ) -> tuple[Extracted, HtmlElement | None]:
-    """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean.parse_fragment`
+    """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean_text.parse_fragment`
     parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment_text`
     to clean without parsing it again."""
     try:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Literal
 from .article import content_hash, derive_keys
 from .assets import localize_images
 from .charset import decode
-from .clean import html_to_text
+from .clean_text import html_to_text
 from .config import Config
 from .errors import FetchError, HTTPStatusError, ItemError, NewsmirrorError
 from .extract import ExtractPool

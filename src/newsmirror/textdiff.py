@@ -169,7 +169,7 @@ def _tree(content: str) -> lxml.html.HtmlElement | None:
 
 def content_text(content: str) -> str:
     """The plain text of clean HTML (block boundaries as spaces), normalized."""
-    from .clean import html_to_text
+    from .clean_text import html_to_text
 
     return normalize_text(html_to_text(content))
 
