@@ -171,17 +171,26 @@ def run_command(
 
 def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     """``newsmirror build``: the mirror's static site; the exit status (see cli_site.py)."""
-    from .site_rows import RowReader
+    from . import prestart
+    from .config import SiteSettings
+    from .site_files import manifest_path
 
     cfg = load_checked(config)
     if cfg is None:
         return 2
+    s = SiteSettings.from_config(cfg)
+    site_dir = (out_dir if out_dir is not None else cfg.root / s.out).resolve()
+    prestart.start(search=s.search, manifest=manifest_path(cfg, site_dir))
+    gc.disable()  # (as in ``main``: the modules' objects live all build long)
+    from .site import build_site  # (while the helper starts)
+    from .site_rows import RowReader
+
+    gc.freeze()
+    gc.enable()
+
     rows: RowReader | None = None
     try:
-        # The index rows are read (in a child) while the site's modules are imported.
         rows = RowReader.for_site(cfg, out_dir)
-        from .site import build_site
-
         rep = build_site(cfg, out_dir, rows=rows,
                          progress=None if quiet else lambda m: err.print(m, markup=False))  # fmt: skip
     except ConfigError as e:
@@ -191,6 +200,7 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     finally:
         if rows is not None:
             rows.close()
+        prestart.reap()
     for w in rep.warnings:
         err.print(f"warning: {w}", markup=False)
     if not quiet:
@@ -353,9 +363,7 @@ def main() -> None:
     fast = fast_args(argv)
     if isinstance(fast, RunArgs):
         from . import pipeline  # noqa: F401
-    elif fast is not None:
-        from . import site  # noqa: F401
-    else:
+    elif fast is None:
         from .cli import main as typer_main
     gc.freeze()
     gc.enable()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import prestart
 from .config import Config, SiteSettings
 from .site_files import digest, manifest_path
 from .store import Store
@@ -116,6 +117,7 @@ class RowReader:
             return
         if pid == 0:  # the child: never returns
             os.close(r)
+            prestart.forget()
             code = 1
             try:
                 out = _Outbox(w)

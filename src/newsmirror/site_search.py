@@ -30,9 +30,7 @@ import json
 import os
 import queue
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,6 +38,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from . import prestart
 from .site_files import SiteFiles, signature
 from .site_pages import Item, Tree
 
@@ -142,15 +141,11 @@ class _Worker:
     ever waits on a full socket). It ends when told, or when its socket closes (the
     build ended, or was killed); the reading thread closes the socket then."""
 
-    command = (sys.executable, "-m", "newsmirror.search_index")
+    command = prestart.INDEXER
 
     def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        self.proc = subprocess.Popen(
-            [*self.command, str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        theirs.close()
+        got = prestart.take("indexer") if self.command == prestart.INDEXER else None
+        self.proc, ours = got or prestart.start_indexer(self.command)
         self.conn = Connection(ours.detach())
         self.batch: list[tuple[int, str, str]] = []
         self.gone = self.used = False

@@ -89,11 +89,9 @@ def _han_table_apart() -> dict[int, str]:
 
 
 def _han_child() -> subprocess.Popen[bytes]:
-    import subprocess
-    import sys
+    from . import prestart
 
-    return subprocess.Popen([sys.executable, "-m", "newsmirror.han"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    return prestart.take("han") or prestart.start_han()
 
 
 def start_han_table() -> None:
