@@ -6,8 +6,7 @@ Importing the site's modules takes the build's process about 0.2 s, and a
 helper's own start (Python, then OpenCC's dictionaries or numpy) about as long.
 Started first, it starts on the other core meanwhile instead of after it (full
 builds of the 10k bench, 18 alternating pairs: 4.45 s → 4.29 s on average, the
-difference ±0.09 s). This
-module imports nothing of the build's for that reason.
+difference ±0.09 s). This module imports nothing of the build's for that reason.
 
 A helper is taken (``take``) by the code that talks to it, in whichever process
 needs it first (the Han table is made for the row reader's forked child).
