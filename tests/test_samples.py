@@ -14,13 +14,8 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from newsmirror.samples import (
-    DEFAULT_NOW,
-    DEMO_FILTER_CATEGORY,
-    SampleFile,
-    sample_site,
-    sample_sources,
-)
+from newsmirror.samples import DEFAULT_NOW, SampleFile, sample_site, sample_sources
+from newsmirror.samples_news import DEMO_FILTER_CATEGORY
 
 BASE = "http://127.0.0.1:8765"
 SUMMARY_ONLY = {"demo-morning", "demo-hill", "demo-brief", "demo-en"}

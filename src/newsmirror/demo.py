@@ -22,7 +22,8 @@ from .loopback import LoopbackServer
 from .models import RunReport
 from .pipeline import run
 from .report import print_report
-from .samples import DEMO_FILTER_CATEGORY, sample_site, sample_sources
+from .samples import sample_site, sample_sources
+from .samples_news import DEMO_FILTER_CATEGORY
 from .scaffold import init_mirror
 from .site import build_site
 
