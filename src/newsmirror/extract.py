@@ -20,13 +20,14 @@ through :func:`newsmirror.clean.clean_html` with ``base_url=url``.
 :func:`is_summary` decides, for ``fulltext = "auto"``, whether a feed item carries only a
 summary. :class:`ExtractPool` (from :mod:`newsmirror.procpool`) runs :func:`extract_page`
 (or another function) in worker processes.
+
+The density extractor is :mod:`newsmirror.extract_density`'s.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,8 +41,17 @@ from .clean import clean_title, validate_selector
 from .clean_text import fragment_text, html_parser, html_to_text, parse_fragment
 from .dates import parse_date
 from .errors import ItemError
+from .extract_density import (
+    BLOCK,
+    MIN_TEXT,
+    density_extract,
+    drop,
+    link_density,
+    norm,
+    prune,
+    without_junk,
+)
 from .procpool import ExtractPool
-from .sanitize import tag_set, text_content
 
 __all__ = ["ExtractPool", "Extracted", "extract_page", "extract_parsed", "is_summary"]
 
@@ -63,7 +73,6 @@ _PARSER = html_parser(remove_comments=True, remove_pis=True, huge_tree=True)
 # A stray </body> or </html> mid-page makes libxml2 put the rest of the page outside <body>.
 _STRAY_END = re.compile(r"</(?:body|html)\s*>", re.I)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
 
 
 # The bytes that UTF-8 decodes to _BAD_CHARS: ASCII controls, and U+FFFE / U+FFFF (a UTF-8
@@ -99,192 +108,6 @@ def _select(root: HtmlElement, selector: str) -> list[HtmlElement]:
     return list(CSSSelector(selector, translator="html")(root))
 
 
-def _drop(el: HtmlElement) -> None:
-    if el.getparent() is not None:
-        el.drop_tree()
-
-
-def _without_junk(el: HtmlElement, tags: tuple[str, ...] = ()) -> HtmlElement:
-    for bad in list(el.iterdescendants(*_JUNK_TAGS, *tags)):  # (document order)
-        _drop(bad)
-    return el
-
-
-def _norm(text: str) -> str:
-    return "".join(text.split())
-
-
-# ---------------------------------------------------------------- density extractor
-
-_BLOCK = tag_set(
-    "address article aside blockquote body center dd div dl dt fieldset figcaption figure "
-    "footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section table tbody td th tr ul"
-)
-_CONTAINER = tag_set("article body div main section td blockquote center form")
-_BOILERPLATE_TAGS = ("nav", "aside", "footer", "select", "button", "textarea", "input")
-_COMMENT_NAMES = frozenset({"comment", "comments", "commentlist", "disqus", "replies"})
-_NAME_SPLIT = re.compile(r"[\s_-]+")
-_PUNCT = frozenset('，。！？；、,.!?;“”"')  # colons: they fill date and label lines too
-_PUNCT_CHAR = re.compile("[" + re.escape("".join(sorted(_PUNCT))) + "]")
-SHARES = (1.0, 0.5)
-_MIN_PARA = 15  # characters: shorter text blocks are menu items, labels, counters
-_MIN_TEXT = 30  # characters of prose below which the density result is not trusted
-
-
-def _is_comment_box(el: HtmlElement) -> bool:
-    joined = f"{el.get('id') or ''} {el.get('class') or ''}".lower()
-    if "comment" not in joined and "disqus" not in joined and "replies" not in joined:
-        return False  # (every name of _COMMENT_NAMES holds one of these)
-    names = _NAME_SPLIT.split(joined)
-    return bool(_COMMENT_NAMES.intersection(names)) and el.find(".//h1") is None
-
-
-def _visible_tree(root: HtmlElement, *, consume: bool = False) -> HtmlElement:
-    """A copy of the page body without scripts, navigation, forms, comments, hidden boxes
-    (``consume``: the body itself, taken out of the page, which is left without it)."""
-    body = root.find("body")
-    if consume and body is not None and (html := body.getparent()) is not None:
-        html.remove(body)  # (its tail goes with it, as with a copy)
-        work = body
-    else:
-        work = copy.deepcopy(body if body is not None else root)
-    work = _without_junk(work, _BOILERPLATE_TAGS)
-    for el in work.xpath("descendant::*[@style or @hidden or @id or @class]"):
-        style = (el.get("style") or "").replace(" ", "").lower()
-        if "display:none" in style or el.get("hidden") is not None or _is_comment_box(el):
-            _drop(el)
-    return work
-
-
-def _block_of(el: HtmlElement) -> HtmlElement:
-    while el.tag not in _BLOCK and el.getparent() is not None:
-        el = el.getparent()
-    return el
-
-
-def _link_density(el: HtmlElement, chars: int | None = None) -> float:
-    """Link text / all text (non-space characters; ``chars``: the latter, when known)."""
-    linked = sum(len(_norm(text_content(a))) for a in el.iter("a"))
-    if chars is None:
-        chars = len(_norm(el.text_content()))
-    return min(linked / (chars or 1), 1.0)
-
-
-def _paragraph_scores(work: HtmlElement) -> Counter[HtmlElement]:
-    """Score of each block's own text (text nodes belong to their nearest block element)."""
-    chars: Counter[HtmlElement] = Counter()
-    punct: Counter[HtmlElement] = Counter()
-    # One walk, in document order (an element's text, then its tail, then its children's),
-    # keeping for each open element its block and whether it is inside a link.
-    stack: list[tuple[HtmlElement, bool]] = []  # (block, in a link) of the open elements
-    push, pop, count = stack.append, stack.pop, _PUNCT_CHAR.findall
-    for event, el in etree.iterwalk(work, events=("start", "end")):  # (comments: none)
-        if event == "end":
-            pop()
-            continue
-        tag = el.tag
-        if stack:  # the tail belongs to the parent (the root's tail to no one)
-            parent = stack[-1]
-            mine = (el if tag in _BLOCK else parent[0], parent[1] or tag == "a")
-            tail = el.tail
-        else:
-            parent, mine, tail = None, (el, tag == "a"), None
-        push(mine)
-        if not isinstance(tag, str):
-            continue
-        text = el.text
-        if text and not mine[1] and text.strip():  # (link text is not prose)
-            chars[mine[0]] += len(_norm(text))
-            punct[mine[0]] += len(count(text))
-        if tail and not parent[1] and tail.strip():  # type: ignore[index]
-            chars[parent[0]] += len(_norm(tail))  # type: ignore[index]
-            punct[parent[0]] += len(count(tail))  # type: ignore[index]
-    return Counter({b: 1 + punct[b] + min(n / 100, 3) for b, n in chars.items() if n >= _MIN_PARA})
-
-
-def _density_candidate(work: HtmlElement) -> HtmlElement | None:
-    """The element that holds most of the page's prose: paragraph scores flow to the
-    enclosing container (full) and its parent (half); the best total, discounted by link
-    density, wins; then it widens to its parent while its siblings that are boxes of the
-    same kind or single paragraphs (the article's other parts) hold prose too."""
-    paragraphs = _paragraph_scores(work)
-    scores: Counter[HtmlElement] = Counter()
-    mass: Counter[HtmlElement] = Counter()  # paragraph score of each subtree
-    count: Counter[HtmlElement] = Counter()  # paragraphs in each subtree
-    for block, score in paragraphs.items():
-        node: HtmlElement | None = block if block.tag in _CONTAINER else block.getparent()
-        for share in SHARES:
-            if node is None:
-                break
-            scores[node] += score * share
-            node = node.getparent()
-        for el in (block, *block.iterancestors()):
-            mass[el] += score
-            count[el] += 1
-    if not scores:
-        return None
-
-    def alike(a: HtmlElement, b: HtmlElement) -> bool:  # same kind of box, or a paragraph
-        return (a.tag, a.get("class")) == (b.tag, b.get("class")) or count[b] == 1
-
-    link_chars: dict[HtmlElement, int] = {}  # (the candidates share links: each measured once)
-
-    def link_density(el: HtmlElement) -> float:  # = _link_density(el)
-        linked = 0
-        for a in el.iter("a"):
-            n = link_chars.get(a)
-            if n is None:
-                n = link_chars[a] = len(_norm(text_content(a)))
-            linked += n
-        return min(linked / (len(_norm(el.text_content())) or 1), 1.0)
-
-    best = node = max(scores.most_common(8), key=lambda kv: kv[1] * (1 - link_density(kv[0])))[0]
-    while (parent := node.getparent()) is not None and parent.tag != "body":
-        least = 0.3 * mass[node]
-        siblings = [s for s in parent if s is not node and mass[s] >= least and alike(node, s)]
-        if siblings:
-            best = node = parent  # the article continues in boxes like this one
-        elif mass[parent] <= 1.1 * mass[node]:
-            node = parent  # a wrapper: look one level up
-        else:
-            break
-    return best
-
-
-def _prune(el: HtmlElement) -> None:
-    """Remove link lists and empty boxes from the chosen container."""
-    gone: set[HtmlElement] = set()  # dropped here, and what they hold (nothing to decide)
-    for child in list(el.iter()):
-        if child is el or (parent := child.getparent()) is None:
-            continue
-        if parent in gone:
-            gone.add(child)
-            continue
-        if child.tag not in _BLOCK:
-            continue
-        text = _norm(text_content(child))
-        if not text:
-            if child.find(".//img") is None:
-                _drop(child)
-                gone.add(child)
-        elif len(text) < 400 and _link_density(child, len(text)) > 0.6:
-            _drop(child)
-            gone.add(child)
-
-
-def density_extract(root: HtmlElement, *, consume: bool = False) -> HtmlElement | None:
-    """The main-content element of a page by text density (a pruned copy), or None.
-    ``consume``: work on the page's own body (no copy); the page loses its body."""
-    best = _density_candidate(_visible_tree(root, consume=consume))
-    if best is None:
-        return None
-    _prune(best)
-    if best.tag not in ("div", "article", "section", "main", "blockquote"):
-        best.tag = "div"
-    best.attrib.clear()
-    return best
-
-
 # ---------------------------------------------------------------- trafilatura
 
 
@@ -317,15 +140,15 @@ _TRAILER = re.compile(
 
 def _trim(el: HtmlElement, titles: set[str]) -> None:
     """Drop a leading block that repeats the title and trailing editor/source lines."""
-    inner = [b for b in el.iter() if b.tag in _BLOCK and b is not el]
-    blocks = [b for b in inner if not any(d.tag in _BLOCK for d in b.iterdescendants())]
-    if blocks and _norm(blocks[0].text_content()) in titles:
-        _drop(blocks[0])
+    inner = [b for b in el.iter() if b.tag in BLOCK and b is not el]
+    blocks = [b for b in inner if not any(d.tag in BLOCK for d in b.iterdescendants())]
+    if blocks and norm(blocks[0].text_content()) in titles:
+        drop(blocks[0])
     for block in reversed(blocks[1:]):
         text = block.text_content().strip()
         if not text or len(text) > 60 or not _TRAILER.match(text):
             break
-        _drop(block)
+        drop(block)
 
 
 # ---------------------------------------------------------------- metadata
@@ -370,14 +193,14 @@ def _metadata(root: HtmlElement) -> tuple[str, str, datetime | None, str, set[st
     h1_title = clean_title(h1.text_content()) if h1 is not None else ""
     og_title = clean_title(_first(meta, "title"))
     # The <h1> or og:title when a longer title agrees with it (<title> often adds the site)
-    longer = " ".join(_norm(t) for t in (head_title, og_title))
-    title = next((t for t in (h1_title, og_title) if t and _norm(t) in longer), "")
+    longer = " ".join(norm(t) for t in (head_title, og_title))
+    title = next((t for t in (h1_title, og_title) if t and norm(t) in longer), "")
     title = title or og_title or head_title or h1_title
     variants = (h1_title, og_title, head_title)
     author = clean_title(_first(meta, "author"))
     if author.startswith(("http://", "https://")) or "@" in author:
         author = ""
-    titles = {_norm(v) for v in variants} - {""}
+    titles = {norm(v) for v in variants} - {""}
     return title, author, _published(root, meta), _first(meta, "image"), titles
 
 
@@ -417,7 +240,7 @@ def extract_parsed(
         for selector in remove_selectors:
             for el in _select(root, selector):
                 if el is not root:
-                    _drop(el)
+                    drop(el)
         title, author, published, image, titles = _metadata(root)
         content = _selected(root, content_selector) if content_selector else None
         method = "selector"
@@ -428,7 +251,7 @@ def extract_parsed(
                 for selector in remove_selectors:
                     for el in _select(again, selector):
                         if el is not again:
-                            _drop(el)
+                            drop(el)
                 return again
 
             content, method = _generic(root, url, pristine)
@@ -459,14 +282,14 @@ def _generic(
     ``pristine`` makes it again (a parse is cheaper than copying every page for the rare
     fallback), when density finds too little prose."""
     dense = density_extract(root, consume=True)
-    dense_len = len(_norm(dense.text_content())) if dense is not None else 0
-    if dense is not None and dense_len >= _MIN_TEXT:
+    dense_len = len(norm(dense.text_content())) if dense is not None else 0
+    if dense is not None and dense_len >= MIN_TEXT:
         return dense, "density"
     traf = _trafilatura(pristine(), url)
     if traf is not None:
-        _prune(traf)
-        traf_len = len(_norm(traf.text_content()))
-        if traf_len > dense_len and _link_density(traf) <= 0.5:
+        prune(traf)
+        traf_len = len(norm(traf.text_content()))
+        if traf_len > dense_len and link_density(traf) <= 0.5:
             return traf, "trafilatura"
     return dense, "density"
 
@@ -475,10 +298,10 @@ def _selected(root: HtmlElement, selector: str) -> HtmlElement | None:
     """Copies of the elements the source's content_selector picks, in one <div>."""
     box = root.makeelement("div", {})
     for el in _select(root, selector):
-        if _norm(el.text_content()) or el.find(".//img") is not None:
+        if norm(el.text_content()) or el.find(".//img") is not None:
             el = copy.deepcopy(el)
             el.tail = None
-            box.append(_without_junk(el))
+            box.append(without_junk(el))
     return box if len(box) else None
 
 
