@@ -46,10 +46,9 @@ from .sanitize import (
     is_tracker_url,
     resolve_url,
     sanitize,
-    tidy_tree,
-    tidy_whitespace,
     url_scheme,
 )
+from .sanitize_tidy import tidy_tree, tidy_whitespace
 from .settings import CONVERSIONS
 
 __all__ = [

@@ -23,7 +23,8 @@ from lxml.html import (
     document_fromstring,
 )
 
-from .sanitize import collapsed, tag_set, tidy_whitespace
+from .sanitize import tag_set
+from .sanitize_tidy import collapsed, tidy_whitespace
 
 __all__ = [
     "BLOCK_TAGS",
@@ -103,7 +104,7 @@ def cleaned_text(content: str, root: HtmlElement | None, marked: str | None) -> 
     (``marked``: its marked text, when known) instead of a parse of ``content``.
 
     The same text: the tidied tree is what nh3 gets, and nh3 keeps its elements and text
-    as they are (:func:`~newsmirror.sanitize.tidy_tree` leaves it nothing to restructure;
+    as they are (:func:`~newsmirror.sanitize_tidy.tidy_tree` leaves it nothing to restructure;
     its attributes do not count here). What :func:`parse_html` would change in ``content``
     goes the old way: text with characters it removes (numeric character references can
     make them in the tree), or html/body/head tags in attribute values."""
@@ -117,7 +118,7 @@ def cleaned_text(content: str, root: HtmlElement | None, marked: str | None) -> 
 
 
 def collapse_marked(root: HtmlElement) -> str | None:
-    """:func:`~newsmirror.sanitize.tidy_whitespace` of a tree without <pre>, and the
+    """:func:`~newsmirror.sanitize_tidy.tidy_whitespace` of a tree without <pre>, and the
     :func:`_marked_text` of the result, in one walk (None when a tag's text would be
     skipped: then the tree is only tidied)."""
     parts: list[str] = []
