@@ -98,12 +98,6 @@ def _visible_tree(root: HtmlElement, *, consume: bool = False) -> HtmlElement:
     return work
 
 
-def _block_of(el: HtmlElement) -> HtmlElement:
-    while el.tag not in BLOCK and el.getparent() is not None:
-        el = el.getparent()
-    return el
-
-
 def link_density(el: HtmlElement, chars: int | None = None) -> float:
     """Link text / all text (non-space characters; ``chars``: the latter, when known)."""
     linked = sum(len(norm(text_content(a))) for a in el.iter("a"))
