@@ -72,15 +72,15 @@ def test_feeds_parsed_in_workers_make_the_same_mirror(
     asked: list[bool] = []
     in_pool = resolve.parse_in_pool
 
-    def spy(pool: procpool.ExtractPool) -> bool:
-        asked.append(in_pool(pool))
+    def spy(pool: procpool.ExtractPool, size: int) -> bool:
+        asked.append(in_pool(pool, size))
         return asked[-1]
 
     monkeypatch.setattr(resolve, "parse_in_pool", spy)
     a = make_mirror(tmp_path / "a", sources, defaults='[defaults]\nfulltext = "auto"\n')
     ra = run(a, now=NOW)
     assert any(asked) and not all(asked)  # the first feeds here, the later ones in a worker
-    monkeypatch.setattr(resolve, "parse_in_pool", lambda pool: False)
+    monkeypatch.setattr(resolve, "parse_in_pool", lambda pool, size: False)
     b = make_mirror(tmp_path / "b", sources, defaults='[defaults]\nfulltext = "auto"\n')
     rb = run(b, now=NOW)
 
@@ -139,3 +139,24 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
             assert await pool.submit(exit_on_boom, "b") == "B"  # the pool was recreated
 
     asyncio.run(scenario())
+
+
+def test_big_new_feeds_start_the_workers_at_once() -> None:
+    big = resolve.POOL_WARM_BYTES
+    with procpool.ExtractPool(2) as pool:
+        assert not resolve.parse_in_pool(pool, big) and not pool.started  # one feed, alone
+        assert resolve.parse_in_pool(pool, 1) and pool.started  # a second: started, and used
+        assert resolve.parse_in_pool(pool, 0)  # (every feed after)
+        assert not resolve.parse_in_pool(pool, resolve.POOL_MAX_FEED_BYTES)  # but a huge one
+    with procpool.ExtractPool(2) as pool:
+        for _ in range(3):  # small feeds
+            assert not resolve.parse_in_pool(pool, big // 4) and not pool.started
+    with procpool.ExtractPool(2) as pool:  # huge feeds: parsed here, and start nothing
+        for _ in range(2):
+            assert not resolve.parse_in_pool(pool, resolve.POOL_MAX_FEED_BYTES)
+        assert not pool.started
+    with procpool.ExtractPool(2) as pool:
+        pool.items_seen = resolve.POOL_MIN_ITEMS
+        assert resolve.parse_in_pool(pool, 0) and not pool.started  # (started at first use)
+    with procpool.ExtractPool(1) as pool:  # one worker: feeds stay in this process
+        assert not resolve.parse_in_pool(pool, resolve.POOL_WARM_BYTES) and not pool.started

@@ -143,7 +143,7 @@ async def gather_source(
         from .resolve import parse_in_pool, parse_job
 
         parts = None
-        if parse_in_pool(pool):
+        if parse_in_pool(pool, len(resp.body)):
             # Once the workers run, a feed goes to one whole: parsed and its items built
             # there, while this process fetches and writes.
             limit = config.mirror.max_items_per_feed

@@ -73,6 +73,7 @@ class ExtractPool:
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0  # bumped whenever a broken pool is replaced
         self.items_seen = 0  # feed items prepared in this run (see resolve.prepare)
+        self.feed_bytes = 0  # bytes of the new feeds of this run (see resolve.parse_in_pool)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
