@@ -19,9 +19,10 @@ Decisions worth knowing (they are what the tests pin down):
   ``gone/back``), then ``liquid_escaped: true`` when the body's braces were written as entities.
   An absent ``first_seen`` reads back as ``fetched``; an absent ``key`` as the link.
 * Empty content is written as ``<div>\\n</div>``.
-* Lists (``lists/<name>.md``) carry no front matter, like the classic ones: plain
-  Jekyll copies them as static files, GitHub Pages (jekyll-optional-front-matter)
-  renders them, so Liquid-like titles are escaped there too.
+* Lists (``lists/<name>.md``) start with a front matter of their own (``layout:
+  default`` and the title): plain Jekyll renders them then, as GitHub Pages
+  (jekyll-optional-front-matter) does the classic ones without it; Liquid-like
+  titles are escaped there too.
 """
 
 from __future__ import annotations
