@@ -177,6 +177,7 @@ def test_tls_context_loads_its_certificates_at_the_first_connection() -> None:
     from newsmirror.fetch_client import _ssl_context
 
     cert_file = os.environ.get("SSL_CERT_FILE")
+    _ssl_context.cache_clear()  # (a TLS test before this one loaded the shared context's)
     ctx = _ssl_context(None, None, False)
     want = ssl.create_default_context(cafile=__import__("certifi").where())
     assert ctx.cert_store_stats()["x509_ca"] == 0  # nothing loaded yet
