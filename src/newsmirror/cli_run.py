@@ -173,14 +173,13 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
     """``newsmirror build``: the mirror's static site; the exit status (see cli_site.py)."""
     from . import prestart
     from .config import SiteSettings
-    from .site_files import manifest_path
+    from .site_files import manifest_path, site_dir
 
     cfg = load_checked(config)
     if cfg is None:
         return 2
     s = SiteSettings.from_config(cfg)
-    site_dir = (out_dir if out_dir is not None else cfg.root / s.out).resolve()
-    prestart.start(search=s.search, manifest=manifest_path(cfg, site_dir))
+    prestart.start(search=s.search, manifest=manifest_path(cfg, site_dir(cfg, out_dir, s)))
     gc.disable()  # (as in ``main``: the modules' objects live all build long)
     from .site import build_site  # (while the helper starts)
     from .site_rows import RowReader

@@ -32,7 +32,7 @@ from typing import Any
 from . import __version__
 from .config import Config, SiteSettings
 from .config_schema import parse_tz
-from .site_files import Manifest, SiteFiles, digest, manifest_path, signature
+from .site_files import Manifest, SiteFiles, digest, manifest_path, signature, site_dir
 from .site_pages import Item, Pages, Tree, article_href, make_trees
 from .site_rows import RowReader
 from .site_text import Clock
@@ -87,8 +87,7 @@ def build_site(
     ``rows``: its index rows, when their reading started already (see ``site_rows``)."""
     start = time.monotonic()
     s = settings or SiteSettings.from_config(config)
-    out_dir = Path(out) if out is not None else config.root / s.out
-    out_dir = out_dir.resolve()
+    out_dir = site_dir(config, out, s)
     out_dir.mkdir(parents=True, exist_ok=True)
     if rows is None:
         rows = RowReader.for_site(config, out_dir, s)  # (see site_rows)

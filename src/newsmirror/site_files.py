@@ -53,7 +53,7 @@ from .site_writer import (
 )
 
 if TYPE_CHECKING:
-    from .config import Config
+    from .config import Config, SiteSettings
 
 MANIFEST_VERSION = 2
 DEFAULT_OUT = "_site"
@@ -77,6 +77,12 @@ def file_hash(raw: bytes) -> str:
 def signature(*parts: object) -> str:
     """A hash of a tuple of simple values (str, int, None, nested tuples/lists)."""
     return digest(json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def site_dir(config: Config, out: Path | str | None, settings: SiteSettings) -> Path:
+    """The folder a build of ``config``'s site goes into (resolved): ``out``, or the
+    configured one (``settings.out``, under the mirror's root) when None."""
+    return (Path(out) if out is not None else config.root / settings.out).resolve()
 
 
 def manifest_path(config: Config, out: Path) -> Path:

@@ -30,7 +30,7 @@ from typing import Any
 
 from . import prestart
 from .config import Config, SiteSettings
-from .site_files import digest, manifest_path
+from .site_files import digest, manifest_path, site_dir
 from .store import Store
 
 BATCH = 256  # rows per message
@@ -99,9 +99,9 @@ class RowReader:
         """The reader of a build of ``config``'s site into ``out`` (None: the
         configured folder) with ``settings`` (None: the configured ones)."""
         s = settings or SiteSettings.from_config(config)
-        out_dir = (Path(out) if out is not None else config.root / s.out).resolve()
         return cls(config.store_target, str(config.root) + "/",
-                   manifest=manifest_path(config, out_dir), images=s.images, lang=s.lang)  # fmt: skip
+                   manifest=manifest_path(config, site_dir(config, out, s)), images=s.images,
+                   lang=s.lang)  # fmt: skip
 
     def _start(self) -> None:
         r, w = os.pipe()
