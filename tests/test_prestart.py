@@ -51,7 +51,7 @@ def test_the_build_uses_the_helpers_started_for_it(
     # started when the build needs it.
     assert build_command(cfg.root / "newsmirror.toml", None, quiet=True) == 0
     assert log.read_text().splitlines() == ["start_han build", "start_indexer build"]
-    assert prestart._started == {}
+    assert prestart._han is None and prestart._indexer is None
     pages = [p.read_text(encoding="utf-8") for p in (cfg.root / "_site" / "a").rglob("*.html")]
     assert len(pages) == 300
     assert {
@@ -62,7 +62,7 @@ def test_the_build_uses_the_helpers_started_for_it(
     fill(cfg, 5, first=300)
     assert build_command(cfg.root / "newsmirror.toml", None, quiet=True) == 0
     assert log.read_text().splitlines() == ["start_indexer build"]
-    assert prestart._started == {}
+    assert prestart._han is None and prestart._indexer is None
     # No helper is left running or unreaped (the indexer is reaped in the background).
     for _ in range(200):
         if _children() <= before:
@@ -73,10 +73,11 @@ def test_the_build_uses_the_helpers_started_for_it(
 
 def test_a_helper_nobody_takes_is_stopped(tmp_path: Path) -> None:
     prestart.start(search=True, manifest=tmp_path / "none.bin")
-    assert set(prestart._started) == {"han"}
-    proc = prestart._started["han"]
+    assert prestart._indexer is None
+    proc = prestart._han
+    assert proc is not None
     prestart.reap()
-    assert prestart._started == {}
+    assert prestart._han is None and prestart._indexer is None
     assert proc.wait(10) == -signal.SIGKILL
     prestart.reap()
     assert proc not in prestart._procs

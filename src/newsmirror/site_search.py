@@ -144,7 +144,7 @@ class _Worker:
     command = prestart.INDEXER
 
     def __init__(self) -> None:
-        got = prestart.take("indexer") if self.command == prestart.INDEXER else None
+        got = prestart.take_indexer() if self.command == prestart.INDEXER else None
         self.proc, ours = got or prestart.start_indexer(self.command)
         self.conn = Connection(ours.detach())
         self.batch: list[tuple[int, str, str]] = []

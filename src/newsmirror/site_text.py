@@ -91,7 +91,7 @@ def _han_table_apart() -> dict[int, str]:
 def _han_child() -> subprocess.Popen[bytes]:
     from . import prestart
 
-    return prestart.take("han") or prestart.start_han()
+    return prestart.take_han() or prestart.start_han()
 
 
 def start_han_table() -> None:
