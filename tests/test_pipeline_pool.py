@@ -147,13 +147,13 @@ def test_big_new_feeds_start_the_workers_at_once() -> None:
         assert not resolve.parse_in_pool(pool, big) and not pool.started  # one feed, alone
         assert resolve.parse_in_pool(pool, 1) and pool.started  # a second: started, and used
         assert resolve.parse_in_pool(pool, 0)  # (every feed after)
-        assert not resolve.parse_in_pool(pool, resolve.POOL_MAX_FEED_BYTES)  # but a huge one
+        assert not resolve.parse_in_pool(pool, resolve.BIG_FEED_BYTES)  # but a huge one
     with procpool.ExtractPool(2) as pool:
         for _ in range(3):  # small feeds
             assert not resolve.parse_in_pool(pool, big // 4) and not pool.started
     with procpool.ExtractPool(2) as pool:  # huge feeds: parsed here, and start nothing
         for _ in range(2):
-            assert not resolve.parse_in_pool(pool, resolve.POOL_MAX_FEED_BYTES)
+            assert not resolve.parse_in_pool(pool, resolve.BIG_FEED_BYTES)
         assert not pool.started
     with procpool.ExtractPool(2) as pool:
         pool.items_seen = resolve.POOL_MIN_ITEMS

@@ -58,9 +58,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-_BIG_BODY = 4 << 20
-
-
 def release_free_memory() -> None:
     """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``). After
     a big feed's parse tree is freed, the process would otherwise keep its whole size
@@ -140,7 +137,7 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
-        from .resolve import parse_in_pool, parse_job
+        from .resolve import BIG_FEED_BYTES, parse_in_pool, parse_job
 
         parts = None
         if parse_in_pool(pool, len(resp.body)):
@@ -155,7 +152,7 @@ async def gather_source(
             # Parsing a big feed takes a while: off the event loop, so other sources'
             # fetches keep moving (lxml releases the GIL while it parses).
             feed = await asyncio.to_thread(parse_response, resp, source=source.slug)
-            if len(resp.body) >= _BIG_BODY:
+            if len(resp.body) >= BIG_FEED_BYTES:
                 release_free_memory()  # the parse tree of a big feed is gone: give its pages back
     except NewsmirrorError as e:
         return done(error=e.with_context(source=source.slug, url=source.url))

@@ -148,8 +148,9 @@ def _first_pass(entry: Entry, source: Source, now: datetime) -> Prepared:
 POOL_MIN_ITEMS = 60  # a run's first items are cleaned in-process (a worker's start costs more)
 POOL_WARM_BYTES = 256 * 1024  # new feeds this big (two at least) start the workers at once
 # (about as many full-text items): they start on the other core while this process fetches
-POOL_MAX_FEED_BYTES = 4 << 20  # a bigger feed is parsed here (whole in a worker, its body
-# and then its entries would cross to and fro); its items are cleaned there in batches
+BIG_FEED_BYTES = 4 << 20  # a feed this big is parsed in the run's process, which then gives
+# the parse tree's pages back (whole in a worker, its body and then its entries would cross
+# to and fro); its items are cleaned in the workers in batches
 POOL_MIN_CHARS = 1000  # items this long on average are full text: worth a worker's time
 POOL_BATCH = 20
 
@@ -213,10 +214,10 @@ def parse_in_pool(pool: ExtractPool, size: int) -> bool:
     built there): once the run has seen :data:`POOL_MIN_ITEMS` items, or the workers
     run (two new feeds or more, of :data:`POOL_WARM_BYTES` in all, start them at once;
     before, they are not worth starting), with at least two workers (one would leave a
-    core to the main process alone); never a feed of :data:`POOL_MAX_FEED_BYTES` (nor
+    core to the main process alone); never a feed of :data:`BIG_FEED_BYTES` (nor
     does one count towards starting them: its parse here would share the cores with
     their start, and its items reach them in batches)."""
-    if pool.workers < 2 or size >= POOL_MAX_FEED_BYTES:
+    if pool.workers < 2 or size >= BIG_FEED_BYTES:
         return False
     pool.feed_bytes += size
     if pool.feed_bytes >= POOL_WARM_BYTES and pool.feed_bytes > size:
