@@ -1,12 +1,15 @@
 """The fetcher's httpx client: how it is made and what its exceptions mean.
 
 :func:`open_client` makes the ``httpx.AsyncClient`` of one ``Fetcher`` from its
-settings: httpcore imported without the HTTP/2 and SOCKS code the run does not
-use, a verifying TLS context whose CA certificates are loaded at the first TLS
-connection, no redirects followed (the fetcher follows them itself) and asyncio's
-own streams under it (:mod:`newsmirror.netstream`). :func:`map_httpx` turns an
-httpx exception into one of the ``errors.FetchError`` classes, wrapped in
-:class:`Retryable` when another attempt may succeed.
+settings: requests straight to a site go through our own HTTP/1.1 transport
+(:mod:`newsmirror.fetch_transport`: h11 on asyncio's streams); with HTTP/2 on, or a
+proxy (configured, or from the environment), httpcore carries them, imported
+without the HTTP/2 and SOCKS code the run does not use and, for direct
+connections, on asyncio's streams too (:mod:`newsmirror.netstream`). Either way: a
+verifying TLS context whose CA certificates are loaded at the first TLS
+connection, and no redirects followed (the fetcher follows them itself).
+:func:`map_httpx` turns an httpx exception into one of the ``errors.FetchError``
+classes, wrapped in :class:`Retryable` when another attempt may succeed.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from .settings import FetchSettings
 
 def open_client(s: FetchSettings) -> httpx.AsyncClient:
     """The client of a fetcher with settings ``s`` (see the module's docstring)."""
-    _import_httpcore(s.http2, _wants_socks(s.proxy))
+    socks = _wants_socks(s.proxy)
+    verify = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), s.http2)
+    direct: httpx.AsyncBaseTransport | None = None
+    if not s.http2:
+        from .fetch_transport import H11Transport
+
+        direct = H11Transport(verify, max_idle=s.concurrency)
+    if s.http2 or s.proxy or _env_proxies():
+        _import_httpcore(s.http2, socks)
     client = httpx.AsyncClient(
         headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(
@@ -35,17 +46,26 @@ def open_client(s: FetchSettings) -> httpx.AsyncClient:
         ),
         limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
         proxy=s.proxy or None,
-        verify=_ssl_context(
-            os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), s.http2
-        ),
+        verify=verify,
         trust_env=True,
         http2=s.http2,
         follow_redirects=False,
+        transport=direct,
     )
-    from .netstream import use_asyncio_streams  # (after httpcore's import, above)
+    if direct is None:
+        from .netstream import use_asyncio_streams  # (after httpcore's import, above)
 
-    use_asyncio_streams(client)
+        use_asyncio_streams(client)
     return client
+
+
+def _env_proxies() -> bool:
+    """Does the environment name a proxy (``*_proxy`` but ``no_proxy``), which httpx
+    would use (``trust_env``)?"""
+    return any(
+        k.lower().endswith("_proxy") and k.lower() != "no_proxy" and v.strip()
+        for k, v in os.environ.items()
+    )
 
 
 @functools.lru_cache(maxsize=4)
