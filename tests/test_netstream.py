@@ -129,12 +129,13 @@ class _RawServer:
         self.answers = answers
         self.connections = 0
         self.requests = 0
+        self.heads: list[bytes] = []
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         for answer in self.answers[min(self.connections, len(self.answers)) - 1]:
             try:
-                await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(await reader.readuntil(b"\r\n\r\n"))
             except (asyncio.IncompleteReadError, ConnectionError):
                 break
             self.requests += 1
@@ -201,3 +202,12 @@ def test_a_304_and_a_whole_body_keep_the_connection_an_unread_body_does_not() ->
     assert got[0] == b"" and got[1] == b"two" and got[3] == b"four", got
     assert isinstance(got[2], Exception) and "404" in str(got[2])
     assert (srv.connections, srv.requests) == (2, 4)
+
+
+def test_a_cookie_the_server_sets_goes_with_the_next_requests() -> None:
+    """The client's jar skips responses without Set-Cookie, and keeps what one sets."""
+    sets = b"HTTP/1.1 302 Found\r\nSet-Cookie: consent=yes; Path=/\r\nLocation: /b\r\n"
+    srv = _RawServer([_ok(b"plain"), sets + b"Content-Length: 0\r\n\r\n", _ok(b"b"), _ok(b"c")])
+    assert srv.fetch("/plain", "/a", "/c") == [b"plain", b"b", b"c"]
+    cookies = [[ln for ln in h.split(b"\r\n") if ln.lower().startswith(b"cookie:")] for h in srv.heads]
+    assert cookies == [[], [], [b"Cookie: consent=yes"], [b"Cookie: consent=yes"]], srv.heads

@@ -15,6 +15,7 @@ classes, wrapped in :class:`Retryable` when another attempt may succeed.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import os
 import socket
 import ssl
@@ -52,11 +53,28 @@ def open_client(s: FetchSettings) -> httpx.AsyncClient:
         follow_redirects=False,
         transport=direct,
     )
+    client.cookies = _CookieJar()  # type: ignore[assignment]  # (kept as the client's jar)
     if direct is None:
         from .netstream import use_asyncio_streams  # (after httpcore's import, above)
 
         use_asyncio_streams(client)
     return client
+
+
+class _CookieJar(http.cookiejar.CookieJar):
+    """The client's cookie jar, which reads only the responses that set a cookie.
+
+    httpx hands the jar every response, and the jar first copies all its headers into
+    an ``email.message.Message`` to look for Set-Cookie: 5-6% of the fetching
+    process's CPU in a run that fetches article pages, most of which set none."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        headers = getattr(getattr(response, "response", None), "headers", None)
+        if isinstance(headers, httpx.Headers) and not (
+            "set-cookie" in headers or "set-cookie2" in headers
+        ):
+            return  # (the jar would find nothing)
+        super().extract_cookies(response, request)
 
 
 def _env_proxies() -> bool:
