@@ -319,7 +319,7 @@ from newsmirror.extract import ExtractPool
 async def main():
     pool = ExtractPool(2)
     await asyncio.gather(*(pool.extract(b"<p>x</p>", url="http://a.test/") for _ in range(4)))
-    print(" ".join(str(p) for p in pool._pool()._processes), flush=True)
+    print(" ".join(map(str, pool.pids())), flush=True)
     time.sleep(60)
 
 asyncio.run(main())

@@ -141,6 +141,36 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
     asyncio.run(scenario())
 
 
+def sized(n: int, data: bytes) -> bytes:
+    """Pool job for the test below: ``n`` bytes made from ``data``, or raise."""
+    if n < 0:
+        raise ItemError("asked for fewer than none", url=f"n={n}", reason="negative")
+    return (data * (n // max(1, len(data)) + 1))[:n]
+
+
+def test_jobs_and_answers_of_any_size_under_successive_event_loops() -> None:
+    """Many jobs at once on two workers, each answered in its own future: payloads and
+    answers far larger than a pipe holds (both go a piece at a time), an exception
+    raised in a worker comes back as itself, and a second event loop takes over the
+    same workers."""
+    big = os.urandom(3_000_000)
+
+    async def scenario(pool: procpool.ExtractPool) -> None:
+        sizes = [0, 1, 70_000, 5_000_000, 12, 1_000_000, 3, 200_000]
+        got = await asyncio.gather(*(pool.submit(sized, n, big[:1000]) for n in sizes))
+        assert [len(g) for g in got] == sizes
+        assert await pool.submit(sized, len(big), big) == big
+        with pytest.raises(ItemError) as err:
+            await pool.submit(sized, -1, b"")
+        assert (err.value.reason, err.value.url) == ("negative", "n=-1")
+
+    with procpool.ExtractPool(2) as pool:
+        asyncio.run(scenario(pool))
+        pids = pool.pids()
+        asyncio.run(scenario(pool))
+        assert pool.pids() == pids and len(pids) == 2  # (the same workers)
+
+
 def test_big_new_feeds_start_the_workers_at_once() -> None:
     big = resolve.POOL_WARM_BYTES
     with procpool.ExtractPool(2) as pool:
