@@ -32,10 +32,10 @@ _READ = 1 << 20
 
 
 class _Job:
-    __slots__ = ("data", "future", "crashes")
+    __slots__ = ("call", "future", "crashes")
 
-    def __init__(self, data: bytes, future: asyncio.Future[Any]) -> None:
-        self.data = data  # (a frame)
+    def __init__(self, call: tuple[Any, ...], future: asyncio.Future[Any]) -> None:
+        self.call = call  # (func, args): pickled as it is sent, not while it waits
         self.future = future
         self.crashes = 0
 
@@ -80,7 +80,7 @@ class _Worker:
 
     def start(self, job: _Job) -> None:
         self.job = job
-        self._out = memoryview(job.data)
+        self._out = memoryview(frame(job.call))
         self._writable()
 
     def _writable(self) -> None:
@@ -231,7 +231,7 @@ class ExtractPool:
         for w in self._procs:
             if w.loop is not loop:  # (started outside it, or under an earlier event loop)
                 w.bind(loop)
-        job = _Job(frame((func, args)), loop.create_future())
+        job = _Job((func, args), loop.create_future())
         self._queue.append(job)
         self._dispatch()
         try:
