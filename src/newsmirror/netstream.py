@@ -1,4 +1,6 @@
-"""httpcore's network layer on asyncio's own streams, for the fetcher's client.
+"""httpcore's network layer on asyncio's own streams, for the fetcher's client when
+httpcore carries its direct requests (``fetch.http2`` on; otherwise they go through
+:mod:`newsmirror.fetch_transport`).
 
 httpx (through httpcore) reaches the network through anyio by default. Under
 asyncio that costs a lot of the run's own CPU: every read and write enters an
@@ -28,7 +30,7 @@ from typing import Any
 import httpcore
 import httpx
 
-HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried (as anyio does)
+from .fetch_transport import HAPPY_EYEBALLS_DELAY
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
