@@ -6,6 +6,7 @@ server closed them, and TLS failures said as before."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import ssl
 import subprocess
@@ -211,3 +212,28 @@ def test_a_cookie_the_server_sets_goes_with_the_next_requests() -> None:
     assert srv.fetch("/plain", "/a", "/c") == [b"plain", b"b", b"c"]
     cookies = [[ln for ln in h.split(b"\r\n") if ln.lower().startswith(b"cookie:")] for h in srv.heads]
     assert cookies == [[], [], [b"Cookie: consent=yes"], [b"Cookie: consent=yes"]], srv.heads
+
+
+def test_the_run_imports_neither_httpx_command_line_tool_nor_httpcore() -> None:
+    """What a run imports to fetch: httpx without its command-line tool (click, rich's
+    syntax highlighting, pygments), and the direct transport without httpcore or anyio
+    (they come only with HTTP/2 or a proxy)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "import newsmirror.pipeline\n"
+        "from newsmirror.fetch import Fetcher\n"
+        "async def go():\n"
+        "    async with Fetcher():\n"
+        "        pass\n"
+        "asyncio.run(go())\n"
+        "print(sorted(m for m in ('httpx._main', 'pygments', 'click', 'httpcore', 'anyio')"
+        " if sys.modules.get(m) is not None))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
