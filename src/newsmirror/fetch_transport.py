@@ -31,6 +31,7 @@ for them. What it does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -43,6 +44,12 @@ MAX_HEAD = 100 * 1024  # largest status line and headers (as httpcore allows)
 READ_SIZE = 64 * 1024
 
 Key = tuple[str, str, int]  # (scheme, host, port)
+
+
+def closed_or_unread(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Is an idle connection unfit for the next request: closed by the server (or by
+    us), or holding bytes nobody asked for?"""
+    return reader.at_eof() or writer.is_closing() or bool(getattr(reader, "_buffer", b""))
 
 
 class _Stale(Exception):
@@ -61,8 +68,7 @@ class H11Connection:
 
     def idle_and_open(self) -> bool:
         """May a kept connection take a request: not closed by the server, nothing unread?"""
-        buffered = getattr(self.reader, "_buffer", b"")
-        return not (self.reader.at_eof() or self.writer.is_closing() or buffered)
+        return not closed_or_unread(self.reader, self.writer)
 
     def close(self) -> None:
         self.writer.close()
@@ -154,8 +160,6 @@ class _Body(httpx.AsyncByteStream):
                     raise httpx.RemoteProtocolError(
                         "the server closed the connection in the body", request=self._request
                     )
-        except _Stale:
-            raise httpx.ReadError("connection lost", request=self._request) from None
         except BaseException:
             self._drop()
             raise
@@ -199,24 +203,13 @@ class H11Transport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
         conn = self._kept(key)
-        for _ in range(2):
-            if conn is None:
-                conn = await self._connect(key, timeouts.get("connect"), request)
-            try:
-                await conn.send(request, timeouts.get("write"))
-                event = await conn.next_event(request, read_timeout)
-                while isinstance(event, h11.InformationalResponse):
-                    event = await conn.next_event(request, read_timeout)
-                break
-            except _Stale:  # the server had closed the kept connection: once more, anew
-                conn.close()
-                conn = None
-            except BaseException:
-                conn.close()
-                raise
-        else:  # pragma: no cover - a new connection is never stale
-            raise httpx.ReadError("connection lost", request=request)
-        assert isinstance(event, h11.Response)
+        event = None
+        if conn is not None:  # (the server may have closed it: then once more, anew)
+            with contextlib.suppress(_Stale):
+                event = await self._exchange(conn, request, timeouts)
+        if event is None:
+            conn = await self._connect(key, timeouts.get("connect"), request)
+            event = await self._exchange(conn, request, timeouts)  # (a new one is never stale)
         return httpx.Response(
             status_code=event.status_code,
             headers=event.headers.raw_items(),
@@ -226,6 +219,24 @@ class H11Transport(httpx.AsyncBaseTransport):
                 "reason_phrase": event.reason,
             },
         )
+
+    @staticmethod
+    async def _exchange(
+        conn: H11Connection, request: httpx.Request, timeouts: dict[str, float | None]
+    ) -> h11.Response:
+        """Send ``request`` on ``conn`` and read the answer's head (past any 1xx);
+        ``conn`` is closed if that fails."""
+        read_timeout = timeouts.get("read")
+        try:
+            await conn.send(request, timeouts.get("write"))
+            event = await conn.next_event(request, read_timeout)
+            while isinstance(event, h11.InformationalResponse):
+                event = await conn.next_event(request, read_timeout)
+        except BaseException:
+            conn.close()
+            raise
+        assert isinstance(event, h11.Response)
+        return event
 
     def _kept(self, key: Key) -> H11Connection | None:
         """A kept connection to ``key`` still fit for a request (the newest first)."""

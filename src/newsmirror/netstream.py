@@ -30,7 +30,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from .fetch_transport import HAPPY_EYEBALLS_DELAY
+from .fetch_transport import HAPPY_EYEBALLS_DELAY, closed_or_unread
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -92,8 +92,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return w.get_extra_info("socket")
         if info == "is_readable":  # (an idle connection: the server closed it, or sent junk)
-            buffered = getattr(self._reader, "_buffer", b"")
-            return self._reader.at_eof() or w.is_closing() or bool(buffered)
+            return closed_or_unread(self._reader, w)
         return None
 
 
