@@ -171,6 +171,26 @@ def test_jobs_and_answers_of_any_size_under_successive_event_loops() -> None:
         assert pool.pids() == pids and len(pids) == 2  # (the same workers)
 
 
+def test_a_worker_that_dies_while_idle_is_replaced() -> None:
+    """A worker killed between jobs (say, by the kernel for memory) is not handed a job
+    again: two jobs at once on a one-worker pool both run on its replacement."""
+    import signal
+
+    async def scenario() -> None:
+        with procpool.ExtractPool(1) as pool:
+            assert await pool.submit(exit_on_boom, "a") == "A"
+            (pid,) = pool.pids()
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(100):  # (the run sees the death when the event loop runs)
+                await asyncio.sleep(0.05)
+                if pool.pids() != [pid]:
+                    break
+            both = asyncio.gather(pool.submit(exit_on_boom, "b"), pool.submit(exit_on_boom, "c"))
+            assert await asyncio.wait_for(both, 60) == ["B", "C"]
+
+    asyncio.run(scenario())
+
+
 def test_big_new_feeds_start_the_workers_at_once() -> None:
     big = resolve.POOL_WARM_BYTES
     with procpool.ExtractPool(2) as pool:

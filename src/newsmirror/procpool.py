@@ -342,11 +342,13 @@ class ExtractPool:
         self._dispatch()
 
     def _crashed(self, worker: _Worker) -> None:
-        """A worker's answers pipe ended: it died. Its job runs again on a new one,
-        unless it has crashed workers too often."""
+        """A worker's answers pipe ended: it died (in a job, or idle). Its job runs
+        again on a new one, unless it has crashed workers too often."""
         worker.close()
         worker.process.join(timeout=1)
         job, worker.job = worker.job, None
+        if worker in self._idle:  # (it died between jobs)
+            self._idle.remove(worker)
         i = self._procs.index(worker)
         self._procs[i] = fresh = _Worker(self)
         if self._loop is not None:
