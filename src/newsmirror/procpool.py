@@ -161,9 +161,7 @@ class _Worker:
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watch this worker's pipes from ``loop`` (a run's next event loop takes over)."""
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.remove_reader(self.rfd)
-            self.loop.remove_writer(self.wfd)
+        self._unwatch()
         self.loop = loop
         loop.add_reader(self.rfd, self._readable)
         if self._out:
@@ -213,10 +211,13 @@ class _Worker:
                 _settle(job.future, message)
             self.pool._free(self)
 
-    def close(self) -> None:
+    def _unwatch(self) -> None:
         if self.loop is not None and not self.loop.is_closed():
             self.loop.remove_reader(self.rfd)
             self.loop.remove_writer(self.wfd)
+
+    def close(self) -> None:
+        self._unwatch()
         for conn in self._conns:
             conn.close()  # (the worker sees its jobs end, and exits)
 
@@ -260,7 +261,6 @@ class ExtractPool:
         self._procs: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._queue: deque[_Job] = deque()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.items_seen = 0  # feed items prepared in this run (see resolve.prepare)
         self.feed_bytes = 0  # bytes of the new feeds of this run (see resolve.parse_in_pool)
 
@@ -318,7 +318,6 @@ class ExtractPool:
 
         loop = asyncio.get_running_loop()
         self.warm()
-        self._loop = loop
         for w in self._procs:
             if w.loop is not loop:  # (started outside it, or under an earlier event loop)
                 w.bind(loop)
@@ -344,6 +343,7 @@ class ExtractPool:
     def _crashed(self, worker: _Worker) -> None:
         """A worker's answers pipe ended: it died (in a job, or idle). Its job runs
         again on a new one, unless it has crashed workers too often."""
+        loop = worker.loop
         worker.close()
         worker.process.join(timeout=1)
         job, worker.job = worker.job, None
@@ -351,8 +351,8 @@ class ExtractPool:
             self._idle.remove(worker)
         i = self._procs.index(worker)
         self._procs[i] = fresh = _Worker(self)
-        if self._loop is not None:
-            fresh.bind(self._loop)
+        if loop is not None:
+            fresh.bind(loop)
         if job is not None and not job.future.done():
             job.crashes += 1
             if job.crashes > self.RETRIES:
