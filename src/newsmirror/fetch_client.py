@@ -30,15 +30,15 @@ from .settings import FetchSettings
 
 def open_client(s: FetchSettings) -> httpx.AsyncClient:
     """The client of a fetcher with settings ``s`` (see the module's docstring)."""
-    socks = _wants_socks(s.proxy)
     verify = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), s.http2)
     direct: httpx.AsyncBaseTransport | None = None
     if not s.http2:
         from .fetch_transport import H11Transport
 
         direct = H11Transport(verify, max_idle=s.concurrency)
-    if s.http2 or s.proxy or _env_proxies():
-        _import_httpcore(s.http2, socks)
+    env = _env_proxies()
+    if s.http2 or s.proxy or env:
+        _import_httpcore(s.http2, _wants_socks(s.proxy, env))
     client = httpx.AsyncClient(
         headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(
@@ -75,13 +75,14 @@ class _Cookies(httpx.Cookies):
             super().extract_cookies(response)
 
 
-def _env_proxies() -> bool:
-    """Does the environment name a proxy (``*_proxy`` but ``no_proxy``), which httpx
-    would use (``trust_env``)?"""
-    return any(
-        k.lower().endswith("_proxy") and k.lower() != "no_proxy" and v.strip()
+def _env_proxies() -> list[str]:
+    """The proxies the environment names (``*_proxy`` but ``no_proxy``), which httpx
+    would use (``trust_env``)."""
+    return [
+        v.strip()
         for k, v in os.environ.items()
-    )
+        if k.lower().endswith("_proxy") and k.lower() != "no_proxy" and v.strip()
+    ]
 
 
 @functools.lru_cache(maxsize=4)
@@ -135,15 +136,12 @@ class _LazyCAContext(ssl.SSLContext):
         return super().wrap_socket(*args, **kwargs)
 
 
-def _wants_socks(proxy: str) -> bool:
+def _wants_socks(proxy: str, env_proxies: list[str]) -> bool:
     """Would httpx go through a SOCKS proxy: the configured one, else (``trust_env``)
-    one from the environment's ``*_proxy`` variables?"""
+    one the environment names (:func:`_env_proxies`)?"""
     if proxy:
         return proxy.lower().startswith("socks")
-    return any(
-        k.lower().endswith("_proxy") and v.strip().lower().startswith("socks")
-        for k, v in os.environ.items()
-    )
+    return any(v.lower().startswith("socks") for v in env_proxies)
 
 
 def _import_httpcore(http2: bool, socks: bool) -> None:
