@@ -26,7 +26,7 @@ from newsmirror.clean import (
     parse_srcset,
     validate_selector,
 )
-from newsmirror.clean_text import html_to_text, parse_fragment
+from newsmirror.clean_text import has_text, html_to_text, parse_fragment
 from newsmirror.errors import ConfigError, ItemError
 from newsmirror.models import Rules
 from newsmirror.sanitize import sanitize
@@ -566,3 +566,15 @@ def test_text_from_the_cleaned_tree_is_the_text_of_the_clean_html(raw: str, conv
     want = (content, html_to_text(content))
     assert clean_html_text(raw, opts) == want
     assert clean_fragment_text(parse_fragment(raw), opts) == want
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["<p> \xa0\u3000</p>", "<script>x</script><style>y</style>", "<p><!-- c --> </p>",
+     "<pre>\n\n</pre>", "<p>x</p>", "<template>t</template>\xa0b", "<p><br> </p>\t<i>。</i>",
+     "<table><tr><td> </td><td>1</td></tr></table>", "<p><img src='a.jpg'></p>"],
+)  # fmt: skip
+def test_has_text_is_whether_the_text_is_blank(html: str) -> None:
+    root = parse_fragment(html)
+    assert root is not None
+    assert has_text(root) == bool(html_to_text(html))

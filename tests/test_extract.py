@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml.etree import tostring
 from lxml.html import fragment_fromstring
 
 from newsmirror import extract
-from newsmirror.clean_text import html_to_text
+from newsmirror.clean_text import html_to_text, parse_fragment
 from newsmirror.errors import ItemError
 from newsmirror.extract import Extracted, ExtractPool, extract_page, is_summary
 from newsmirror.parse import parse_feed
@@ -370,3 +371,30 @@ def test_page_with_control_characters_extracts_as_before() -> None:
     got = extract_page(body, url=URL)
     assert "\x07" not in got.text and "\ufffe" not in got.text
     assert prose[:20] in got.text
+
+
+def _same_as_a_parse_of_the_html(body: bytes) -> None:
+    found = extract.extract_parsed(body, url=URL)
+    html = extract_page(body, url=URL).html
+    as_parsed = parse_fragment(html)
+    assert as_parsed is not None
+    assert tostring(found.fragment, encoding="unicode") == tostring(as_parsed, encoding="unicode")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURE_PAGES.glob("*.html")))
+def test_the_tree_handed_to_cleaning_is_a_parse_of_the_extracted_html(name: str) -> None:
+    """page_job cleans extract_parsed's tree, with no serialization and parse between:
+    it is the tree that parsing extract_page's HTML gives."""
+    _same_as_a_parse_of_the_html(page(name))
+
+
+@given(st.integers(0, 0x11_0000), st.sampled_from(["&#{};", "&#x{:x};", "&#X{:04X}", "&#{:06d};"]))
+@settings(max_examples=400, deadline=None)
+def test_character_references_the_parse_would_change_are_found(point: int, form: str) -> None:
+    """A reference that makes a character the fragment parse refuses (C0/C1 controls,
+    surrogates, U+FFFE/U+FFFF) sends the content through that parse, so the tree is the
+    same either way."""
+    prose = "雨落在屋頂上，茶在杯中慢慢變涼，信還沒有拆開，燈一直亮到天明。" * 2
+    ref = form.format(point)
+    body = f"<html><body><article><p>{prose}{ref}。</p><p>{prose}</p></article></body></html>"
+    _same_as_a_parse_of_the_html(body.encode())

@@ -32,6 +32,7 @@ __all__ = [
     "cleaned_text",
     "collapse_marked",
     "fragment_text",
+    "has_text",
     "html_parser",
     "html_to_text",
     "parse_fragment",
@@ -159,6 +160,23 @@ def html_to_text(html: str) -> str:
 def fragment_text(root: HtmlElement | None) -> str:
     """:func:`html_to_text` of a fragment parsed by :func:`parse_fragment` (left as it is)."""
     return _lines(_marked_text(root)) if root is not None else ""
+
+
+def has_text(root: HtmlElement) -> bool:
+    """Whether :func:`fragment_text` of ``root`` is not blank (known at its first word)."""
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag  # (as in _marked_text)
+        if event == "start":
+            if tag in SKIP_TEXT_TAGS:
+                walker.skip_subtree()
+                continue
+            text = el.text if isinstance(tag, str) else None
+        else:
+            text = el.tail if el is not root else None
+        if text and not text.isspace():
+            return True
+    return False
 
 
 def _marked_text(root: HtmlElement) -> str:

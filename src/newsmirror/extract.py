@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -38,7 +39,7 @@ from lxml.html import HtmlElement, document_fromstring
 
 from .charset import decode
 from .clean import clean_title, validate_selector
-from .clean_text import fragment_text, html_parser, html_to_text, parse_fragment
+from .clean_text import has_text, html_parser, html_to_text, parse_fragment
 from .dates import parse_date
 from .errors import ItemError
 from .extract_density import (
@@ -53,7 +54,7 @@ from .extract_density import (
 )
 from .procpool import ExtractPool
 
-__all__ = ["ExtractPool", "Extracted", "extract_page", "extract_parsed", "is_summary"]
+__all__ = ["ExtractPool", "Extracted", "Found", "extract_page", "extract_parsed", "is_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,16 @@ def _utf8_has_bad_chars(body: bytes) -> bool:
     return len(body.translate(None, _BAD_ASCII)) != len(body) or any(
         seq in body for seq in _BAD_UTF8
     )
+
+
+# Numeric character references to the characters lxml keeps in a tree but refuses in a
+# parse of it (C0/C1 controls, surrogates, U+FFFE/U+FFFF: ``clean_text._BAD_CHARS``), and
+# some others near them (a match only costs a parse).
+_BAD_REF = re.compile(
+    r"&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01]|12[7-9]|1[3-5]\d|5[5-7]\d{3}|6553[45])(?!\d)"
+    r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}"
+    r"|[fF]{3}[eEfF])(?![0-9a-fA-F]))"
+)
 
 
 def _parse_page(text: str, *, clean: bool = False) -> HtmlElement:
@@ -207,6 +218,20 @@ def _metadata(root: HtmlElement) -> tuple[str, str, datetime | None, str, set[st
 # ---------------------------------------------------------------- extract_page
 
 
+class Found(NamedTuple):
+    """What :func:`extract_parsed` found on a page: the main content (one element), the
+    same under a bare ``<body>`` as :func:`~newsmirror.clean_text.parse_fragment` gives
+    its HTML, and the page's metadata."""
+
+    content: HtmlElement
+    fragment: HtmlElement
+    title: str
+    author: str
+    published: datetime | None
+    image: str
+    method: str
+
+
 def extract_page(
     body: bytes,
     *,
@@ -216,10 +241,16 @@ def extract_page(
     remove_selectors: tuple[str, ...] = (),
 ) -> Extracted:
     """The main content and metadata of an article page (see the module docstring)."""
-    return extract_parsed(
+    found = extract_parsed(
         body, url=url, header_charset=header_charset, content_selector=content_selector,
         remove_selectors=remove_selectors,
-    )[0]  # fmt: skip
+    )  # fmt: skip
+    try:
+        html = etree.tostring(found.content, encoding="unicode", method="html")
+        text = html_to_text(html)
+    except Exception as e:  # (as in extract_parsed)
+        raise _failed(e, url) from None
+    return Extracted(html, text, *found[2:])
 
 
 def extract_parsed(
@@ -229,10 +260,12 @@ def extract_parsed(
     header_charset: str = "",
     content_selector: str = "",
     remove_selectors: tuple[str, ...] = (),
-) -> tuple[Extracted, HtmlElement | None]:
-    """:func:`extract_page`, and its ``html`` as :func:`newsmirror.clean_text.parse_fragment`
-    parses it (the text is taken from that tree), for :func:`~newsmirror.clean.clean_fragment_text`
-    to clean without parsing it again."""
+) -> Found:
+    """:func:`extract_page`, with the content left as a tree, for
+    :func:`~newsmirror.clean.clean_fragment_text` to clean without a serialization and a
+    parse: the same tree as a parse of :func:`extract_page`'s HTML would give, except in
+    the rare page whose numeric character references make characters that parse would
+    drop (then that parse is done)."""
     try:
         text, used = decode(body, header_charset=header_charset, kind="html")
         clean = used == "utf-8" and not _utf8_has_bad_chars(body)
@@ -257,22 +290,31 @@ def extract_parsed(
             content, method = _generic(root, url, pristine)
         if content is not None and method != "selector":
             _trim(content, titles)
-        html = ""
+        fragment = None
         if content is not None:
             content.tail = None
-            html = etree.tostring(content, encoding="unicode", method="html")
-        fragment = parse_fragment(html)
-        plain = fragment_text(fragment)
+            if _BAD_REF.search(text):  # (the parse removes what these make)
+                html = etree.tostring(content, encoding="unicode", method="html")
+                fragment = parse_fragment(html)
+            else:
+                fragment = content.makeelement("body", {})
+                fragment.append(content)
     except ItemError as e:
         raise e.with_context(url=url) from None
     except Exception as e:  # a parser or extractor bug must cost one item, not the run
-        msg = f"full text could not be extracted: {type(e).__name__}: {e}"
-        raise ItemError(msg, url=url, reason="fulltext_failed") from None
-    if not plain and "<img" not in html:
+        raise _failed(e, url) from None
+    if content is None or fragment is None or not (
+        has_text(fragment) or next(fragment.iter("img"), None) is not None
+    ):
         tried = "content_selector, " if content_selector else ""
         msg = f"no article text found ({tried}density and trafilatura found nothing)"
         raise ItemError(msg, url=url, reason="fulltext_failed")
-    return Extracted(html, plain, title, author, published, image, method), fragment
+    return Found(content, fragment, title, author, published, image, method)
+
+
+def _failed(e: Exception, url: str) -> ItemError:
+    msg = f"full text could not be extracted: {type(e).__name__}: {e}"
+    return ItemError(msg, url=url, reason="fulltext_failed")
 
 
 def _generic(

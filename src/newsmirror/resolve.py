@@ -72,7 +72,7 @@ def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> P
     from .extract import extract_parsed
 
     rules = source.rules
-    ex, fragment = extract_parsed(
+    found = extract_parsed(
         body,
         url=url,
         header_charset=header_charset,
@@ -82,15 +82,15 @@ def page_job(body: bytes, *, url: str, header_charset: str, source: Source) -> P
     opts = CleanOptions(
         base_url=url, remove_selectors=rules.remove_selectors, convert=rules.convert
     )
-    # (= clean_html(ex.html, opts) and html_to_text of that, two parses fewer)
-    content, text = clean_fragment_text(fragment, opts)
+    # (= clean_html(extract_page(…).html, opts) and html_to_text of that, with no parse)
+    content, text = clean_fragment_text(found.fragment, opts)
     if not text.strip():
         raise ItemError(
             "the page's extracted content is empty after cleaning", reason="fulltext_failed"
         )
     return PageResult(
-        content=content, text=text, author=ex.author, published=ex.published,
-        title=clean_title(ex.title, rules.convert),
+        content=content, text=text, author=found.author, published=found.published,
+        title=clean_title(found.title, rules.convert),
     )  # fmt: skip
 
 
