@@ -293,12 +293,7 @@ def extract_parsed(
         fragment = None
         if content is not None:
             content.tail = None
-            if _BAD_REF.search(text):  # (the parse removes what these make)
-                html = etree.tostring(content, encoding="unicode", method="html")
-                fragment = parse_fragment(html)
-            else:
-                fragment = content.makeelement("body", {})
-                fragment.append(content)
+            fragment = _wrapped(content, text)
     except ItemError as e:
         raise e.with_context(url=url) from None
     except Exception as e:  # a parser or extractor bug must cost one item, not the run
@@ -310,6 +305,22 @@ def extract_parsed(
         msg = f"no article text found ({tried}density and trafilatura found nothing)"
         raise ItemError(msg, url=url, reason="fulltext_failed")
     return Found(content, fragment, title, author, published, image, method)
+
+
+def _wrapped(content: HtmlElement, page: str) -> HtmlElement | None:
+    """``content`` moved under a bare ``<body>`` of its own document (a ``<body>`` of
+    another document would keep the page's whole tree alive), or a parse of its HTML
+    when ``page`` has character references that parse would change (or when ``content``
+    is the top of its tree)."""
+    top = content.getparent()
+    if top is None or _BAD_REF.search(page):
+        return parse_fragment(etree.tostring(content, encoding="unicode", method="html"))
+    while (up := top.getparent()) is not None:
+        top = up
+    body = etree.SubElement(top, "body")
+    body.append(content)
+    top.remove(body)
+    return body
 
 
 def _failed(e: Exception, url: str) -> ItemError:
