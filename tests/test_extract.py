@@ -398,3 +398,24 @@ def test_character_references_the_parse_would_change_are_found(point: int, form:
     ref = form.format(point)
     body = f"<html><body><article><p>{prose}{ref}。</p><p>{prose}</p></article></body></html>"
     _same_as_a_parse_of_the_html(body.encode())
+
+
+def _rss_kb() -> int:
+    status = Path("/proc/self/status")
+    if not status.exists():
+        pytest.skip("no /proc/self/status here")
+    line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1])
+
+
+def test_extracted_content_does_not_keep_its_page_alive() -> None:
+    """What is left of a page once its content is taken out is freed: with the content
+    moved alone into a <body> made elsewhere it was not, and a worker grew by a page's
+    tree at every page (24 MB over these 800 pages; now nothing)."""
+    bodies = [page("zh_portal_bikes"), page("en_news_harbor")]
+    for body in bodies * 25:
+        extract.extract_parsed(body, url=URL)
+    before = _rss_kb()
+    for body in bodies * 400:
+        extract.extract_parsed(body, url=URL)
+    assert _rss_kb() - before < 5_000

@@ -308,10 +308,14 @@ def extract_parsed(
 
 
 def _wrapped(content: HtmlElement, page: str) -> HtmlElement | None:
-    """``content`` moved under a bare ``<body>`` of its own document (a ``<body>`` of
-    another document would keep the page's whole tree alive), or a parse of its HTML
-    when ``page`` has character references that parse would change (or when ``content``
-    is the top of its tree)."""
+    """``content`` moved under a bare ``<body>`` made in its own tree, or a parse of its
+    HTML when ``page`` has character references that parse would change (or when
+    ``content`` is the top of its tree).
+
+    What stays of the page (density detaches the page's body from its document) is freed
+    when the last Python proxy of an element in it goes: ``top`` is one. Moved out by
+    itself, into a ``<body>`` made elsewhere, ``content`` left no proxy there, and every
+    page's tree stayed in memory."""
     top = content.getparent()
     if top is None or _BAD_REF.search(page):
         return parse_fragment(etree.tostring(content, encoding="unicode", method="html"))
