@@ -74,7 +74,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
     """``n`` bytes from ``fd``; None at its end."""
     parts = []
     while n:
-        got = os.read(fd, min(n, 1 << 20))
+        got = os.read(fd, min(n, _READ))
         if not got:
             return None
         parts.append(got)
