@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -169,6 +170,22 @@ def test_jobs_and_answers_of_any_size_under_successive_event_loops() -> None:
         pids = pool.pids()
         asyncio.run(scenario(pool))
         assert pool.pids() == pids and len(pids) == 2  # (the same workers)
+
+
+def test_a_job_that_cannot_be_sent_fails_alone() -> None:
+    """A job whose arguments do not pickle raises for its caller, and the worker it was
+    meant for stays free: the jobs after it run (a one-worker pool would wait for ever
+    if it were not)."""
+    import threading
+
+    async def scenario() -> None:
+        with procpool.ExtractPool(1) as pool:
+            for _ in range(2):
+                with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
+                    await asyncio.wait_for(pool.submit(exit_on_boom, threading.Lock()), 30)
+            assert await asyncio.wait_for(pool.submit(exit_on_boom, "a"), 60) == "A"
+
+    asyncio.run(scenario())
 
 
 def test_a_worker_that_dies_while_idle_is_replaced() -> None:

@@ -167,10 +167,17 @@ class _Worker:
         if self._out:
             loop.add_writer(self.wfd, self._writable)
 
-    def start(self, job: _Job) -> None:
+    def start(self, job: _Job) -> bool:
+        """Send ``job`` to the worker; False (the job failed, the worker still free)
+        when it does not pickle."""
+        try:
+            self._out = memoryview(frame(job.call))
+        except Exception as e:
+            job.future.set_exception(e)
+            return False
         self.job = job
-        self._out = memoryview(frame(job.call))
         self._writable()
+        return True
 
     def _writable(self) -> None:
         try:
@@ -334,7 +341,8 @@ class ExtractPool:
             job = self._queue.popleft()
             if job.future.done():  # (cancelled while it waited)
                 continue
-            self._idle.pop().start(job)
+            if self._idle[-1].start(job):
+                self._idle.pop()
 
     def _free(self, worker: _Worker) -> None:
         self._idle.append(worker)
