@@ -272,7 +272,7 @@ def test_final_segments_are_made_during_the_pass(
 ) -> None:
     """A top-level segment whose days are all behind is made while the pass goes on,
     and its articles forgotten: the index holds a few segments' articles at a time."""
-    from newsmirror import site_search
+    from newsmirror import site_search, site_search_plan
 
     cfg = make_config(tmp_path / "m")
     fill(cfg, 40, step_minutes=180)  # 8 a day over 5 days
@@ -285,9 +285,9 @@ def test_final_segments_are_made_during_the_pass(
 
     monkeypatch.setattr(site_search.SearchIndex, "start", start)
     s = settings(search=True, search_shard_size=2)
-    monkeypatch.setattr(site_search, "MAX_SHARD", 8)  # top level: segments of ~8
+    monkeypatch.setattr(site_search_plan, "MAX_SHARD", 8)  # top level: segments of ~8
     early = build_site(cfg, tmp_path / "early", settings=s)
-    monkeypatch.setattr(site_search, "MAX_SHARD", 6400)
+    monkeypatch.setattr(site_search_plan, "MAX_SHARD", 6400)
     build_site(cfg, tmp_path / "late", settings=s)
     (made, left), _ = held
     assert made >= 2 and left <= 24, held  # made during the pass; the rest held

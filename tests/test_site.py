@@ -100,7 +100,7 @@ import pytest  # noqa: E402
 from lxml import etree, html  # noqa: E402
 
 from newsmirror.site import SiteSettings, build_site  # noqa: E402
-from newsmirror.site_search import MAX_SHARD, Shard, plan  # noqa: E402
+from newsmirror.site_search_plan import MAX_SHARD, Shard, plan  # noqa: E402
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
