@@ -71,17 +71,17 @@ def test_feeds_parsed_in_workers_make_the_same_mirror(
     sources = _serve(server)
     monkeypatch.setattr(procpool.os, "cpu_count", lambda: 2)  # (two workers on any machine)
     asked: list[bool] = []
-    in_pool = resolve.parse_in_pool
+    in_pool = resolve.route_feed
 
     def spy(pool: procpool.ExtractPool, size: int) -> bool:
         asked.append(in_pool(pool, size))
         return asked[-1]
 
-    monkeypatch.setattr(resolve, "parse_in_pool", spy)
+    monkeypatch.setattr(resolve, "route_feed", spy)
     a = make_mirror(tmp_path / "a", sources, defaults='[defaults]\nfulltext = "auto"\n')
     ra = run(a, now=NOW)
     assert any(asked) and not all(asked)  # the first feeds here, the later ones in a worker
-    monkeypatch.setattr(resolve, "parse_in_pool", lambda pool, size: False)
+    monkeypatch.setattr(resolve, "route_feed", lambda pool, size: False)
     b = make_mirror(tmp_path / "b", sources, defaults='[defaults]\nfulltext = "auto"\n')
     rb = run(b, now=NOW)
 
@@ -211,19 +211,19 @@ def test_a_worker_that_dies_while_idle_is_replaced() -> None:
 def test_big_new_feeds_start_the_workers_at_once() -> None:
     big = resolve.POOL_WARM_BYTES
     with procpool.ExtractPool(2) as pool:
-        assert not resolve.parse_in_pool(pool, big) and not pool.started  # one feed, alone
-        assert resolve.parse_in_pool(pool, 1) and pool.started  # a second: started, and used
-        assert resolve.parse_in_pool(pool, 0)  # (every feed after)
-        assert not resolve.parse_in_pool(pool, resolve.BIG_FEED_BYTES)  # but a huge one
+        assert not resolve.route_feed(pool, big) and not pool.started  # one feed, alone
+        assert resolve.route_feed(pool, 1) and pool.started  # a second: started, and used
+        assert resolve.route_feed(pool, 0)  # (every feed after)
+        assert not resolve.route_feed(pool, resolve.BIG_FEED_BYTES)  # but a huge one
     with procpool.ExtractPool(2) as pool:
         for _ in range(3):  # small feeds
-            assert not resolve.parse_in_pool(pool, big // 4) and not pool.started
+            assert not resolve.route_feed(pool, big // 4) and not pool.started
     with procpool.ExtractPool(2) as pool:  # huge feeds: parsed here, and start nothing
         for _ in range(2):
-            assert not resolve.parse_in_pool(pool, resolve.BIG_FEED_BYTES)
+            assert not resolve.route_feed(pool, resolve.BIG_FEED_BYTES)
         assert not pool.started
     with procpool.ExtractPool(2) as pool:
         pool.items_seen = resolve.POOL_MIN_ITEMS
-        assert resolve.parse_in_pool(pool, 0) and not pool.started  # (started at first use)
+        assert resolve.route_feed(pool, 0) and not pool.started  # (started at first use)
     with procpool.ExtractPool(1) as pool:  # one worker: feeds stay in this process
-        assert not resolve.parse_in_pool(pool, resolve.POOL_WARM_BYTES) and not pool.started
+        assert not resolve.route_feed(pool, resolve.POOL_WARM_BYTES) and not pool.started

@@ -137,10 +137,10 @@ async def gather_source(
         )
         if resp.not_modified:
             return done(response=resp)
-        from .resolve import BIG_FEED_BYTES, parse_in_pool, parse_job
+        from .resolve import BIG_FEED_BYTES, parse_job, route_feed
 
         parts = None
-        if parse_in_pool(pool, len(resp.body)):
+        if route_feed(pool, len(resp.body)):
             # Once the workers run, a feed goes to one whole: parsed and its items built
             # there, while this process fetches and writes.
             limit = config.mirror.max_items_per_feed

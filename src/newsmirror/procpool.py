@@ -269,7 +269,7 @@ class ExtractPool:
         self._idle: list[_Worker] = []
         self._queue: deque[_Job] = deque()
         self.items_seen = 0  # feed items prepared in this run (see resolve.prepare)
-        self.feed_bytes = 0  # bytes of the new feeds of this run (see resolve.parse_in_pool)
+        self.feed_bytes = 0  # bytes of the new feeds of this run (see resolve.route_feed)
 
     @property
     def _func(self) -> Callable[..., Any]:

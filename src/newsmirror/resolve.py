@@ -209,9 +209,12 @@ def parse_job(resp: FeedResponse, source: Source, now: datetime, limit: int) -> 
     return ParsedInPool(replace(feed, entries=()), parts)
 
 
-def parse_in_pool(pool: ExtractPool, size: int) -> bool:
-    """Whether a feed's response (of ``size`` bytes) goes to a worker whole (parsed and
-    built there): once the run has seen :data:`POOL_MIN_ITEMS` items, or the workers
+def route_feed(pool: ExtractPool, size: int) -> bool:
+    """Count a new feed's response (of ``size`` bytes) towards the pool, starting its
+    workers when it is their time, and say whether the feed goes to a worker whole
+    (parsed and built there).
+
+    It does once the run has seen :data:`POOL_MIN_ITEMS` items, or once the workers
     run (two new feeds or more, of :data:`POOL_WARM_BYTES` in all, start them at once;
     before, they are not worth starting), with at least two workers (one would leave a
     core to the main process alone); never a feed of :data:`BIG_FEED_BYTES` (nor
