@@ -98,6 +98,49 @@ def test_feeds_parsed_in_workers_make_the_same_mirror(
     assert len(taken) == 5 and all(re.search(r"-[0-9a-f]{6}\.md$", p) for p in taken), taken
 
 
+def test_a_first_run_starts_its_workers_at_once_and_makes_the_same_mirror(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``newsmirror run`` starts the workers before it imports the run's modules when
+    the mirror has no index yet (and runs two sources or more); the run takes that
+    pool, and makes the mirror it makes without it. A later run does not."""
+    from newsmirror.cli_run import prestart_workers
+
+    sources = _serve(server)
+    monkeypatch.setattr(procpool.os, "cpu_count", lambda: 2)
+    a = make_mirror(tmp_path / "a", sources, defaults='[defaults]\nfulltext = "auto"\n')
+    prestart_workers(a, ["s0"])  # one source: not worth it
+    assert procpool.take_prestarted() is None
+    prestart_workers(a, [])
+    pool = procpool._prestarted
+    assert pool is not None and len(pool.pids()) == 2
+    ra = run(a, now=NOW)
+    assert procpool.take_prestarted() is None  # the run took it, and closed it
+    assert pool.pids() == [] and not pool.started
+    b = make_mirror(tmp_path / "b", sources, defaults='[defaults]\nfulltext = "auto"\n')
+    rb = run(b, now=NOW)
+    assert _summary(ra) == _summary(rb)
+    assert snapshot(a.root) == snapshot(b.root)
+    prestart_workers(a, [])  # the index is there now
+    assert procpool.take_prestarted() is None
+
+
+def test_workers_given_no_job_are_not_waited_for() -> None:
+    """Closing a pool whose workers never had a job kills them (they may still be
+    importing), where a worker that had jobs ends when its job pipe does."""
+    import signal
+
+    pool = procpool.ExtractPool(2)
+    pool.warm()
+    procs = [w.process for w in pool._procs]
+    pool.close()
+    assert [p.exitcode for p in procs] == [-signal.SIGKILL] * 2
+    with procpool.ExtractPool(1) as used:
+        assert asyncio.run(used.submit(exit_on_boom, "a")) == "A"
+        (proc,) = [w.process for w in used._procs]
+    assert proc.exitcode == 0
+
+
 def test_parse_job_builds_small_feeds_and_leaves_big_or_cut_ones() -> None:
     src = Source(name="源", slug="s", url="http://127.0.0.1/f.xml")
 

@@ -151,6 +151,12 @@ def run_command(
     cfg = load_checked(config)
     if cfg is None:
         return 2
+    prestart_workers(cfg, source)
+    gc.disable()  # (as in ``main``: the modules' objects live all run long)
+    from . import pipeline  # noqa: F401  # (while the workers start)
+
+    gc.freeze()
+    gc.enable()
     doc = JsonReport(sys.stdout) if json_out else None  # written source by source
     try:
         report = _run_with_progress(
@@ -162,11 +168,31 @@ def run_command(
         if doc is not None:
             doc.abort(str(e))
         return failed(str(e), 1)
+    finally:
+        from .procpool import take_prestarted
+
+        if (unused := take_prestarted()) is not None:  # (the run ended before its pool)
+            unused.close()
     if doc is not None:
         doc.finish(report)
     else:
         print_report(report, out)
     return 1 if report.all_failed or (strict and report.any_failed) else 0
+
+
+def prestart_workers(cfg: Config, only: list[str]) -> None:
+    """Start the run's workers at once when it is the mirror's first (no index yet:
+    every item is new, so they will be needed) and it runs two sources or more,
+    while this process imports the run's modules and fetches the feeds; later runs
+    start them when a feed or page needs them (``resolve.route_feed``), and a run
+    whose feeds are unchanged never does."""
+    if cfg.engine.distributed or cfg.store_url or len(only or cfg.sources) < 2:
+        return
+    if cfg.index_path.exists():
+        return
+    from .procpool import PAGE_JOB, prestart
+
+    prestart(PAGE_JOB)
 
 
 def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
@@ -360,9 +386,7 @@ def main() -> None:
     argv = sys.argv[1:]
     gc.disable()
     fast = fast_args(argv)
-    if isinstance(fast, RunArgs):
-        from . import pipeline  # noqa: F401
-    elif fast is None:
+    if fast is None:
         from .cli import main as typer_main
     gc.freeze()
     gc.enable()

@@ -34,7 +34,7 @@ from .models import (
     Source,
     SourceReport,
 )
-from .procpool import ExtractPool
+from .procpool import PAGE_JOB, ExtractPool, take_prestarted
 from .store import Store
 
 if TYPE_CHECKING:  # parsing, cleaning, images, WARC capture and re-checks are imported
@@ -42,8 +42,6 @@ if TYPE_CHECKING:  # parsing, cleaning, images, WARC capture and re-checks are i
     from .assets import ImageRun
     from .resolve import Prepared
 
-#: The worker function for article pages (imported when the first page is extracted).
-PAGE_JOB = "newsmirror.resolve:page_job"
 
 Progress = Callable[[str, str, int, int], None]  # (slug, phase, done, total)
 
@@ -331,7 +329,7 @@ async def run_async(
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is None:
                 fetcher = await open_fetcher(config, stack, now)
-            pool = stack.enter_context(ExtractPool(func=PAGE_JOB))
+            pool = stack.enter_context(take_prestarted() or ExtractPool(func=PAGE_JOB))
             images = await Images.open(config, files, stack)
             # Sources are fetched and resolved concurrently; they are written in
             # configuration order, so which source keeps a shared article and

@@ -32,9 +32,11 @@ if TYPE_CHECKING:  # (asyncio and multiprocessing: imported when the workers sta
     import asyncio
     from multiprocessing.process import BaseProcess
 
-__all__ = ["DEFAULT_FUNC", "ExtractPool"]
+__all__ = ["DEFAULT_FUNC", "PAGE_JOB", "ExtractPool", "prestart", "take_prestarted"]
 
 DEFAULT_FUNC = "newsmirror.extract:extract_page"
+#: The run's worker function for article pages (imported when the first page is extracted).
+PAGE_JOB = "newsmirror.resolve:page_job"
 _READ = 1 << 20
 
 # ------------------------------------------------------------------ the worker's side
@@ -156,6 +158,7 @@ class _Worker:
         self.pool = pool
         self.loop: asyncio.AbstractEventLoop | None = None
         self.job: _Job | None = None
+        self.used = False  # (given a job, ever)
         self._out = memoryview(b"")
         self._in = bytearray()
 
@@ -176,6 +179,7 @@ class _Worker:
             job.future.set_exception(e)
             return False
         self.job = job
+        self.used = True
         self._writable()
         return True
 
@@ -373,6 +377,8 @@ class ExtractPool:
         procs, self._procs, self._idle = self._procs, [], []
         for w in procs:
             w.close()
+            if not w.used:  # (it holds nothing, and may still be importing: not waited for)
+                w.process.kill()
         for w in procs:
             w.process.join(timeout=10)
             if w.process.is_alive():
@@ -386,6 +392,28 @@ class ExtractPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_prestarted: ExtractPool | None = None
+
+
+def prestart(func: Callable[..., Any] | str = DEFAULT_FUNC) -> None:
+    """Start a pool's workers now, for the run that :func:`take_prestarted` (when
+    this machine has two cores or more: see ``resolve.route_feed``)."""
+    global _prestarted
+    if _prestarted is None:
+        pool = ExtractPool(func=func)
+        if pool.workers >= 2:
+            pool.warm()
+            _prestarted = pool
+
+
+def take_prestarted() -> ExtractPool | None:
+    """The pool :func:`prestart` started, once (None when there is none); the taker
+    closes it."""
+    global _prestarted
+    pool, _prestarted = _prestarted, None
+    return pool
 
 
 class _Crashed(Exception):
