@@ -92,11 +92,12 @@ def _utf8_has_bad_chars(body: bytes) -> bool:
 
 
 # Numeric character references to the characters lxml keeps in a tree but refuses in a
-# parse of it (C0/C1 controls, surrogates, U+FFFE/U+FFFF: ``clean_text._BAD_CHARS``), and
+# parse of it (C0/C1 controls, surrogates, U+FFFE/U+FFFF: ``clean_text._BAD_CHARS``; and
+# CR, which the tree keeps and serializes as ``&#13;``, and which that parse drops), and
 # some others near them (a match only costs a parse).
 _BAD_REF = re.compile(
-    r"&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01]|12[7-9]|1[3-5]\d|5[5-7]\d{3}|6553[45])(?!\d)"
-    r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}"
+    r"&#(?:0*(?:[0-8]|1[1-9]|2\d|3[01]|12[7-9]|1[3-5]\d|5[5-7]\d{3}|6553[45])(?!\d)"
+    r"|[xX]0*(?:[0-8bBcCdDeEfF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}"
     r"|[fF]{3}[eEfF])(?![0-9a-fA-F]))"
 )
 
