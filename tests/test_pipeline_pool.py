@@ -185,6 +185,31 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
     asyncio.run(scenario())
 
 
+def test_a_worker_is_given_its_next_job_while_it_works() -> None:
+    """A worker has up to DEPTH jobs at once (the next waits in its pipe), in order; a
+    job waiting behind one that kills the worker is not counted as a crash: it runs on
+    the replacement, once."""
+
+    async def scenario() -> None:
+        with procpool.ExtractPool(1) as pool:
+            jobs = [asyncio.ensure_future(pool.submit(exit_on_boom, w)) for w in "abc"]
+            await asyncio.sleep(0)  # (the submits queue and dispatch)
+            assert [len(w.jobs) for w in pool._procs] == [pool.DEPTH] == [2]
+            assert len(pool._queue) == 1
+            assert await asyncio.gather(*jobs) == ["A", "B", "C"]
+            got = await asyncio.wait_for(
+                asyncio.gather(
+                    pool.submit(exit_on_boom, "boom"), pool.submit(exit_on_boom, "d"),
+                    return_exceptions=True,
+                ),
+                60,
+            )  # fmt: skip
+            assert isinstance(got[0], ItemError) and got[0].reason == "worker_crashed"
+            assert got[1] == "D"
+
+    asyncio.run(scenario())
+
+
 def sized(n: int, data: bytes) -> bytes:
     """Pool job for the test below: ``n`` bytes made from ``data``, or raise."""
     if n < 0:
