@@ -185,18 +185,24 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
     asyncio.run(scenario())
 
 
-def test_a_worker_is_given_its_next_job_while_it_works() -> None:
-    """A worker has up to DEPTH jobs at once (the next waits in its pipe), in order; a
-    job waiting behind one that kills the worker is not counted as a crash: it runs on
-    the replacement, once."""
+def test_a_worker_is_given_its_next_jobs_while_it_works() -> None:
+    """A worker is given jobs ahead (they wait in its pipe): two at least, more while
+    they come to less than AHEAD bytes, and answered in order; a job waiting behind
+    one that kills the worker is not counted as a crash: it runs on the replacement,
+    once."""
+    big = b"x" * (procpool.ExtractPool.AHEAD // 2)
 
     async def scenario() -> None:
         with procpool.ExtractPool(1) as pool:
             jobs = [asyncio.ensure_future(pool.submit(exit_on_boom, w)) for w in "abc"]
             await asyncio.sleep(0)  # (the submits queue and dispatch)
-            assert [len(w.jobs) for w in pool._procs] == [pool.DEPTH] == [2]
-            assert len(pool._queue) == 1
+            assert [len(w.jobs) for w in pool._procs] == [3] and not pool._queue
             assert await asyncio.gather(*jobs) == ["A", "B", "C"]
+            sizes = [asyncio.ensure_future(pool.submit(sized, n, big)) for n in range(5)]
+            await asyncio.sleep(0)
+            assert [len(w.jobs) for w in pool._procs] == [2] and len(pool._queue) == 3
+            assert [len(x) for x in await asyncio.gather(*sizes)] == [0, 1, 2, 3, 4]
+            assert pool._procs[0].ahead == 0
             got = await asyncio.wait_for(
                 asyncio.gather(
                     pool.submit(exit_on_boom, "boom"), pool.submit(exit_on_boom, "d"),
