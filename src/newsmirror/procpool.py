@@ -137,8 +137,8 @@ class _Job:
 
 class _Worker:
     """One worker process, seen from the run: its pipes, its jobs (the one it works on
-    and the next, waiting in its pipe; answered in that order), what is half sent or
-    half read. The pipes do not block: the event loop writes a job as it is given and
+    and those given ahead, waiting in its pipe; answered in that order), what is half
+    sent or half read. The pipes do not block: the event loop writes a job as it is given and
     reads the answer as it comes."""
 
     def __init__(self, pool: ExtractPool) -> None:
@@ -220,7 +220,7 @@ class _Worker:
         while len(self._in) >= HEAD.size:
             end = HEAD.size + HEAD.unpack_from(self._in)[0]
             if len(self._in) < end:
-                return
+                break  # (the rest of this answer comes later; those before it are in)
             try:
                 message = pickle.loads(self._in[HEAD.size : end])
             except Exception as e:  # (an exception class this process cannot make, say)
@@ -266,8 +266,8 @@ class ExtractPool:
     ``func`` may be named as ``"module:function"``: it is imported when the first page is
     extracted, so a run whose feeds are all unchanged never imports the extraction code.
 
-    The workers are driven from the run's event loop: a worker is given its next job
-    while it works on one (``DEPTH``), and its answers are read as they come, with no
+    The workers are driven from the run's event loop: a worker is given jobs ahead
+    while it works (see ``_dispatch``), and its answers are read as they come, with no
     threads between.
     (A ``ProcessPoolExecutor`` costs the run's process about 0.45 ms of CPU a job in
     its feeder and manager threads, this pool about 0.14 ms: 2,000 article pages of
@@ -418,13 +418,12 @@ class ExtractPool:
 
 def _widen(fd: int) -> None:
     """Make a pipe hold 1 MiB (Linux; 64 KiB by default), so that the jobs given ahead
-    and the answers that come while the run's loop is busy fit in it."""
-    try:
+    and the answers that come while the run's loop is busy fit in it (elsewhere, or
+    above the system's limit, the pipe stays as it is)."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
         import fcntl
 
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, AttributeError, OSError):  # (elsewhere; or above the system's limit)
-        pass
 
 
 def _cancel(future: asyncio.Future[Any]) -> None:
