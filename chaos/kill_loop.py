@@ -33,7 +33,7 @@ from tests.test_pipeline import corpus_sources  # noqa: E402
 
 from newsmirror.config import load_config  # noqa: E402
 from newsmirror.loopback import LoopbackServer  # noqa: E402
-from newsmirror.postfile import parse_post  # noqa: E402
+from newsmirror.postfile_record import parse_post  # noqa: E402
 from newsmirror.reindex import reindex  # noqa: E402
 from newsmirror.store import Store  # noqa: E402
 
