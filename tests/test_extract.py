@@ -391,9 +391,9 @@ def test_the_tree_handed_to_cleaning_is_a_parse_of_the_extracted_html(name: str)
 @given(st.integers(0, 0x11_0000), st.sampled_from(["&#{};", "&#x{:x};", "&#X{:04X}", "&#{:06d};"]))
 @settings(max_examples=400, deadline=None)
 def test_character_references_the_parse_would_change_are_found(point: int, form: str) -> None:
-    """A reference that makes a character the fragment parse refuses (C0/C1 controls,
-    surrogates, U+FFFE/U+FFFF) sends the content through that parse, so the tree is the
-    same either way."""
+    """A reference that makes a character the fragment parse refuses or drops (C0/C1
+    controls, CR, surrogates, U+FFFE/U+FFFF) sends the content through that parse, so
+    the tree is the same either way."""
     prose = "雨落在屋頂上，茶在杯中慢慢變涼，信還沒有拆開，燈一直亮到天明。" * 2
     ref = form.format(point)
     body = f"<html><body><article><p>{prose}{ref}。</p><p>{prose}</p></article></body></html>"

@@ -39,7 +39,7 @@ from lxml.html import HtmlElement, document_fromstring
 
 from .charset import decode
 from .clean import clean_title, validate_selector
-from .clean_text import has_text, html_parser, html_to_text, parse_fragment
+from .clean_text import fragment_text, has_text, html_parser, html_to_text, parse_fragment
 from .dates import parse_date
 from .errors import ItemError
 from .extract_density import (
@@ -248,10 +248,10 @@ def extract_page(
     )  # fmt: skip
     try:
         html = etree.tostring(found.content, encoding="unicode", method="html")
-        text = html_to_text(html)
     except Exception as e:  # (as in extract_parsed)
         raise _failed(e, url) from None
-    return Extracted(html, text, *found[2:])
+    # (``found.fragment`` is the tree a parse of ``html`` gives: its text is that parse's)
+    return Extracted(html, fragment_text(found.fragment), *found[2:])
 
 
 def extract_parsed(
