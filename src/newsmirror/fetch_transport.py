@@ -123,6 +123,22 @@ class H11Connection:
                 raise _Stale
             h.receive_data(data)
 
+    async def exchange(
+        self, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
+    ) -> h11.Response:
+        """Send ``request`` and read the answer's head (past any 1xx); the connection is
+        closed if that fails."""
+        try:
+            await self.send(request, write_timeout)
+            event = await self.next_event(request, read_timeout)
+            while isinstance(event, h11.InformationalResponse):
+                event = await self.next_event(request, read_timeout)
+        except BaseException:
+            self.close()
+            raise
+        assert isinstance(event, h11.Response)
+        return event
+
     def reusable(self) -> bool:
         """After a whole exchange: start the next cycle if both sides allow it."""
         h = self.h11
@@ -201,15 +217,15 @@ class H11Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported scheme {scheme!r}", request=request)
         key: Key = (scheme, url.raw_host.decode("ascii"), url.port or _PORTS[scheme])
         timeouts = request.extensions.get("timeout", {})
-        read_timeout = timeouts.get("read")
+        write_timeout, read_timeout = timeouts.get("write"), timeouts.get("read")
         conn = self._kept(key)
         event = None
         if conn is not None:  # (the server may have closed it: then once more, anew)
             with contextlib.suppress(_Stale):
-                event = await self._exchange(conn, request, timeouts)
+                event = await conn.exchange(request, write_timeout, read_timeout)
         if event is None:
             conn = await self._connect(key, timeouts.get("connect"), request)
-            event = await self._exchange(conn, request, timeouts)  # (a new one is never stale)
+            event = await conn.exchange(request, write_timeout, read_timeout)  # (never stale)
         return httpx.Response(
             status_code=event.status_code,
             headers=event.headers.raw_items(),
@@ -219,24 +235,6 @@ class H11Transport(httpx.AsyncBaseTransport):
                 "reason_phrase": event.reason,
             },
         )
-
-    @staticmethod
-    async def _exchange(
-        conn: H11Connection, request: httpx.Request, timeouts: dict[str, float | None]
-    ) -> h11.Response:
-        """Send ``request`` on ``conn`` and read the answer's head (past any 1xx);
-        ``conn`` is closed if that fails."""
-        read_timeout = timeouts.get("read")
-        try:
-            await conn.send(request, timeouts.get("write"))
-            event = await conn.next_event(request, read_timeout)
-            while isinstance(event, h11.InformationalResponse):
-                event = await conn.next_event(request, read_timeout)
-        except BaseException:
-            conn.close()
-            raise
-        assert isinstance(event, h11.Response)
-        return event
 
     def _kept(self, key: Key) -> H11Connection | None:
         """A kept connection to ``key`` still fit for a request (the newest first)."""
