@@ -138,8 +138,8 @@ class _Job:
 class _Worker:
     """One worker process, seen from the run: its pipes, its jobs (the one it works on
     and those given ahead, waiting in its pipe; answered in that order), what is half
-    sent or half read. The pipes do not block: the event loop writes a job as it is given and
-    reads the answer as it comes."""
+    sent or half read. The pipes do not block: the event loop writes a job as it is
+    given and reads the answer as it comes."""
 
     def __init__(self, pool: ExtractPool) -> None:
         import multiprocessing
@@ -163,10 +163,14 @@ class _Worker:
         self.pool = pool
         self.loop: asyncio.AbstractEventLoop | None = None
         self.jobs: deque[_Job] = deque()
-        self.ahead = 0  # bytes of its jobs not answered yet
         self.used = False  # (given a job, ever)
         self._out = memoryview(b"")
         self._in = bytearray()
+
+    @property
+    def ahead(self) -> int:
+        """Bytes of its jobs not answered yet."""
+        return sum(job.size for job in self.jobs)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Watch this worker's pipes from ``loop`` (a run's next event loop takes over)."""
@@ -186,7 +190,6 @@ class _Worker:
             return False
         self._out = memoryview(bytes(self._out) + data if self._out else data)
         job.size = len(data)
-        self.ahead += job.size
         self.jobs.append(job)
         self.used = True
         self._writable()
@@ -227,9 +230,7 @@ class _Worker:
                 message = ("raise", RuntimeError(f"unreadable answer: {type(e).__name__}: {e}"))
             del self._in[:end]
             if self.jobs:
-                job = self.jobs.popleft()
-                self.ahead -= job.size
-                _settle(job.future, message)
+                _settle(self.jobs.popleft().future, message)
         self.pool._dispatch()
 
     def _unwatch(self) -> None:
@@ -373,11 +374,12 @@ class ExtractPool:
 
     def _crashed(self, worker: _Worker) -> None:
         """A worker's answers pipe ended: it died (in a job, or idle). Its job runs
-        again on a new one, unless it has crashed workers too often."""
+        again on a new one, unless it has crashed workers too often; the jobs it was
+        given ahead run as if they had waited in the queue."""
         loop = worker.loop
         worker.close()
         worker.process.join(timeout=1)
-        jobs, worker.jobs, worker.ahead = worker.jobs, deque(), 0
+        jobs, worker.jobs = worker.jobs, deque()
         i = self._procs.index(worker)
         self._procs[i] = fresh = _Worker(self)
         if loop is not None:
