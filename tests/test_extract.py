@@ -226,6 +226,22 @@ def test_corpus_full_text_posts_and_summary_feeds() -> None:
         assert len(flags) == expected and all(flags), name
 
 
+_TAIL_CHARS = "…。.⋯])）」』】>»›「 \n\u3000\xa0a字"
+
+
+@given(st.text(alphabet=_TAIL_CHARS, max_size=14), st.text(alphabet=_TAIL_CHARS, max_size=14))
+@settings(max_examples=500, deadline=None)
+def test_the_ellipsis_is_looked_for_only_at_the_end(head: str, tail: str) -> None:
+    """is_summary searches for a closing ellipsis from near the end only: it finds one
+    exactly when a search of the whole text does (ellipses, closers and whitespace of
+    every kind, in any order, after a long text)."""
+    text = "很長的句子，" * 50 + head + tail
+    whole = extract._ELLIPSIS_END.search(text)
+    assert bool(extract._ELLIPSIS_END.search(text, extract._ellipsis_from(text))) == bool(whole)
+    if whole:
+        assert is_summary("", text) is True
+
+
 # ---------------------------------------------------------------- quality (acceptance)
 
 

@@ -368,13 +368,27 @@ def _selected(root: HtmlElement, selector: str) -> HtmlElement | None:
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _CJK_RUN = re.compile(_CJK.pattern + "+")  # counts the same, with far fewer replacements
 _LATIN_WORD = re.compile(r"[^\W_]+")
-_ELLIPSIS_END = re.compile(r"(?:…|\.\.\.|。。。|⋯)\s*[\]\)）」』】>»›]*\s*$")
+_CLOSERS = "])）」』】>»›"  # what may follow a closing ellipsis (and whitespace)
+_ELLIPSIS_END = re.compile(r"(?:…|\.\.\.|。。。|⋯)\s*[" + re.escape(_CLOSERS) + r"]*\s*$")
 _MORE = re.compile(
     r"(?:閱讀全文|阅读全文|查看全文|全文|繼續閱讀|继续阅读|閱讀更多|阅读更多|更多|詳細|详细|"
     r"read\s+(?:the\s+)?(?:more|full\s+(?:story|article))|continue\s+reading|more\s*»|full\s+story)"
     r"\s*[»›>…。.!！]*\s*[\]\)）」』】]*\s*$",
     re.I,
 )
+
+
+def _ellipsis_from(text: str) -> int:
+    """Where :data:`_ELLIPSIS_END` can start matching in ``text``: what follows its
+    ellipsis is only whitespace and closers, and an ellipsis is 1–3 characters, none of
+    them whitespace or a closer; so a match starts at most 3 before the trailing run of
+    those. Searching from there, not over the whole text, finds the same matches."""
+    k = len(text)
+    while k and (text[k - 1] in _CLOSERS or text[k - 1].isspace()):
+        k -= 1
+    return max(0, k - 3)
+
+
 SUMMARY_CJK_CHARS = 200  # fewer CJK characters than this (in CJK text) is a summary
 SUMMARY_WORDS = 60  # fewer words than this (in other text) is a summary
 
@@ -390,7 +404,7 @@ def is_summary(content_html: str, text: str) -> bool:
     text = text.strip()
     if not text:
         return True
-    if _ELLIPSIS_END.search(text) or _MORE.search(text[-40:]):
+    if _ELLIPSIS_END.search(text, _ellipsis_from(text)) or _MORE.search(text[-40:]):
         return True
     cjk = len(text) - len(_CJK_RUN.sub("", text))
     if cjk >= SUMMARY_CJK_CHARS and 2 * cjk >= len(text):

@@ -73,9 +73,11 @@ _PLAIN_SURE = lazy_re(
 
 def _fix_surrogates(s: str) -> str:
     """Join surrogate pairs, replace lone surrogates with U+FFFD (not encodable)."""
-    if not _SURROGATE.search(s):
-        return s
-    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    try:
+        s.encode()  # (UTF-8 refuses exactly the surrogates: a third of a regex search's time)
+    except UnicodeEncodeError:
+        return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return s
 
 
 def _dq_escape(m: re.Match[str]) -> str:
