@@ -171,6 +171,35 @@ def test_an_unchanged_run_imports_none_of_the_heavy_code(
     assert server.conditional_hits["/f.xml"] == 2
 
 
+#: What the main process of a first run never imports when its workers clean every item.
+CLEANING_CODE = ("newsmirror.clean", "newsmirror.parse", "lxml", "nh3", "opencc")
+
+
+def test_a_first_run_leaves_the_cleaning_code_to_its_workers(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A new mirror of two sources starts its workers at once; they parse and clean
+    every item, so the run's own process never imports that code (about 25 ms of
+    its CPU), and the posts are written all the same."""
+    body = "".join(f"<p>第{k}段：河川市議會今天審議港口擴建計畫，多名議員提出質詢。</p>" for k in range(8))
+    sources = []
+    for slug in ("a", "b"):
+        items = [(f"{slug}新聞{j}", f"http://example.org/{slug}/{j}", body) for j in range(3)]
+        server.add(f"/{slug}.xml", feed(*items), content_type="application/rss+xml")
+        sources.append((slug, slug, server.url(f"/{slug}.xml")))
+    cfg = make_mirror(tmp_path / "m", sources, extra="[recheck]\nenabled = false\n")
+    seen = tmp_path / "modules.txt"
+    args = ["run", "--json", "--config", str(cfg.root / "newsmirror.toml")]
+    done = subprocess.run(
+        [sys.executable, "-c", WATCH, " ".join(CLEANING_CODE), str(seen), "-m", *args],
+        env=ENV, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [s["new"] for s in report["sources"]] == [3, 3]
+    assert seen.read_text().split() == []
+
+
 def test_tls_context_loads_its_certificates_at_the_first_connection() -> None:
     import httpx
 

@@ -100,7 +100,7 @@ def serve(jobs: Any, answers: Any, parent: int) -> None:
     """A worker process: answer the jobs of ``jobs`` on ``answers`` (both
     ``multiprocessing`` connections, used as plain pipes) until ``jobs`` ends."""
     watch_parent(parent)
-    from . import resolve  # noqa: F401  # (the cleaning code, while the run fetches)
+    from . import clean, resolve  # noqa: F401  # (the cleaning code, while the run fetches)
 
     try:
         _loop(jobs.fileno(), answers.fileno())
