@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from .errors import ItemError, NewsmirrorError
 from .models import Article, Entry, Source
-from .store import ts
+from .store_schema import ts
 from .urls import canonical_url, fingerprint, guid_key, strip_tracking
 
 
