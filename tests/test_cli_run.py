@@ -175,6 +175,7 @@ def test_an_unchanged_run_imports_none_of_the_heavy_code(
 CLEANING_CODE = ("newsmirror.clean", "newsmirror.parse", "lxml", "nh3", "opencc")
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a run has no workers")
 def test_a_first_run_leaves_the_cleaning_code_to_its_workers(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
