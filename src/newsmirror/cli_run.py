@@ -16,10 +16,11 @@ succeeds prints nothing through them and never imports Rich.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -31,6 +32,19 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .models import RunReport
+
+
+@contextlib.contextmanager
+def importing() -> Iterator[None]:
+    """Around the imports of a command's modules: importing makes many long-lived
+    objects and little garbage, so no collector passes meanwhile, and the modules'
+    objects are kept out of later ones (``gc.freeze``)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 class LazyConsole:
@@ -152,11 +166,8 @@ def run_command(
     if cfg is None:
         return 2
     prestart_workers(cfg, source)
-    gc.disable()  # (as in ``main``: the modules' objects live all run long)
-    from . import pipeline  # noqa: F401  # (while the workers start)
-
-    gc.freeze()
-    gc.enable()
+    with importing():
+        from . import pipeline  # noqa: F401  # (while the workers start)
     doc = JsonReport(sys.stdout) if json_out else None  # written source by source
     try:
         report = _run_with_progress(
@@ -206,12 +217,9 @@ def build_command(config: Path, out_dir: Path | None, *, quiet: bool) -> int:
         return 2
     s = SiteSettings.from_config(cfg)
     prestart.start(search=s.search, manifest=manifest_path(cfg, site_dir(cfg, out_dir, s)))
-    gc.disable()  # (as in ``main``: the modules' objects live all build long)
-    from .site import build_site  # (while the helper starts)
-    from .site_rows import RowReader
-
-    gc.freeze()
-    gc.enable()
+    with importing():
+        from .site import build_site  # (while the helper starts)
+        from .site_rows import RowReader
 
     rows: RowReader | None = None
     try:
@@ -379,17 +387,14 @@ def main() -> None:
     It is a whole process of ours: optional imports no command uses are skipped
     (httpcore imports trio for trio support, newsmirror runs on asyncio; httpx
     imports its own command-line tool, with click, rich and pygments, when those are
-    installed). Importing makes many long-lived objects and little garbage: no
-    collector passes meanwhile, and the modules' objects are kept out of later ones."""
+    installed); its imports go without collector passes (:func:`importing`)."""
     for unused in ("trio", "httpx._main"):
         sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
     argv = sys.argv[1:]
-    gc.disable()
-    fast = fast_args(argv)
-    if fast is None:
-        from .cli import main as typer_main
-    gc.freeze()
-    gc.enable()
+    with importing():
+        fast = fast_args(argv)
+        if fast is None:
+            from .cli import main as typer_main
     if fast is not None:
         fast_run(fast)
     typer_main()
