@@ -150,7 +150,9 @@ def hugo_site(root: Path, work: Path) -> Path | None:
     site = work / "hugo"
     shutil.rmtree(site, ignore_errors=True)
     (site / "content" / "posts").mkdir(parents=True)
-    for p in (root / "_posts").glob("*.md"):
+    from posts import iter_post_files  # (bench/ is on sys.path: see main)
+
+    for p in iter_post_files(root):  # (archived posts too, in _posts/_archive/)
         shutil.copy(p, site / "content" / "posts" / p.name)
     for rel, text in HUGO_LAYOUT.items():
         (site / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +258,9 @@ def main() -> None:
     if a.mirror:
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(a.mirror, root, ignore=shutil.ignore_patterns("site-manifest*", "cache"))
-        n = len(list((root / "_posts").glob("*.md")))
+        from posts import iter_post_files
+
+        n = len(iter_post_files(root))
         print(f"copied a mirror of {n} posts", file=sys.stderr, flush=True)
     else:
         make_mirror(root, a.posts)
