@@ -149,7 +149,8 @@ def test_the_indexing_process_answers_builds_in_order_while_it_reads() -> None:
     ours, theirs = Pipe()
     done = threading.Thread(target=serve, args=(theirs,))
     done.start()
-    docs = [(s, "標題", f"<p>中華民國{s}年 經濟發展 news{s % 3}</p>") for s in range(12)]
+    texts = [(s, "標題", f"<p>中華民國{s}年 經濟發展 news{s % 3}</p>") for s in range(12)]
+    docs = [(s, title.encode(), content.encode()) for s, title, content in texts]  # as sent
     ours.send(("add", docs[:6]))
     ours.send(("build", [[0, 1, 2], [3]]))
     ours.send(("add", docs[6:]))  # (sent while the first build may be made)
@@ -161,7 +162,7 @@ def test_the_indexing_process_answers_builds_in_order_while_it_reads() -> None:
     done.join(10)
     assert not done.is_alive()
     col = Collector()
-    col.add(docs)
+    col.add(texts)
     want = [*col.build([[0, 1, 2], [3]]), *col.build([[4, 5, 6, 7, 8, 9, 10, 11]])]
     assert [k for k, _ in answers] == ["segment", "segment", "done", "segment", "done",
                                        "error", "error"]  # fmt: skip
@@ -171,6 +172,25 @@ def test_the_indexing_process_answers_builds_in_order_while_it_reads() -> None:
     ]
     assert [leads for _, leads in got] == [leads for _, leads in want]
     assert "9000 articles" in answers[5][1] and answers[6][1] == answers[5][1]
+
+
+def test_texts_sent_to_the_indexing_process_keep_their_size_in_the_build() -> None:
+    """Pickling a str keeps a UTF-8 copy of it inside the str: the titles and the
+    content the build holds on to (result lines, feed entries) would grow by half
+    again in its memory. They are sent encoded."""
+    from multiprocessing import Pipe
+
+    from newsmirror.site_search import _Worker
+
+    ours, theirs = Pipe()
+    worker = _Worker.__new__(_Worker)  # (its connection only: no indexing process)
+    worker.conn, worker.batch, worker.gone, worker.used = ours, [], False, False
+    title, content = "".join(["經濟發展標題"] * 5), "".join(["<p>中華民國經濟發展</p>"] * 50)
+    sizes = sys.getsizeof(title), sys.getsizeof(content)
+    worker.add(7, title, content)
+    worker.flush()
+    assert (sys.getsizeof(title), sys.getsizeof(content)) == sizes
+    assert theirs.recv() == ("add", [(7, title.encode(), content.encode())])
 
 
 def test_text_postings_are_the_postings_of_each_text_normalised() -> None:

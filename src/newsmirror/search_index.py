@@ -381,7 +381,8 @@ class Taken:
 
 
 def serve(conn: Any) -> None:
-    """The indexing process: ``("add", [(seq, title, content), …])``, ``("reuse",
+    """The indexing process: ``("add", [(seq, title, content), …])`` (title and
+    content UTF-8 encoded, see ``site_search._Worker.add``), ``("reuse",
     (base, files))`` and ``("build", [[seq, …], …])`` in any order, each build
     answered with ``("segment", (shards, leads))`` for each segment in turn, then
     ``("done", None)``; or ``("error", why)`` once something could not be done
@@ -409,7 +410,11 @@ def serve(conn: Any) -> None:
                     jobs.put((None, failed))
             elif msg in ("add", "reuse"):
                 try:
-                    col.add(arg) if msg == "add" else col.reuse(*arg)
+                    if msg == "add":
+                        col.add((seq, t.decode(errors="surrogatepass"),
+                                 c.decode(errors="surrogatepass")) for seq, t, c in arg)  # fmt: skip
+                    else:
+                        col.reuse(*arg)
                 except Exception as e:  # noqa: BLE001 - said when the build asks
                     failed = failed or f"{type(e).__name__}: {e}"
             else:

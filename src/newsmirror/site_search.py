@@ -70,7 +70,7 @@ class _Worker:
         got = prestart.take_indexer() if self.command == prestart.INDEXER else None
         self.proc, ours = got or prestart.start_indexer(self.command)
         self.conn = Connection(ours.detach())
-        self.batch: list[tuple[int, str, str]] = []
+        self.batch: list[tuple[int, bytes, bytes]] = []
         self.gone = self.used = False
         self.answers: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -101,7 +101,11 @@ class _Worker:
             self.gone = True
 
     def add(self, seq: int, title: str, content: str) -> None:
-        self.batch.append((seq, title, content))
+        # (as UTF-8: pickling a str would keep a UTF-8 copy of it inside the str, in
+        # this process, for as long as the str lives: the content of feed entries, the
+        # titles of a segment's result lines)
+        self.batch.append((seq, title.encode(errors="surrogatepass"),
+                           content.encode(errors="surrogatepass")))  # fmt: skip
         if len(self.batch) >= BATCH:
             self.flush()
 
