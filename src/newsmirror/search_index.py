@@ -208,7 +208,7 @@ def _keys(joined: str, a: np.ndarray, doc: np.ndarray) -> np.ndarray:
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
     """``keys`` sorted (in place), each once."""
-    keys.sort()
+    keys.sort(kind="stable")
     if len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     return keys
@@ -362,7 +362,7 @@ class Collector:
                     del keys, doc
                 keys = np.concatenate(got) if got else np.zeros(0, dtype=_U64)
                 del got
-                keys.sort()
+                keys.sort(kind="stable")
                 encoded += encode_keys(keys, int(encoded[-1][1][-1]) if encoded else 0)
                 del keys
             del mine
