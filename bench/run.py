@@ -153,6 +153,7 @@ class Bench:
         base_script = "feedparser_posts.py" if kind == "full" else "feedparser_trafilatura.py"
         bl1 = self.row(scen, first_label, base_name, work.total)
         floor = self.row(scen, first_label, "lxml floor", work.total) if kind == "full" else None
+        nh3_floor = self.row(scen, first_label, "nh3 floor", work.total) if floor is not None else None
         nm2 = self.row("c", again_label, "newsmirror", work.total)
         bl2 = self.row("c", again_label, base_name, work.total)
         for rep in range(self.sizes.repeat):
@@ -165,15 +166,18 @@ class Bench:
                 want = work.total if row is bl1 else 0
                 if m.ok and f"posts written: {want}" not in m.stdout:
                     row.note = f"expected {want} posts, said: {m.stdout.strip()[:80]}"
-            if floor is not None and not floor.capped:
-                out = self.work / f"{kind}-{shape}-r{rep}-floor"
-                self.measure(
-                    [PY, str(BASELINES / "lxml_floor.py"), str(feeds_tsv), str(out)], floor
-                )
+            for frow, script in ((floor, "lxml_floor.py"), (nh3_floor, "nh3_floor.py")):
+                if frow is not None and not frow.capped:
+                    out = self.work / f"{kind}-{shape}-r{rep}-{script[:-3]}"
+                    m = self.measure([PY, str(BASELINES / script), str(feeds_tsv), str(out)], frow)
+                    if m.ok and f"files written: {work.total}" not in m.stdout:
+                        frow.note = f"expected {work.total} files, said: {m.stdout.strip()[:80]}"
         self.server.unmount(mounted)
         if kind == "full" and floor is not None:
             compare(bl1, nm1, goal="≥5×", at_least=5.0)
             compare(floor, nm1, goal="≥0.67× (≤1.5× floor time)", at_least=1 / 1.5)
+            if nh3_floor is not None:
+                compare(nh3_floor, nm1)  # (for information: see baselines/nh3_floor.py)
         else:
             compare(bl1, nm1, goal=f"≥3× on {os.cpu_count()} cores", at_least=3.0)
         for again, first in ((nm2, nm1), (bl2, bl1)):

@@ -44,7 +44,7 @@ def test_quick_bench_prints_its_table(tmp_path: Path) -> None:
     assert doc["mode"] == "quick" and doc["sizes"]["feeds"] == 5
     rows = {(r["scenario"], r["tool"], r["label"]): r for r in doc["rows"]}
     first = "full-text 5×10, first run"
-    for tool in ("newsmirror", "feedparser", "lxml floor"):
+    for tool in ("newsmirror", "feedparser", "lxml floor", "nh3 floor"):
         row = rows[("a", tool, first)]
         assert row["status"] == "ok", row
         assert row["items"] == 50 and len(row["seconds"]) == 1
