@@ -213,6 +213,21 @@ def _lang_by_hand(text: str, table: dict[int, str], default: str = "zh") -> str:
     return "zh-Hant" if trad > simp else "zh-Hans" if simp > trad else "zh"
 
 
+def test_only_texts_opencc_converts_are_remembered() -> None:
+    """A site without variants shows every title as it is: no title is held by the
+    conversion cache (up to 65,536 titles and their keys, all build long)."""
+    import sys
+
+    from newsmirror.site_text import convert
+
+    title = "".join(["第", "9號颱風逼近 港灣渡輪停駛"])  # (a str of its own)
+    held = sys.getrefcount(title)
+    assert convert(title, "") is title and convert("Latin only", "t2s") == "Latin only"
+    assert sys.getrefcount(title) == held
+    assert convert(title, "t2s") == "第9号台风逼近 港湾渡轮停驶"
+    assert sys.getrefcount(title) > held  # (a text OpenCC converts is remembered)
+
+
 def test_detect_lang_counts_every_kind() -> None:
     """The translate table of ``detect_lang`` gives each character its kind: Han of
     each script, kana, hangul, Latin letters; anything else (digits, punctuation,

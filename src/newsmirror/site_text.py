@@ -43,11 +43,17 @@ def _cc(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
-@lru_cache(maxsize=65536)
 def convert(text: str, config: str) -> str:
-    """``text`` converted by OpenCC ``config`` (empty config: unchanged)."""
+    """``text`` converted by OpenCC ``config`` (empty config: unchanged). Only texts
+    OpenCC is asked about are remembered (not every title of a site without
+    variants)."""
     if not config or not text or not _CJK.search(text):
         return text
+    return _converted(text, config)
+
+
+@lru_cache(maxsize=65536)
+def _converted(text: str, config: str) -> str:
     return _cc(config).convert(text)
 
 
