@@ -243,25 +243,41 @@ def test_an_incremental_build_equals_a_fresh_one(mirror: Config, tmp_path: Path)
     assert feed.bozo == 0 and len(feed.entries) == 6
 
 
-def test_the_manifest_of_earlier_versions_is_read(mirror: Config, tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_manifest_of_earlier_versions_is_read(
+    mirror: Config, tmp_path: Path, version: int
+) -> None:
+    """Version 1 (JSON) and 2 (marshal, records as lists): the next build renders
+    nothing again, and removes a file only the old manifest knew it wrote."""
     import json
     import marshal
 
     from newsmirror.site import manifest_path
+    from newsmirror.site_files import SEP, record_stat
 
     out = (tmp_path / "site").resolve()
     build_site(mirror, out, settings=settings())
     path = manifest_path(mirror, out)
     data = marshal.loads(path.read_bytes())
+    # (records as versions 1 and 2 kept them: lists)
+    data["files"] = {
+        rel: [rec[:16].hex(), *record_stat(rec)] for rel, rec in data["files"].items()
+    }
+    data["articles"] = {key: rec.split(SEP) for key, rec in data["articles"].items()}
     (out / "old.html").write_text("made by an earlier build", encoding="utf-8")
     data["files"]["old.html"] = ["0" * 32, 24, 0]
-    data["version"] = 1
-    path.with_suffix(".json").write_text(json.dumps(data), encoding="utf-8")
-    path.unlink()
+    data["version"] = version
+    if version == 1:
+        path.with_suffix(".json").write_text(json.dumps(data), encoding="utf-8")
+        path.unlink()
+    else:
+        path.write_bytes(marshal.dumps(data, 2))
     rep = build_site(mirror, out, settings=settings())
     assert (rep.rendered, rep.written, rep.removed) == (0, 0, 1)
     assert not (out / "old.html").exists() and not path.with_suffix(".json").exists()
-    assert path.is_file()
+    assert marshal.loads(path.read_bytes())["version"] == 3
+    rep = build_site(mirror, out, settings=settings())
+    assert (rep.rendered, rep.written, rep.removed) == (0, 0, 0)
 
 
 def test_nothing_changed_writes_nothing(mirror: Config, tmp_path: Path) -> None:

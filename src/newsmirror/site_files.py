@@ -35,6 +35,7 @@ import itertools
 import json
 import marshal
 import os
+import struct
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -55,7 +56,7 @@ from .site_writer import (
 if TYPE_CHECKING:
     from .config import Config, SiteSettings
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3: one bytes object a file and one str an article (2: lists)
 DEFAULT_OUT = "_site"
 WRITER_AFTER = 300  # new files a build writes itself before it starts a writer process
 SETTLED_NS = 2_000_000_000  # a folder changed less than this before a build ended is not
@@ -68,10 +69,50 @@ def digest(data: bytes | str) -> str:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
-def file_hash(raw: bytes) -> str:
-    """The hash of a written file's bytes kept in the manifest (128 bits of SHA-1, hex:
+def file_hash(raw: bytes) -> bytes:
+    """The hash of a written file's bytes kept in the manifest (128 bits of SHA-1:
     OpenSSL's is twice as fast as BLAKE2b on megabytes of pages and feeds)."""
-    return digest16(raw).hex()
+    return digest16(raw)
+
+
+# The manifest's records are held all build long, one or more for every article of
+# the site: each is one object without references (no list of four objects, which
+# the collector would also walk), about a third of the memory.
+_STAT = struct.Struct("<qq")
+SEP = "\x1f"  # between the fields of an article record (never in one of them)
+
+
+def file_record(h: bytes, size: int, mtime_ns: int) -> bytes:
+    """A written file's record: its hash (``file_hash``), size and mtime."""
+    return h + _STAT.pack(size, mtime_ns)
+
+
+def record_stat(rec: bytes) -> tuple[int, int]:
+    """(size, mtime_ns) of a file record."""
+    return _STAT.unpack_from(rec, 16)  # type: ignore[return-value]
+
+
+def article_record(sig: str, lang: str, mark: str, href: str, published: str) -> str:
+    """An article page's record: the signature it was made from, the language and
+    mark it showed, its place and the publish time (ISO) it had."""
+    return SEP.join((sig, lang, mark, href, published))
+
+
+def _upgraded(data: dict[str, Any]) -> None:
+    """The records of a version 1 or 2 manifest (lists) as this version keeps them;
+    one of another shape is left out (its article is made again; its file, not
+    pruned)."""
+    files = {}
+    for rel, rec in dict(data.get("files", {})).items():
+        with contextlib.suppress(ValueError, TypeError, IndexError, struct.error):
+            files[rel] = file_record(bytes.fromhex(rec[0]), rec[1], rec[2])
+    data["files"] = files
+    data["articles"] = {
+        key: article_record(*rec)
+        for key, rec in dict(data.get("articles", {})).items()
+        if isinstance(rec, list) and len(rec) == 5 and all(isinstance(x, str) for x in rec)
+    }
+    data["version"] = MANIFEST_VERSION
 
 
 def signature(*parts: object) -> str:
@@ -99,8 +140,8 @@ class Manifest:
         self.path = path
         self.out = str(out)
         self.build = ""
-        self.files: dict[str, list[Any]] = {}  # rel -> [hash, size, mtime_ns]
-        self.articles: dict[str, list[Any]] = {}  # key -> [sig, lang, mark, href, published]
+        self.files: dict[str, bytes] = {}  # rel -> file_record
+        self.articles: dict[str, str] = {}  # key -> article_record
         self.pages: dict[str, str] = {}  # rel (or name) -> input signature
         self.extra: dict[str, Any] = {}  # e.g. the search shard layout
         self._loaded = b""
@@ -121,7 +162,9 @@ class Manifest:
         if data is None:  # the JSON manifest of earlier versions: its files are ours
             with contextlib.suppress(OSError, ValueError):
                 data = json.loads(path.with_suffix(".json").read_bytes())
-                data["version"] = MANIFEST_VERSION
+                data["version"] = 2
+        if isinstance(data, dict) and data.get("version") in (1, 2):
+            _upgraded(data)
         if (
             not isinstance(data, dict)
             or data.get("version") != MANIFEST_VERSION
@@ -223,7 +266,7 @@ class SiteFiles:
             raise NewsmirrorError(f"bad output path {rel!r}", reason="site_path")
         return self._root + rel
 
-    def _on_disk(self, rel: str, path: str, h: str, raw: bytes) -> int:
+    def _on_disk(self, rel: str, path: bytes, h: str, raw: bytes) -> int:
         """1 when the file already holds ``raw``, 0 when it holds something else,
         -1 when there is no file."""
         rec = self.manifest.files.get(rel)
@@ -231,10 +274,10 @@ class SiteFiles:
             st = os.stat(path)
         except FileNotFoundError:
             return -1
-        if rec is not None and rec[0] == h and rec[1] == st.st_size and rec[2] == st.st_mtime_ns:
+        if rec is not None and rec == file_record(h, st.st_size, st.st_mtime_ns):
             return 1
         if holds(path, st, raw):  # no record: compare bytes
-            self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+            self.manifest.files[rel] = file_record(h, st.st_size, st.st_mtime_ns)
             return 1
         return 0
 
@@ -282,11 +325,11 @@ class SiteFiles:
             self._created += 1
         return self._write_now(rel, path, raw, file_hash(raw))
 
-    def _write_now(self, rel: str, path: str, raw: bytes, h: str) -> bool:
+    def _write_now(self, rel: str, path: bytes, raw: bytes, h: str) -> bool:
         if rel not in self.manifest.files:
             created = self._create(path, raw, new=True)
             if created is not None:
-                self.manifest.files[rel] = [h, created.st_size, created.st_mtime_ns]
+                self.manifest.files[rel] = file_record(h, created.st_size, created.st_mtime_ns)
                 self.written += 1
                 return True
         state = self._on_disk(rel, path, h, raw)
@@ -294,7 +337,7 @@ class SiteFiles:
             self.kept += 1
             return False
         st = self._put(path, raw, new=state < 0)
-        self.manifest.files[rel] = [h, st.st_size, st.st_mtime_ns]
+        self.manifest.files[rel] = file_record(h, st.st_size, st.st_mtime_ns)
         self.written += 1
         return True
 
@@ -333,7 +376,7 @@ class SiteFiles:
                 if status == FAILED:
                     raise NewsmirrorError(f"cannot write {rel}: {os.strerror(size)}",
                                           reason="site_write")  # fmt: skip
-                self.manifest.files[rel] = [h, size, mtime]
+                self.manifest.files[rel] = file_record(h, size, mtime)
                 if status == KEPT:
                     self.kept += 1
                 else:
@@ -379,7 +422,7 @@ class SiteFiles:
             st = os.stat(self._root + rel)
         except FileNotFoundError:
             return False
-        return rec[1] == st.st_size and rec[2] == st.st_mtime_ns
+        return record_stat(rec) == (st.st_size, st.st_mtime_ns)
 
     def keep(self, rel: str) -> bool:
         """Claim a file this build did not re-render (its inputs are unchanged).

@@ -13,7 +13,7 @@ from .config import Config
 from .site import SiteSettings, SourceState, make_item
 from .site_content import prepare, read_post
 from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_entries, xml_text
-from .site_files import SiteFiles, digest, signature
+from .site_files import SEP, SiteFiles, article_record, digest, record_stat, signature
 from .site_images import SiteImages, resolve_marks
 from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
 from .site_records import Records
@@ -141,7 +141,8 @@ class Builder:
     def _drop_odd_records(self) -> None:
         """Forget article records not in this version's shape (their pages are made
         again; files no longer made are pruned at the end)."""
-        for key in [k for k, rec in self.m.articles.items() if len(rec) != 5]:
+        odd = [k for k, r in self.m.articles.items() if not isinstance(r, str) or r.count(SEP) != 4]
+        for key in odd:
             del self.m.articles[key]
 
     def _forget_gone(self) -> None:
@@ -157,11 +158,12 @@ class Builder:
         key, sig = row[0], row[11]
         self._seen.add(key)
         rec = self._arts.get(key)
-        # (every record is 5 long here: see _drop_odd_records)
-        if rec is not None and rec[0] == sig and self._keep(rec[3]):
-            if key in self._shows_images:
-                self.images.keep(key)
-            return make_item(row, sig, self.clock, rec[1], rec[2], rec[3])
+        if rec is not None:
+            old_sig, lang, mark, href, _ = rec.split(SEP)  # (see _drop_odd_records)
+            if old_sig == sig and self._keep(href):
+                if key in self._shows_images:
+                    self.images.keep(key)
+                return make_item(row, sig, self.clock, lang, mark, href)
         pre = row[12] if self._prepared and len(row) > 12 else None  # (see site_rows)
         if pre is None:
             pre = prepare(row, self.root, self.s.images, self.s.lang, self.images.mapper)
@@ -184,7 +186,7 @@ class Builder:
             self.files.write(tree.prefix + item.href, page)
         self.images.set(item.key, shown)
         self.records.rendered(item.key, deleted_at if mark else "")
-        self.m.articles[item.key] = [sig, lang, mark, item.href, row[5]]
+        self.m.articles[item.key] = article_record(sig, lang, mark, item.href, row[5])
         self.rendered += 1
         return item
 
@@ -393,7 +395,7 @@ class Builder:
         path = self.files.path(rel)
         try:
             st = os.stat(path)
-            if st.st_size != rec[1] or st.st_mtime_ns != rec[2]:
+            if record_stat(rec) != (st.st_size, st.st_mtime_ns):
                 return {}
             with open(path, "rb") as fh:
                 entries = split_entries(fh.read(), fmt)

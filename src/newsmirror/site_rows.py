@@ -30,7 +30,7 @@ from typing import Any
 
 from . import prestart
 from .config import Config, SiteSettings
-from .site_files import digest, manifest_path, site_dir
+from .site_files import MANIFEST_VERSION, SEP, digest, manifest_path, site_dir
 from .store import Store
 
 BATCH = 256  # rows per message
@@ -145,7 +145,7 @@ class RowReader:
         for row in signed_rows_here(self.target, self.root):
             if self.prepares is not None:
                 rec = known.get(row[0])
-                if not rec or rec[0] != row[11]:
+                if not rec or rec.partition(SEP)[0] != row[11]:
                     unknown += 1
                     if unknown > after:
                         if prep is None:
@@ -258,6 +258,8 @@ def _known(manifest: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         data = marshal.loads(manifest.read_bytes())
         articles, extra = data["articles"], data["extra"]
-        return (articles if isinstance(articles, dict) else {}), dict(extra.get("han", {}))
+        if data["version"] != MANIFEST_VERSION or not isinstance(articles, dict):
+            articles = {}  # (records of another shape: every row is prepared)
+        return articles, dict(extra.get("han", {}))
     except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
         return {}, {}

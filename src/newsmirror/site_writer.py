@@ -68,7 +68,7 @@ class Writer:
             while rest:
                 rest = rest[os.write(self._out, rest) :]
 
-    def answers(self, *, block: bool) -> Iterator[tuple[int, int, int, int, str]]:
+    def answers(self, *, block: bool) -> Iterator[tuple[int, int, int, int, bytes]]:
         """The answers come so far; with ``block``, all of them up to a sync."""
         if block:
             self._write([_HEAD.pack(SYNC, 0, 0)])
@@ -88,7 +88,7 @@ class Writer:
                     if status == SYNCED:
                         self._buf = self._buf[k + _ANSWER.size :]
                         return
-                    yield seq, status, size, mtime, h.hex()
+                    yield seq, status, size, mtime, h
                 self._buf = self._buf[n:]
         finally:
             if block:
