@@ -499,8 +499,9 @@ def test_sitemap_is_split_past_the_protocol_limit(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(site_feeds, "SITEMAP_MAX", 3)
     urls = [("a/1.html", "2026-03-01"), ("d/2026-03-01.html", "")]
-    files = site_feeds.sitemaps("https://m.example/n&s/", ["", "zh-hans/"], urls)
-    assert sorted(files) == ["sitemap-1.xml", "sitemap-2.xml", "sitemap.xml"]
+    made = list(site_feeds.sitemaps("https://m.example/n&s/", ["", "zh-hans/"], urls))
+    files = dict(made)
+    assert [name for name, _ in made] == ["sitemap-1.xml", "sitemap-2.xml", "sitemap.xml"]
     locs = [loc.text for n in ("sitemap-1.xml", "sitemap-2.xml")
             for loc in etree.fromstring(files[n].encode()).iter("{*}loc")]  # fmt: skip
     assert locs[0] == "https://m.example/n&s/a/1.html" and locs[-1].endswith(
@@ -508,6 +509,24 @@ def test_sitemap_is_split_past_the_protocol_limit(monkeypatch: pytest.MonkeyPatc
     )
     index = etree.fromstring(files["sitemap.xml"].encode())
     assert [e.text for e in index.iter("{*}loc")][-1] == "https://m.example/n&s/sitemap-2.xml"
+
+
+def test_sitemap_urls_are_kept_in_a_file_and_read_back_as_often_as_needed(
+    tmp_path: Path,
+) -> None:
+    from newsmirror.site_feeds import SitemapUrls, sitemaps
+
+    urls = SitemapUrls(tmp_path, [("index.html", "")])
+    urls.append(("a/2026/03/01/0800-1.html", "2026-03-01"))
+    assert list(urls) == [("index.html", ""), ("a/2026/03/01/0800-1.html", "2026-03-01")]
+    urls.append(("s/tw/index.html", "2026-03-02"))  # (after a reading: at the end)
+    assert len(urls) == 3 and list(urls)[-1] == ("s/tw/index.html", "2026-03-02")
+    assert list(urls) == list(urls)
+    [(name, text)] = sitemaps("https://m.example/", ["", "zh-hant/"], urls)
+    locs = [e.text for e in etree.fromstring(text.encode()).iter("{*}loc")]
+    assert name == "sitemap.xml" and len(locs) == 6 and locs[-1].endswith("zh-hant/s/tw/index.html")
+    urls.close()
+    assert not list(tmp_path.iterdir())  # (a file without a name: nothing left behind)
 
 
 def test_shard_plan_caps_the_largest_shard() -> None:

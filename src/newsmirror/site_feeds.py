@@ -13,10 +13,14 @@ variant), so they stay the same across builds and hosts.
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
+import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .site_pages import Item, Tree
 from .site_text import iso_utc, rfc822
@@ -168,23 +172,62 @@ def split_entries(raw: bytes, fmt: Format) -> list[bytes] | None:
 SITEMAP_MAX = 50_000  # URLs in one sitemap file (the protocol's limit)
 
 
-def sitemaps(base: str, prefixes: Sequence[str], urls: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """The sitemap files (name -> text) of ``urls`` (path in a tree, lastmod or "")
-    in every tree: ``sitemap.xml``, an index of ``sitemap-N.xml`` when they are many."""
+class SitemapUrls:
+    """The sitemap's URLs (path in a tree, lastmod or "") as a build finds them, kept
+    in a temporary file in the folder ``folder`` (one line each): a site of 100,000
+    articles would hold as many tuples all build long. Iterated as often as needed
+    once every one is in."""
+
+    def __init__(self, folder: Path | str, first: Iterable[tuple[str, str]] = ()) -> None:
+        self._file = tempfile.TemporaryFile("w+b", buffering=1 << 16, dir=folder)  # noqa: SIM115
+        self._n = 0
+        for url in first:
+            self.append(url)
+
+    def append(self, url: tuple[str, str]) -> None:
+        self._file.write(f"{url[0]}\t{url[1]}\n".encode())
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        self._file.seek(0)
+        try:
+            for line in self._file:
+                rel, _, mod = line.decode().rstrip("\n").partition("\t")
+                yield rel, mod
+        finally:
+            self._file.seek(0, io.SEEK_END)
+
+    def close(self) -> None:
+        """The file is gone (it has no name: nothing is left behind on any exit)."""
+        self._file.close()
+
+
+def sitemaps(
+    base: str, prefixes: Sequence[str], urls: Collection[tuple[str, str]]
+) -> Iterator[tuple[str, str]]:
+    """The sitemap files (name, text) of ``urls`` (path in a tree, lastmod or "") in
+    every tree: ``sitemap.xml``, or ``sitemap-N.xml`` files and their index last when
+    they are many; one file at a time (one file's lines held)."""
     # Our own paths need no escaping (ASCII: dates, hashes, slugs); the base URL may.
-    lines = [
-        f"<url><loc>{loc}{rel}</loc><lastmod>{mod}</lastmod></url>" if mod
-        else f"<url><loc>{loc}{rel}</loc></url>"
-        for p in prefixes for loc in (_x(escape(base + p, _ATTR)),) for rel, mod in urls
-    ]  # fmt: skip
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
-    chunks = [lines[i : i + SITEMAP_MAX] for i in range(0, len(lines), SITEMAP_MAX)] or [[]]
-    if len(chunks) == 1:
-        return {"sitemap.xml": f"{head}<urlset {ns}>\n" + "\n".join(chunks[0]) + "\n</urlset>\n"}
-    out, index = {}, []
-    for n, chunk in enumerate(chunks, 1):
-        out[f"sitemap-{n}.xml"] = f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"
-        index.append(f"<sitemap><loc>{_x(escape(base, _ATTR))}sitemap-{n}.xml</loc></sitemap>")
-    out["sitemap.xml"] = f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"
-    return out
+
+    def lines() -> Iterator[str]:
+        for p in prefixes:
+            loc = _x(escape(base + p, _ATTR))
+            for rel, mod in urls:
+                yield (f"<url><loc>{loc}{rel}</loc><lastmod>{mod}</lastmod></url>" if mod
+                       else f"<url><loc>{loc}{rel}</loc></url>")  # fmt: skip
+
+    if len(prefixes) * len(urls) <= SITEMAP_MAX:
+        yield "sitemap.xml", f"{head}<urlset {ns}>\n" + "\n".join(lines()) + "\n</urlset>\n"
+        return
+    todo, index = lines(), []
+    while chunk := list(itertools.islice(todo, SITEMAP_MAX)):
+        name = f"sitemap-{len(index) + 1}.xml"
+        yield name, f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"
+        index.append(f"<sitemap><loc>{_x(escape(base, _ATTR))}{name}</loc></sitemap>")
+    yield "sitemap.xml", f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"

@@ -12,7 +12,16 @@ from typing import Any
 from .config import Config
 from .site import SiteSettings, SourceState, make_item
 from .site_content import prepare, read_post
-from .site_feeds import FORMATS, FeedEntry, FeedMeta, Format, sitemaps, split_entries, xml_text
+from .site_feeds import (
+    FORMATS,
+    FeedEntry,
+    FeedMeta,
+    Format,
+    SitemapUrls,
+    sitemaps,
+    split_entries,
+    xml_text,
+)
 from .site_files import SEP, SiteFiles, article_record, digest, record_stat, signature
 from .site_images import SiteImages, resolve_marks
 from .site_pages import Item, Pages, Tree, day_href, rel_link, source_href, up
@@ -50,7 +59,8 @@ class Builder:
         self.day_items: list[Item] = []
         self.pending_day: tuple[str, list[Item]] | None = None
         self.prev_day = ""
-        self.sitemap: list[tuple[str, str]] = []  # (path in a tree, lastmod)
+        self.sitemap = SitemapUrls(config.state_dir,  # (nothing is written outside the mirror)
+                                   [("index.html", ""), ("d/index.html", ""), ("search.html", "")])  # fmt: skip
         self.root = str(config.root) + "/"
         # Page content of articles rendered in this build that a feed may still show.
         self._content: dict[str, str] = {}
@@ -458,6 +468,8 @@ class Builder:
             self.files.write("assets/" + name, (folder / name).read_bytes())
 
     def _sitemap(self) -> None:
-        urls = [("index.html", ""), ("d/index.html", ""), ("search.html", "")] + self.sitemap
-        for name, text in sitemaps(self.s.base_url, self.prefixes, urls).items():
-            self.files.write(name, text)
+        try:
+            for name, text in sitemaps(self.s.base_url, self.prefixes, self.sitemap):
+                self.files.write(name, text)
+        finally:
+            self.sitemap.close()
