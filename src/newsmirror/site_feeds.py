@@ -18,7 +18,7 @@ import itertools
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,7 +206,7 @@ class SitemapUrls:
 
 
 def sitemaps(
-    base: str, prefixes: Sequence[str], urls: Collection[tuple[str, str]]
+    base: str, prefixes: Sequence[str], urls: Sequence[tuple[str, str]] | SitemapUrls
 ) -> Iterator[tuple[str, str]]:
     """The sitemap files (name, text) of ``urls`` (path in a tree, lastmod or "") in
     every tree: ``sitemap.xml``, or ``sitemap-N.xml`` files and their index last when
@@ -225,7 +225,7 @@ def sitemaps(
     if len(prefixes) * len(urls) <= SITEMAP_MAX:
         yield "sitemap.xml", f"{head}<urlset {ns}>\n" + "\n".join(lines()) + "\n</urlset>\n"
         return
-    todo, index = lines(), []
+    todo, index = lines(), list[str]()
     while chunk := list(itertools.islice(todo, SITEMAP_MAX)):
         name = f"sitemap-{len(index) + 1}.xml"
         yield name, f"{head}<urlset {ns}>\n" + "\n".join(chunk) + "\n</urlset>\n"

@@ -76,8 +76,9 @@ def file_hash(raw: bytes) -> bytes:
 
 
 # The manifest's records are held all build long, one or more for every article of
-# the site: each is one object without references (no list of four objects, which
-# the collector would also walk), about a third of the memory.
+# the site: each is one object without references, not a list of four or six
+# objects that the collector would also walk (a build of 100,000 articles: 217 ->
+# 189 MB).
 _STAT = struct.Struct("<qq")
 SEP = "\x1f"  # between the fields of an article record (never in one of them)
 
@@ -266,7 +267,7 @@ class SiteFiles:
             raise NewsmirrorError(f"bad output path {rel!r}", reason="site_path")
         return self._root + rel
 
-    def _on_disk(self, rel: str, path: bytes, h: str, raw: bytes) -> int:
+    def _on_disk(self, rel: str, path: str, h: bytes, raw: bytes) -> int:
         """1 when the file already holds ``raw``, 0 when it holds something else,
         -1 when there is no file."""
         rec = self.manifest.files.get(rel)
@@ -325,7 +326,7 @@ class SiteFiles:
             self._created += 1
         return self._write_now(rel, path, raw, file_hash(raw))
 
-    def _write_now(self, rel: str, path: bytes, raw: bytes, h: str) -> bool:
+    def _write_now(self, rel: str, path: str, raw: bytes, h: bytes) -> bool:
         if rel not in self.manifest.files:
             created = self._create(path, raw, new=True)
             if created is not None:
