@@ -3,7 +3,6 @@ child; the same rows as read in the build's own process, whatever happens to it.
 
 from __future__ import annotations
 
-import marshal
 import os
 import time
 from pathlib import Path
@@ -115,7 +114,7 @@ def test_the_child_prepares_only_rows_the_manifest_does_not_know(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from newsmirror.site_content import image_mapper, prepare
-    from newsmirror.site_files import manifest_path
+    from newsmirror.site_files import manifest_path, read_head
 
     cfg = make_config(tmp_path / "m")
     fill(cfg, 12, images_every=3)
@@ -135,8 +134,15 @@ def test_the_child_prepares_only_rows_the_manifest_does_not_know(
     again = RowReader.for_site(cfg, out, s)
     rows = list(again)
     assert [len(r) for r in rows] == [12] * 14 + [13] * 2  # the 3rd and 4th new ones
-    kept = marshal.loads(manifest_path(cfg, out).read_bytes())["extra"]["han"]
+    path = manifest_path(cfg, out)
+    first, files_at = read_head(path.read_bytes())
+    kept = first["extra"]["han"]
     assert kept and again.han == kept  # the child took the table of the manifest
+    # The child reads the manifest's first part only: the file records (the larger
+    # part of a big site's manifest) follow it, and it needs none of them.
+    assert "files" not in first and files_at < path.stat().st_size
+    path.write_bytes(path.read_bytes()[:files_at])  # (as if they were not there)
+    assert site_rows._known(path) == (first["articles"], kept) and len(first["articles"]) == 12
 
 
 def test_rows_prepared_for_other_settings_are_not_used(

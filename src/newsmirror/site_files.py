@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NewsmirrorError
-from .fsutil import atomic_write, holds
+from .fsutil import atomic_file, atomic_write, holds
 from .site_writer import (
     FAILED,
     KEPT,
@@ -97,6 +97,42 @@ def article_record(sig: str, lang: str, mark: str, href: str, published: str) ->
     """An article page's record: the signature it was made from, the language and
     mark it showed, its place and the publish time (ISO) it had."""
     return SEP.join((sig, lang, mark, href, published))
+
+
+MAGIC = b"NMSM"  # the start of a manifest of version 3 (see Manifest.dumps)
+_LENGTH = struct.Struct("<Q")
+
+
+_AT = len(MAGIC) + _LENGTH.size  # where the first part starts
+
+
+def _digest_of(parts: list[bytes]) -> bytes:
+    """A hash of the bytes ``parts`` make together."""
+    h = hashlib.sha1(usedforsecurity=False)
+    for part in parts:
+        h.update(part)
+    return h.digest()
+
+
+def _head_end(start: bytes) -> int:
+    """Where the first part of a manifest ends, from its first ``_AT`` bytes; 0 for
+    a manifest of version 1 or 2 (one marshal object)."""
+    return _AT + _LENGTH.unpack_from(start, len(MAGIC))[0] if start.startswith(MAGIC) else 0
+
+
+def read_head(raw: bytes) -> tuple[Any, int]:
+    """The first part of manifest bytes ``raw`` (everything but the file records)
+    and where the file records start; a manifest of version 1 or 2 whole, and 0."""
+    end = _head_end(raw[:_AT])
+    return (marshal.loads(memoryview(raw)[_AT:end]), end) if end else (marshal.loads(raw), 0)
+
+
+def load_head(path: Path) -> Any:
+    """The first part of the manifest at ``path``, read alone (not the file records)."""
+    with open(path, "rb") as fh:
+        start = fh.read(_AT)
+        end = _head_end(start)
+        return marshal.loads(fh.read(end - _AT)) if end else marshal.loads(start + fh.read())
 
 
 def _upgraded(data: dict[str, Any]) -> None:
@@ -154,8 +190,10 @@ class Manifest:
         gc.disable()  # a large manifest is 100,000s of objects: no collection while they come
         try:
             raw = path.read_bytes()
-            data = marshal.loads(raw)
-        except (OSError, ValueError, EOFError, TypeError):
+            data, files_at = read_head(raw)
+            if files_at:
+                data["files"] = marshal.loads(memoryview(raw)[files_at:])
+        except (OSError, ValueError, EOFError, TypeError, struct.error):
             raw, data = b"", None
         finally:
             if collecting:
@@ -177,31 +215,38 @@ class Manifest:
         m.articles = dict(data.get("articles", {}))
         m.pages = dict(data.get("pages", {}))
         m.extra = dict(data.get("extra", {}))
-        m._loaded = raw
+        m._loaded = _digest_of([raw])  # (what it was made of need not be kept)
         return m
 
-    def dumps(self) -> bytes:
+    def parts(self) -> list[bytes]:
+        """The manifest's bytes: ``MAGIC`` and the length of the first part, the first
+        part (everything but the file records), then the file records (two marshal
+        objects; the rows child, ``site_rows``, reads the first one only:
+        ``load_head``). In parts: a big site's manifest is tens of megabytes."""
         data = {
             "version": MANIFEST_VERSION,
             "out": self.out,
             "build": self.build,
             # In the order the records came (tens of thousands: sorting them costs more
             # than all the rest); equal records in the same order give equal bytes.
-            "files": self.files,
             "articles": self.articles,
             "pages": dict(sorted(self.pages.items())),
             "extra": self.extra,
         }
-        return marshal.dumps(data, 2)  # version 2: no object references, so equal data
-        # always gives equal bytes
+        # (marshal version 2: no object references, so equal data always gives equal bytes)
+        head = marshal.dumps(data, 2)
+        return [MAGIC + _LENGTH.pack(len(head)), head, marshal.dumps(self.files, 2)]
 
     def save(self) -> bool:
         """Write the manifest atomically when it changed; True when written."""
-        raw = self.dumps()
-        if raw == self._loaded:
+        parts = self.parts()
+        made = _digest_of(parts)
+        if made == self._loaded:
             return False
-        atomic_write(self.path, raw)
-        self._loaded = raw
+        with atomic_file(self.path) as fh:
+            for part in parts:
+                fh.write(part)
+        self._loaded = made
         with contextlib.suppress(OSError):
             self.path.with_suffix(".json").unlink()
         return True

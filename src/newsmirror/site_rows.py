@@ -30,7 +30,7 @@ from typing import Any
 
 from . import prestart
 from .config import Config, SiteSettings
-from .site_files import MANIFEST_VERSION, SEP, digest, manifest_path, site_dir
+from .site_files import MANIFEST_VERSION, SEP, digest, load_head, manifest_path, site_dir
 from .store import Store
 
 BATCH = 256  # rows per message
@@ -256,10 +256,10 @@ def _known(manifest: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
     if manifest is None:
         return {}, {}
     try:
-        data = marshal.loads(manifest.read_bytes())
+        data = load_head(manifest)  # (not the file records)
         articles, extra = data["articles"], data["extra"]
         if data["version"] != MANIFEST_VERSION or not isinstance(articles, dict):
             articles = {}  # (records of another shape: every row is prepared)
         return articles, dict(extra.get("han", {}))
-    except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError, struct.error):
         return {}, {}
