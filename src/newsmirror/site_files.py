@@ -99,10 +99,8 @@ def article_record(sig: str, lang: str, mark: str, href: str, published: str) ->
     return SEP.join((sig, lang, mark, href, published))
 
 
-MAGIC = b"NMSM"  # the start of a manifest of version 3 (see Manifest.dumps)
+MAGIC = b"NMSM"  # the start of a manifest of version 3 (see Manifest.parts)
 _LENGTH = struct.Struct("<Q")
-
-
 _AT = len(MAGIC) + _LENGTH.size  # where the first part starts
 
 
